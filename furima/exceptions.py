@@ -1,0 +1,110 @@
+"""Exceptions raised by furima.
+
+Every error furima raises on purpose derives from :class:`FurimaError`, so callers can catch
+one type. Messages name the thing that was wrong, what was expected, what came, and how to fix
+it.
+
+    FurimaError
+    ├── DataError              bad input data (carries file, row and column where known)
+    │   ├── SchemaError        missing / unknown / mistyped columns, bad column mappings
+    │   ├── EmptyDataError     a file or table with no rows
+    │   └── ValidationError    one or more rows break the listing schema
+    ├── NotFittedError         a model used before ``fit``
+    ├── ModelFormatError       a saved model that this furima cannot load
+    ├── ListingNotFoundError   unknown listing ids
+    └── StoreError             the catalog store cannot be opened or written
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "EmptyDataError",
+    "FurimaError",
+    "ListingNotFoundError",
+    "ModelFormatError",
+    "NotFittedError",
+    "SchemaError",
+    "StoreError",
+    "ValidationError",
+]
+
+
+class FurimaError(Exception):
+    """Base class of every error furima raises on purpose."""
+
+
+class DataError(FurimaError, ValueError):
+    """Input data that furima cannot use.
+
+    Args:
+        message: What was wrong and how to fix it.
+        file: The file the data came from, if any.
+        row: 1-based data row number (header excluded), if the problem is in one row.
+        column: The column name, if the problem is in one column.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        where = ", ".join(
+            part
+            for part in (
+                f"file {file!r}" if file else "",
+                f"row {row}" if row is not None else "",
+                f"column {column!r}" if column else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class SchemaError(DataError):
+    """Columns are missing, unknown or of the wrong type."""
+
+
+class EmptyDataError(DataError):
+    """A file or table holds no rows."""
+
+
+class ValidationError(DataError):
+    """Rows break the listing schema; ``problems`` lists each (row, column, reason)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: list[tuple[int, str, str]] | None = None,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.problems = problems or []
+        super().__init__(message, file=file, row=row, column=column)
+
+
+class NotFittedError(FurimaError, AttributeError):
+    """A model was used before ``fit`` was called."""
+
+
+class ModelFormatError(FurimaError):
+    """A saved model is missing, corrupt, or from an incompatible furima version."""
+
+
+class ListingNotFoundError(FurimaError, KeyError):
+    """One or more listing ids are not in the catalog."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreError(FurimaError):
+    """The catalog store cannot be opened, read or written."""
