@@ -1,0 +1,192 @@
+"""``read_listings``: any supported file to a validated, canonical listings frame."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from furima.catalog import _encoding
+from furima.catalog._formats import RawTable, read_raw, resolve_format
+from furima.catalog._ids import content_ids
+from furima.catalog._mapping import ColumnMapping, detect_mapping, get_mapping
+from furima.catalog._progress import tracker
+from furima.catalog._schema import ListingSchema, Problem, validation_error
+from furima.exceptions import DataError, EmptyDataError
+
+__all__ = ["REJECTS_COLUMNS", "IngestResult", "read_listings", "write_rejects"]
+
+OnError = Literal["fail", "skip"]
+REJECTS_COLUMNS: tuple[str, ...] = ("row", "column", "reason")
+_SKIP_HINT = (
+    "Fix these rows, or pass on_error='skip' (CLI: --on-error skip) to drop bad rows and "
+    "write them to a rejects file."
+)
+
+
+@dataclass
+class IngestResult:
+    """What :func:`read_listings` read.
+
+    Attributes:
+        listings: The valid listings, canonical columns then attributes.
+        n_read: Data rows in the file, rejected ones included.
+        n_rejected: Rows dropped by ``on_error="skip"``.
+        rejects_path: Where the rejects were written, if anywhere.
+        source: The file read.
+        mapping: The column mapping used.
+        ignored_columns: Source columns the mapping did not use.
+        rejects: One line per problem: ``row``, ``column``, ``reason``, then the raw row.
+    """
+
+    listings: pd.DataFrame
+    n_read: int
+    n_rejected: int
+    rejects_path: Path | None
+    source: str
+    mapping: ColumnMapping
+    ignored_columns: tuple[str, ...] = ()
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTS_COLUMNS))
+
+
+def read_listings(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: ColumnMapping | str | None = None,
+    on_error: OnError = "fail",
+    rejects_path: str | Path | None = None,
+    require_price: bool = False,
+    progress: bool = False,
+) -> IngestResult:
+    """Read and validate a listings file.
+
+    Args:
+        path: A ``.tsv`` (Mercari), ``.csv``, ``.parquet`` or ``.jsonl``/``.json`` file.
+        format: ``"tsv"``, ``"csv"``, ``"parquet"`` or ``"jsonl"``; default from the extension.
+        mapping: A :class:`ColumnMapping`, a preset name (``"mercari"``, ``"myntra"``,
+            ``"flipkart"``), a path to a JSON mapping file, or ``None`` to detect from the
+            header (a preset's native header, else canonical column names).
+        on_error: ``"fail"`` raises on any bad row; ``"skip"`` drops bad rows.
+        rejects_path: With ``"skip"``, write the dropped rows here as CSV (atomically).
+        require_price: A missing price is an error too (training data).
+        progress: Show a progress bar on stderr.
+
+    Raises:
+        DataError: The file is missing or unreadable. EmptyDataError: it has no data rows.
+        SchemaError: Columns cannot be mapped. ValidationError: bad rows with ``"fail"``.
+    """
+    if on_error not in ("fail", "skip"):
+        raise ValueError(f"on_error must be 'fail' or 'skip', got {on_error!r}.")
+    path = Path(path)
+    source = str(path)
+    fmt = resolve_format(path, format)
+    _check_file(path)
+    with tracker(progress) as track:
+        raw = read_raw(path, fmt, track)
+        _fail_on_unsplittable(raw, source)
+        column_mapping = _resolve_mapping(mapping, raw.frame, source)
+        track.start("validating")
+        listings, problems = ListingSchema(require_price=require_price).conform(
+            column_mapping.apply(raw.frame), check_encoding=not raw.valid_utf8
+        )
+        if "listing_id" not in listings.columns:
+            listings.insert(0, "listing_id", content_ids(listings))
+    bad = np.unique([problem.row - 1 for problem in problems]).astype(np.int64)
+    problems = _in_source_terms(problems, raw, column_mapping)
+    if problems and on_error == "fail":
+        n_rows = len(raw.row_numbers) + len(raw.bad_rows)
+        raise validation_error(problems, n_rows, file=source, hint=_SKIP_HINT)
+    rejects = _rejects_table(problems, raw, bad)
+    written = None
+    if rejects_path is not None and len(rejects):
+        written = write_rejects(rejects, Path(rejects_path))
+    used = set(column_mapping.source_columns())
+    return IngestResult(
+        listings=listings.drop(index=listings.index[bad]).reset_index(drop=True),
+        n_read=len(raw.row_numbers) + len(raw.bad_rows),
+        n_rejected=len(bad) + len(raw.bad_rows),
+        rejects_path=written,
+        source=source,
+        mapping=column_mapping,
+        ignored_columns=tuple(str(c) for c in raw.frame.columns if c not in used),
+        rejects=rejects,
+    )
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError("no such file; check the path.", file=str(path))
+    if not path.is_file():
+        raise DataError("not a file (a directory?); pass a listings file.", file=str(path))
+    if path.stat().st_size == 0:
+        raise EmptyDataError("the file is empty (0 bytes).", file=str(path))
+
+
+def _fail_on_unsplittable(raw: RawTable, source: str) -> None:
+    """A file where no row could be parsed has no columns to map: nothing to skip to."""
+    if raw.frame.columns.empty and raw.bad_rows:
+        raise validation_error(raw.bad_rows, len(raw.bad_rows), file=source, hint=_SKIP_HINT)
+
+
+def _resolve_mapping(
+    mapping: ColumnMapping | str | None, frame: pd.DataFrame, source: str
+) -> ColumnMapping:
+    columns = [str(column) for column in frame.columns]
+    if mapping is None:
+        resolved, _ = detect_mapping(columns, file=source)
+    elif isinstance(mapping, ColumnMapping):
+        resolved = mapping
+    elif mapping.lower().endswith(".json"):
+        resolved = ColumnMapping.from_json(mapping)
+    else:
+        resolved = get_mapping(mapping, columns=columns)
+    resolved.check_columns(columns, file=source)
+    return resolved
+
+
+def _in_source_terms(
+    problems: list[Problem], raw: RawTable, mapping: ColumnMapping
+) -> list[Problem]:
+    """Frame positions to file rows, canonical columns to the file's own column names."""
+    names = {"listing_id": mapping.id, **mapping.to_dict()}
+    moved = [
+        Problem(int(raw.row_numbers[p.row - 1]), str(names.get(p.column) or p.column), p.reason)
+        for p in problems
+    ]
+    return sorted([*moved, *raw.bad_rows], key=lambda problem: problem.row)
+
+
+def _rejects_table(problems: list[Problem], raw: RawTable, bad: np.ndarray) -> pd.DataFrame:
+    """One line per problem, followed by the raw source row (undecodable bytes as ``\\xNN``)."""
+    table = pd.DataFrame(problems, columns=list(REJECTS_COLUMNS))
+    source_rows = raw.frame.iloc[bad].copy()
+    source_rows.columns = [_raw_name(str(column)) for column in source_rows.columns]
+    source_rows = source_rows.map(
+        lambda value: _encoding.show_bytes(value) if isinstance(value, str) else value
+    )
+    source_rows.insert(0, "row", raw.row_numbers[bad])
+    return table.merge(source_rows, on="row", how="left")
+
+
+def _raw_name(column: str) -> str:
+    return f"raw_{column}" if column in REJECTS_COLUMNS else column
+
+
+def write_rejects(rejects: pd.DataFrame, path: Path) -> Path:
+    """Write ``rejects`` as CSV, atomically (temp file + rename): never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            rejects.to_csv(out, index=False)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path

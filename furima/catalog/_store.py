@@ -1,0 +1,311 @@
+"""``CatalogStore``: listings kept in an embedded DuckDB file.
+
+Every write (``add``, ``upsert``, ``update``, ``delete``) runs in one transaction: it lands
+whole or not at all, so a process killed mid-write leaves the store as it was before that write.
+DuckDB is imported only when a store is opened, so ``import furima.catalog`` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from furima import __version__
+from furima.catalog._schema import (
+    LISTING_COLUMNS,
+    TEXT_DTYPE,
+    ListingSchema,
+    attribute_columns,
+    validation_error,
+)
+from furima.exceptions import ListingNotFoundError, SchemaError, StoreError
+
+__all__ = ["CatalogStore"]
+
+_TABLE = "listings"
+_META = "furima_meta"
+_FORMAT = "furima-catalog"
+_FORMAT_VERSION = "1"
+_SQL_TYPES = {
+    "listing_id": "VARCHAR NOT NULL",
+    "name": "VARCHAR NOT NULL",
+    "description": "VARCHAR NOT NULL",
+    "brand": "VARCHAR",
+    "category": "VARCHAR",
+    "condition": "TINYINT",
+    "shipping": "TINYINT",
+    "price": "DOUBLE",
+}
+_INCOMING = "_furima_incoming"
+_SHOWN_IDS = 10
+_STORE_HINT = "Fix these listings before storing them (read_listings() validates files)."
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _id_list(ids: str | Iterable[str]) -> list[str]:
+    return [ids] if isinstance(ids, str) else [str(i) for i in ids]
+
+
+def _shown_ids(ids: list[str]) -> str:
+    listed = ", ".join(repr(i) for i in ids[:_SHOWN_IDS])
+    more = f" and {len(ids) - _SHOWN_IDS} more" if len(ids) > _SHOWN_IDS else ""
+    return f"{listed}{more}"
+
+
+class CatalogStore:
+    """A catalog of listings in a DuckDB file (created when missing; ``":memory:"`` works).
+
+    Use as a context manager, or call :meth:`close`. Listings go in and come out as canonical
+    listings frames (:data:`~furima.catalog.LISTING_COLUMNS` then attribute columns, which
+    the store adds as they appear). Every write is validated first.
+
+    Raises:
+        StoreError: The file is not a furima catalog store, or cannot be opened.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._con: Any = self._connect()
+        try:
+            self._check_or_create()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        import duckdb
+
+        try:
+            return duckdb.connect(self.path)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open {self.path!r} as a furima catalog store ({str(exc).rstrip('.!')}). "
+                "Pass the path of "
+                "a store that furima created, or a new path to create one."
+            ) from None
+
+    def _check_or_create(self) -> None:
+        query = (
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = 'main'"
+        )
+        tables = {row[0] for row in self._sql(query)}
+        if not tables:
+            with self._transaction():
+                self._create()
+            return
+        if _META not in tables or _TABLE not in tables:
+            raise StoreError(
+                f"{self.path!r} is a DuckDB database but not a furima catalog store (it has "
+                f"tables {sorted(tables)}, no {_META!r}). Pass another path."
+            )
+        meta = dict(self._sql(f"SELECT key, value FROM {_META}"))
+        if meta.get("format") != _FORMAT or meta.get("version") != _FORMAT_VERSION:
+            raise StoreError(
+                f"{self.path!r} holds store format {meta.get('format')!r} version "
+                f"{meta.get('version')!r}; this furima reads {_FORMAT!r} version "
+                f"{_FORMAT_VERSION!r}."
+            )
+
+    def _create(self) -> None:
+        self._sql(f"CREATE TABLE {_META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        meta = [("format", _FORMAT), ("version", _FORMAT_VERSION), ("created_by", __version__)]
+        self._con.executemany(f"INSERT INTO {_META} VALUES (?, ?)", meta)
+        columns = ", ".join(f"{_quote(c)} {_SQL_TYPES[c]}" for c in LISTING_COLUMNS)
+        self._sql(f"CREATE TABLE {_TABLE} ({columns})")
+
+    def close(self) -> None:
+        """Close the file; later calls raise StoreError. Closing twice is fine."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> CatalogStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CatalogStore({self.path!r})"
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self._sql(f"SELECT count(*) FROM {_TABLE}")[0][0])
+
+    def __contains__(self, listing_id: object) -> bool:
+        query = f"SELECT 1 FROM {_TABLE} WHERE listing_id = ? LIMIT 1"
+        return isinstance(listing_id, str) and bool(self._sql(query, [listing_id]))
+
+    def columns(self) -> list[str]:
+        """The stored columns: canonical ones, then attributes in the order they appeared."""
+        return [row[0] for row in self._sql(f"SELECT name FROM pragma_table_info('{_TABLE}')")]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every listing, ordered by ``listing_id``."""
+        return self._frame(f"SELECT * FROM {_TABLE} ORDER BY listing_id")
+
+    def get(self, ids: str | Iterable[str]) -> pd.DataFrame:
+        """The listings with ``ids``, in the order asked.
+
+        Raises:
+            ListingNotFoundError: Some ids are not in the store (all of them are named).
+        """
+        wanted = _id_list(ids)
+        order = pa.table({"listing_id": wanted, "_position": list(range(len(wanted)))})
+        with self._registered(order):
+            self._require_incoming()
+            return self._frame(
+                f"SELECT l.* FROM {_INCOMING} i JOIN {_TABLE} l USING (listing_id) "
+                "ORDER BY i._position"
+            )
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def add(self, listings: pd.DataFrame) -> None:
+        """Insert new listings; ids already in the store are an error (use :meth:`upsert`)."""
+        frame = self._validated(listings)
+        with self._transaction(), self._registered(frame):
+            taken = self._incoming_ids(stored=True)
+            if taken:
+                raise StoreError(
+                    f"{len(taken)} listing ids are already in the store: {_shown_ids(taken)}. "
+                    "Use upsert() (CLI: --upsert) to replace them."
+                )
+            self._insert(frame)
+
+    def upsert(self, listings: pd.DataFrame) -> None:
+        """Insert listings, replacing whole rows whose ids are already stored."""
+        frame = self._validated(listings)
+        with self._transaction(), self._registered(frame):
+            self._sql(
+                f"DELETE FROM {_TABLE} WHERE listing_id IN (SELECT listing_id FROM {_INCOMING})"
+            )
+            self._insert(frame)
+
+    def update(self, listing_id: str, **fields: object) -> None:
+        """Change some fields of one listing, validated like any write.
+
+        Raises:
+            SchemaError: A field that is neither canonical nor a stored attribute.
+            ListingNotFoundError: ``listing_id`` is not in the store.
+            ValidationError: The new values break the listing schema.
+        """
+        editable = [c for c in self.columns() if c != "listing_id"]
+        unknown = sorted(set(fields) - set(editable))
+        if unknown:
+            raise SchemaError(f"cannot update fields {unknown}; updatable fields are {editable}.")
+        row = self.get([listing_id])
+        for name, value in fields.items():
+            row[name] = pd.Series([value], index=row.index, dtype=object)
+        self.upsert(row)
+
+    def delete(self, ids: str | Iterable[str]) -> None:
+        """Remove listings; unknown ids are an error and nothing is removed."""
+        doomed = pa.table({"listing_id": _id_list(ids)})
+        with self._transaction(), self._registered(doomed):
+            self._require_incoming()
+            self._sql(
+                f"DELETE FROM {_TABLE} WHERE listing_id IN (SELECT listing_id FROM {_INCOMING})"
+            )
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _validated(self, listings: pd.DataFrame) -> pd.DataFrame:
+        if "listing_id" not in listings.columns:
+            raise SchemaError(
+                "listings to store need a 'listing_id' column; read files with read_listings() "
+                "or make ids with content_ids()."
+            )
+        frame, problems = ListingSchema().conform(listings)
+        if problems:
+            raise validation_error(problems, len(frame), hint=_STORE_HINT)
+        return frame
+
+    def _insert(self, frame: pd.DataFrame) -> None:
+        """Add missing attribute columns, then insert ``frame`` (registered as incoming)."""
+        stored = {column.lower() for column in self.columns()}
+        for column in attribute_columns(frame):
+            if column.lower() not in stored:
+                self._sql(f"ALTER TABLE {_TABLE} ADD COLUMN {_quote(column)} VARCHAR")
+        names = ", ".join(_quote(str(column)) for column in frame.columns)
+        self._sql(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM {_INCOMING}")
+
+    def _incoming_ids(self, *, stored: bool) -> list[str]:
+        """Distinct ids of the registered incoming table that are (not) in the store."""
+        join = "SEMI" if stored else "ANTI"
+        query = (
+            f"SELECT DISTINCT i.listing_id FROM {_INCOMING} i "
+            f"{join} JOIN {_TABLE} l ON i.listing_id = l.listing_id"
+        )
+        return sorted(row[0] for row in self._sql(query))
+
+    def _require_incoming(self) -> None:
+        missing = self._incoming_ids(stored=False)
+        if missing:
+            raise ListingNotFoundError(
+                f"{len(missing)} listing ids are not in the store: {_shown_ids(missing)}."
+            )
+
+    def _frame(self, query: str) -> pd.DataFrame:
+        import duckdb
+
+        try:
+            frame: pd.DataFrame = self._connection.sql(query).to_arrow_table().to_pandas()
+        except duckdb.Error as exc:
+            raise StoreError(f"store {self.path!r}: {exc}") from exc
+        dtypes: dict[str, Any] = {c: TEXT_DTYPE for c in frame.columns}
+        dtypes.update(condition="Int64", shipping="Int64", price="float64")
+        return frame.astype(dtypes)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._connection.begin()
+        try:
+            yield
+        except BaseException:
+            self._connection.rollback()
+            raise
+        self._connection.commit()
+
+    @contextmanager
+    def _registered(self, data: pd.DataFrame | pa.Table) -> Iterator[None]:
+        if isinstance(data, pd.DataFrame):
+            data = pa.Table.from_pandas(data, preserve_index=False)
+        self._connection.register(_INCOMING, data)
+        try:
+            yield
+        finally:
+            self._connection.unregister(_INCOMING)
+
+    @property
+    def _connection(self) -> Any:
+        if self._con is None:
+            raise StoreError(f"the store {self.path!r} is closed; open a new CatalogStore.")
+        return self._con
+
+    def _sql(self, query: str, params: list[Any] | None = None) -> list[Any]:
+        import duckdb
+
+        try:
+            rows: list[Any] = self._connection.execute(query, params).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"store {self.path!r}: {exc}") from exc
+        return rows

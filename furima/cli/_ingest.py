@@ -1,0 +1,111 @@
+"""``furima ingest``: read a listings file, validate it, and put it in the catalog store.
+
+Registered by the CLI app as ``app.command("ingest")(ingest)``. Thin: it parses options,
+calls :func:`furima.catalog.read_listings` and :class:`furima.catalog.CatalogStore`, and turns
+any :class:`~furima.exceptions.FurimaError` into a one-line message and exit code 1.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from furima.catalog import CatalogStore, IngestResult, read_listings
+from furima.exceptions import FurimaError
+
+__all__ = ["OnError", "default_rejects_path", "ingest"]
+
+
+class OnError(StrEnum):
+    """What to do with rows that break the listing schema."""
+
+    fail = "fail"
+    skip = "skip"
+
+
+def default_rejects_path(store: Path, source: Path) -> Path:
+    """Where rejects go unless told: next to the store, named after the source file."""
+    return store.parent / f"{source.stem}.rejects.csv"
+
+
+def ingest(
+    path: Annotated[
+        Path,
+        typer.Argument(help="Listings file: .tsv (Mercari), .csv, .parquet or .jsonl."),
+    ],
+    store: Annotated[
+        Path, typer.Option("--store", help="Catalog store (DuckDB file), created when missing.")
+    ] = Path("catalog.duckdb"),
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="tsv, csv, parquet or jsonl (default: from the extension)."),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--mapping",
+            help="Preset (mercari, myntra, flipkart) or a JSON mapping file "
+            "(default: detect from the header).",
+        ),
+    ] = None,
+    on_error: Annotated[
+        OnError,
+        typer.Option("--on-error", help="fail: stop at bad rows; skip: drop and record them."),
+    ] = OnError.fail,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects", help="Rejects CSV (default: <store dir>/<file stem>.rejects.csv)."
+        ),
+    ] = None,
+    require_price: Annotated[
+        bool,
+        typer.Option(
+            "--require-price/--no-require-price", help="Missing prices are errors (training)."
+        ),
+    ] = False,
+    upsert: Annotated[
+        bool,
+        typer.Option("--upsert/--no-upsert", help="Replace listings whose ids are stored."),
+    ] = False,
+) -> None:
+    """Read a listings file, validate it, and add its listings to the catalog store."""
+    errors = Console(stderr=True)
+    try:
+        result = read_listings(
+            path,
+            format=format,
+            mapping=mapping,
+            on_error=on_error.value,
+            rejects_path=rejects or default_rejects_path(store, path),
+            require_price=require_price,
+            progress=True,
+        )
+        with CatalogStore(store) as catalog, errors.status("writing to the store"):
+            before = len(catalog)
+            (catalog.upsert if upsert else catalog.add)(result.listings)
+            total = len(catalog)
+    except FurimaError as exc:
+        errors.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    _print_summary(result, added=total - before, total=total, store=store)
+
+
+def _print_summary(result: IngestResult, *, added: int, total: int, store: Path) -> None:
+    out = Console(highlight=False)
+    replaced = len(result.listings) - added
+    lines = [
+        f"read      {result.n_read:,} rows from {result.source}",
+        f"added     {added:,} listings" + (f" ({replaced:,} replaced)" if replaced else ""),
+        f"rejected  {result.n_rejected:,} rows"
+        + (f" -> {result.rejects_path}" if result.rejects_path else ""),
+        f"store     {total:,} listings in {store}",
+    ]
+    if result.ignored_columns:
+        lines.append(f"ignored   columns {', '.join(result.ignored_columns)}")
+    for line in lines:
+        out.print(line, markup=False, soft_wrap=True)

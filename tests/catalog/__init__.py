@@ -1,0 +1,1 @@
+"""Tests of furima.catalog (a package, so test module names never clash with other suites)."""
