@@ -1,9 +1,10 @@
-"""Listings in: read marketplace files, validate them, keep them in a catalog store.
+"""Listings in: read marketplace files, validate them, keep them in a catalog store::
 
->>> from furima.catalog import read_listings, CatalogStore
->>> result = read_listings("train.tsv", on_error="skip", rejects_path="rejects.csv")
->>> with CatalogStore("catalog.duckdb") as store:
-...     store.upsert(result.listings)
+    from furima.catalog import CatalogStore, read_listings
+
+    result = read_listings("train.tsv", on_error="skip", rejects_path="rejects.csv")
+    with CatalogStore("catalog.duckdb") as store:
+        store.upsert(result.listings)
 
 ``import furima.catalog`` stays light: DuckDB is imported only when a store is opened.
 """

@@ -99,7 +99,8 @@ def _read_delimited(path: Path, sep: str, progress: Tracker) -> RawTable:
     kept = np.ones(len(frame) + len(bad_rows), dtype=bool)
     kept[[problem.row - 1 for problem in bad_rows]] = False
     rows = np.flatnonzero(kept) + 1
-    return RawTable(frame, rows, bad_rows, valid)
+    blank = frame.isna().all(axis=1).to_numpy()  # blank lines count as rows, hold no listing
+    return RawTable(frame[~blank].reset_index(drop=True), rows[~blank], bad_rows, valid)
 
 
 def _csv_chunks(handle: BinaryIO, sep: str, progress: Tracker, file: str) -> Iterator[pd.DataFrame]:
@@ -110,6 +111,7 @@ def _csv_chunks(handle: BinaryIO, sep: str, progress: Tracker, file: str) -> Ite
             dtype=str,
             keep_default_na=False,
             na_values=[""],
+            skip_blank_lines=False,
             encoding="utf-8",
             encoding_errors=_encoding.ERROR_HANDLER,
             on_bad_lines="warn",
@@ -144,10 +146,11 @@ def _read_parquet(path: Path, progress: Tracker) -> RawTable:
     try:
         parquet = pq.ParquetFile(path)
         progress.start(f"reading {path.name}", total=parquet.metadata.num_rows)
-        batches = []
+        batches, done = [], 0
         for batch in parquet.iter_batches(batch_size=_CSV_CHUNK_ROWS):
             batches.append(batch)
-            progress.update(sum(len(b) for b in batches))
+            done += len(batch)
+            progress.update(done)
         table = pa.Table.from_batches(batches, schema=parquet.schema_arrow)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"cannot read the file as Parquet: {exc}", file=str(path)) from None

@@ -77,6 +77,10 @@ def read_listings(
         require_price: A missing price is an error too (training data).
         progress: Show a progress bar on stderr.
 
+    Rows in errors and rejects are 1-based data rows: for TSV/CSV the record number after the
+    header (blank lines count; a quoted multi-line field is one row), for JSON lines the line
+    number, for Parquet the row number. With ``"skip"`` and no bad rows, no file is written.
+
     Raises:
         DataError: The file is missing or unreadable. EmptyDataError: it has no data rows.
         SchemaError: Columns cannot be mapped. ValidationError: bad rows with ``"fail"``.
@@ -92,16 +96,12 @@ def read_listings(
         _fail_on_unsplittable(raw, source)
         column_mapping = _resolve_mapping(mapping, raw.frame, source)
         track.start("validating")
-        listings, problems = ListingSchema(require_price=require_price).conform(
-            column_mapping.apply(raw.frame), check_encoding=not raw.valid_utf8
-        )
-        if "listing_id" not in listings.columns:
-            listings.insert(0, "listing_id", content_ids(listings))
+        listings, problems = _conform(raw, column_mapping, require_price)
+    n_read = len(raw.row_numbers) + len(raw.bad_rows)
     bad = np.unique([problem.row - 1 for problem in problems]).astype(np.int64)
     problems = _in_source_terms(problems, raw, column_mapping)
     if problems and on_error == "fail":
-        n_rows = len(raw.row_numbers) + len(raw.bad_rows)
-        raise validation_error(problems, n_rows, file=source, hint=_SKIP_HINT)
+        raise validation_error(problems, n_read, file=source, hint=_SKIP_HINT)
     rejects = _rejects_table(problems, raw, bad)
     written = None
     if rejects_path is not None and len(rejects):
@@ -109,7 +109,7 @@ def read_listings(
     used = set(column_mapping.source_columns())
     return IngestResult(
         listings=listings.drop(index=listings.index[bad]).reset_index(drop=True),
-        n_read=len(raw.row_numbers) + len(raw.bad_rows),
+        n_read=n_read,
         n_rejected=len(bad) + len(raw.bad_rows),
         rejects_path=written,
         source=source,
@@ -148,6 +148,17 @@ def _resolve_mapping(
         resolved = get_mapping(mapping, columns=columns)
     resolved.check_columns(columns, file=source)
     return resolved
+
+
+def _conform(
+    raw: RawTable, mapping: ColumnMapping, require_price: bool
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Mapped, typed and checked listings (problems by frame position), with ids."""
+    schema = ListingSchema(require_price=require_price)
+    listings, problems = schema.conform(mapping.apply(raw.frame), check_encoding=not raw.valid_utf8)
+    if "listing_id" not in listings.columns:
+        listings.insert(0, "listing_id", content_ids(listings))
+    return listings, problems
 
 
 def _in_source_terms(

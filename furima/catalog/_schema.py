@@ -76,7 +76,12 @@ def validation_error(
 ) -> ValidationError:
     """A ValidationError that lists the first few problems, then says how to fix them."""
     n_bad = len({problem.row for problem in problems})
-    lines = [f"  row {p.row}, column {p.column!r}: {p.reason}" for p in problems[:_SHOWN_PROBLEMS]]
+    lines = [
+        f"  row {p.row}, column {p.column!r}: {p.reason}"
+        if p.column
+        else f"  row {p.row}: {p.reason}"
+        for p in problems[:_SHOWN_PROBLEMS]
+    ]
     if len(problems) > _SHOWN_PROBLEMS:
         lines.append(f"  ... and {len(problems) - _SHOWN_PROBLEMS} more problems")
     message = f"{n_bad} of {n_rows} rows break the listing schema:\n" + "\n".join(lines)
@@ -156,6 +161,7 @@ class ListingSchema:
             raise SchemaError(
                 f"listings need a 'name' column; got columns {[str(c) for c in df.columns]}."
             )
+        df = df.rename(columns=str)
         found = _Found()
         out: dict[str, pd.Series] = {}
         for column in (*LISTING_COLUMNS, *attribute_columns(df)):

@@ -203,6 +203,16 @@ def test_unsplittable_row(mercari: pd.DataFrame, tmp_path: Path) -> None:
     assert result.listings["listing_id"].tolist() == ids[:3] + ids[4:]
 
 
+def test_row_numbers_count_blank_lines_and_multiline_records(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text('name,price,description\na,1,"two\nlines"\n\nb,2,x\nc,3,x,extra\nd,abc,x\n')
+    problems = problems_of(path)
+    assert [p[:2] for p in problems] == [(4, ""), (5, "price")]
+    result = read_listings(path, on_error="skip")
+    assert result.listings["name"].tolist() == ["a", "b"]
+    assert result.listings["description"].iloc[0] == "two\nlines"
+
+
 def test_broken_json_line_names_the_line(fixtures: Path, tmp_path: Path) -> None:
     lines = (fixtures / "flipkart_150.jsonl").read_text().splitlines()[:5]
     lines[3] = lines[3][:20]
