@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from furima.catalog._formats import FORMATS
-from furima.catalog._ids import content_ids
+from furima.catalog._ids import content_ids, fingerprint
 from furima.catalog._mapping import MAPPING_PRESETS, ColumnMapping, detect_mapping, get_mapping
 from furima.catalog._readers import IngestResult, read_listings, write_rejects
 from furima.catalog._schema import LISTING_COLUMNS, ListingSchema, Problem, attribute_columns
@@ -30,6 +30,7 @@ __all__ = [
     "attribute_columns",
     "content_ids",
     "detect_mapping",
+    "fingerprint",
     "get_mapping",
     "read_listings",
     "write_rejects",

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from furima.catalog import _encoding
-from furima.catalog._progress import Tracker
+from furima._progress import Tracker
 from furima.catalog._schema import Problem
 from furima.exceptions import DataError, EmptyDataError
 

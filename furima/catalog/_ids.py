@@ -48,3 +48,12 @@ def content_ids(listings: pd.DataFrame) -> pd.Series:
     repeat = digests.groupby(digests).cumcount()
     suffixed = digests + "-" + (repeat + 1).astype(str).astype(TEXT_DTYPE)
     return digests.where(repeat == 0, suffixed)
+
+
+def fingerprint(listings: pd.DataFrame) -> str:
+    """SHA-256 over the content of a listings frame (row order included, index ignored)."""
+    import hashlib
+
+    hashed = pd.util.hash_pandas_object(listings, index=False).to_numpy()
+    columns = "\x1f".join(map(str, listings.columns)).encode()
+    return hashlib.sha256(columns + hashed.tobytes()).hexdigest()

@@ -1,0 +1,12 @@
+"""Encoders: listings to features. Pure fit/transform, no I/O.
+
+- :class:`ListingTextVectorizer`: sparse TF-IDF over listing views and crosses.
+- :func:`listing_keys` and :class:`TargetEncoder`: categorical keys and their smoothed targets.
+"""
+
+from __future__ import annotations
+
+from furima.features._listing_text import ListingTextVectorizer, listing_tokens
+from furima.features._target_encoding import TargetEncoder, listing_keys
+
+__all__ = ["ListingTextVectorizer", "TargetEncoder", "listing_keys", "listing_tokens"]

@@ -1,0 +1,209 @@
+"""Sparse text features of listings, after the Mercari Price Suggestion winners.
+
+Each *view* of a listing (its name, the name's characters, its description, its categorical
+tags, and crosses such as brand x name-token) is turned into TF-IDF with sublinear term
+frequency, and the views are stacked side by side into one CSR matrix. Everything here is pure
+``fit`` / ``transform``; the learned state round-trips through plain arrays (see
+:meth:`ListingTextVectorizer.to_arrays`) so models save as open formats.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from furima.exceptions import NotFittedError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = ["ListingTextVectorizer", "listing_tokens"]
+
+_TOKEN = re.compile(r"\w+")
+_CANONICAL_TAG_COLUMNS = ("brand", "category", "condition", "shipping")
+_NON_ATTRIBUTE_COLUMNS = ("listing_id", "name", "description", "price", *_CANONICAL_TAG_COLUMNS)
+
+
+@dataclass(frozen=True)
+class _View:
+    """One text view of a listing and how to vectorise it."""
+
+    build: Callable[[pd.DataFrame], list[str]]
+    analyzer: str = "word"
+    ngram_range: tuple[int, int] = (1, 1)
+    min_df: int = 1
+    max_features: int | None = None
+
+
+def listing_tokens(text: pd.Series) -> list[list[str]]:
+    """Lower-cased word tokens of each text (Unicode-aware, so Japanese words survive)."""
+    return [_TOKEN.findall(value.lower()) for value in _as_text(text)]
+
+
+def _as_text(column: pd.Series) -> list[str]:
+    return [str(v) for v in column.astype(object).where(column.notna(), "")]
+
+
+def _tag(value: str) -> str:
+    return value.lower().replace(" ", "_")
+
+
+def _tags(listings: pd.DataFrame) -> list[str]:
+    """Categorical facts as ``field=value`` tokens: brand, category levels, attributes, type."""
+    columns = [c for c in listings.columns if c not in _NON_ATTRIBUTE_COLUMNS]
+    rows: list[list[str]] = [[] for _ in range(len(listings))]
+    for column in ("brand", "condition", "shipping", *columns):
+        if column in listings:
+            for row, value in zip(rows, _as_text(listings[column]), strict=True):
+                if value:
+                    row.append(f"{column}={_tag(value)}")
+    if "category" in listings:
+        for row, path in zip(rows, _as_text(listings["category"]), strict=True):
+            levels = [_tag(level) for level in path.split("/") if level]
+            row.extend(f"cat{i}={'/'.join(levels[: i + 1])}" for i in range(len(levels)))
+    for row, tokens in zip(rows, listing_tokens(listings["name"]), strict=True):
+        if tokens:
+            row.append(f"type1={tokens[-1]}")
+            row.append(f"type2={'_'.join(tokens[-2:])}")
+    return [" ".join(row) for row in rows]
+
+
+def _context(listings: pd.DataFrame) -> list[str]:
+    """The most specific category tag (leaf, else attributes) used in crosses with the name."""
+    leaf = _as_text(listings["category"]) if "category" in listings else [""] * len(listings)
+    attributes = [c for c in listings.columns if c not in _NON_ATTRIBUTE_COLUMNS]
+    parts = [leaf, *(_as_text(listings[c]) for c in attributes)]
+    return ["|".join(_tag(p) for p in row if p) for row in zip(*parts, strict=True)]
+
+
+def _cross(prefixes: list[str], tokens: list[list[str]]) -> list[str]:
+    return [
+        " ".join(f"{prefix}__{t}" for t in row) if prefix else ""
+        for prefix, row in zip(prefixes, tokens, strict=True)
+    ]
+
+
+def _brand_x_name(listings: pd.DataFrame) -> list[str]:
+    brands = [_tag(b) for b in _as_text(listings["brand"])]
+    return _cross(brands, listing_tokens(listings["name"]))
+
+
+def _context_x_name(listings: pd.DataFrame) -> list[str]:
+    return _cross(_context(listings), listing_tokens(listings["name"]))
+
+
+_VIEWS: dict[str, _View] = {
+    "name": _View(lambda d: _as_text(d["name"]), ngram_range=(1, 2), max_features=200_000),
+    "name_chars": _View(
+        lambda d: _as_text(d["name"]),
+        analyzer="char_wb",
+        ngram_range=(2, 4),
+        min_df=2,
+        max_features=100_000,
+    ),
+    "description": _View(
+        lambda d: _as_text(d["description"]), ngram_range=(1, 2), min_df=2, max_features=200_000
+    ),
+    "tags": _View(_tags),
+    "brand_x_name": _View(_brand_x_name, max_features=200_000),
+    "context_x_name": _View(_context_x_name, min_df=2, max_features=200_000),
+}
+
+
+def _new_tfidf(view: _View, vocabulary: Mapping[str, int] | None = None) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer=view.analyzer,
+        ngram_range=view.ngram_range,
+        min_df=view.min_df if vocabulary is None else 1,
+        max_features=view.max_features if vocabulary is None else None,
+        token_pattern=r"(?u)\b\w+\b" if view.analyzer == "word" else None,
+        sublinear_tf=True,
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
+
+
+class ListingTextVectorizer:
+    """Turn a listings frame into one sparse TF-IDF matrix over several views.
+
+    Args:
+        views: Names of the views to use (default: all of ``name``, ``name_chars``,
+            ``description``, ``tags``, ``brand_x_name``, ``context_x_name``). Views that are
+            empty in the training data are dropped at ``fit``.
+    """
+
+    def __init__(self, views: tuple[str, ...] | None = None) -> None:
+        self.views = views
+
+    def fit_transform(self, listings: pd.DataFrame) -> sp.csr_matrix:
+        """Learn vocabularies and idf weights, then return the stacked features."""
+        import scipy.sparse as sp
+
+        blocks: list[sp.csr_matrix] = []
+        self.vectorizers_: dict[str, TfidfVectorizer] = {}
+        for name in self.views or tuple(_VIEWS):
+            if name not in _VIEWS:
+                raise ValueError(f"Unknown view {name!r}; known views: {sorted(_VIEWS)}.")
+            documents = _VIEWS[name].build(listings)
+            if not any(documents):
+                continue
+            vectorizer = _new_tfidf(_VIEWS[name])
+            try:
+                blocks.append(vectorizer.fit_transform(documents))
+            except ValueError:  # vocabulary empty after min_df pruning
+                continue
+            self.vectorizers_[name] = vectorizer
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def fit(self, listings: pd.DataFrame) -> ListingTextVectorizer:
+        self.fit_transform(listings)
+        return self
+
+    def transform(self, listings: pd.DataFrame) -> sp.csr_matrix:
+        """Features of new listings with the fitted vocabularies (unknown words are ignored)."""
+        import scipy.sparse as sp
+
+        vectorizers = self._fitted()
+        blocks = [v.transform(_VIEWS[name].build(listings)) for name, v in vectorizers.items()]
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    @property
+    def n_features(self) -> int:
+        return sum(len(v.vocabulary_) for v in self._fitted().values())
+
+    def _fitted(self) -> dict[str, TfidfVectorizer]:
+        if not hasattr(self, "vectorizers_"):
+            raise NotFittedError("This ListingTextVectorizer is not fitted yet; call fit first.")
+        return self.vectorizers_
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Learned state as JSON-able metadata plus arrays (vocabulary terms and idf)."""
+        meta: dict[str, Any] = {"views": list(self._fitted())}
+        arrays: dict[str, np.ndarray] = {}
+        for name, vectorizer in self._fitted().items():
+            terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+            arrays[f"{name}.terms"] = np.array(terms, dtype=str)
+            arrays[f"{name}.idf"] = vectorizer.idf_.astype(np.float64)
+        return meta, arrays
+
+    @classmethod
+    def from_arrays(
+        cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> ListingTextVectorizer:
+        """Rebuild a fitted vectorizer from :meth:`to_arrays` output."""
+        self = cls(views=tuple(meta["views"]))
+        self.vectorizers_ = {}
+        for name in meta["views"]:
+            terms = arrays[f"{name}.terms"].tolist()
+            vectorizer = _new_tfidf(_VIEWS[name], {term: i for i, term in enumerate(terms)})
+            vectorizer.idf_ = arrays[f"{name}.idf"]
+            self.vectorizers_[name] = vectorizer
+        return self

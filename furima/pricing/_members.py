@@ -1,0 +1,268 @@
+"""Level-1 members of the price ensemble.
+
+Each member turns listings into a few columns of evidence about their log price. A member
+is fitted in two stages so the ensemble can cross-fit cheaply: ``encode`` learns the
+unsupervised part once (vocabularies, keys) and returns a row-sliceable representation;
+``fit`` / ``predict`` then work on rows of that representation, once per fold.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from furima.features import ListingTextVectorizer, TargetEncoder, listing_keys
+
+__all__ = ["MEMBERS", "KeyEncoding", "Neighbours", "PriceMember", "TextRidge", "take_rows"]
+
+
+def take_rows(representation: Any, rows: np.ndarray) -> Any:
+    """Rows of a member representation (sparse matrix or frame)."""
+    if isinstance(representation, pd.DataFrame):
+        return representation.iloc[rows]
+    return representation[rows]
+
+
+class PriceMember(ABC):
+    """Contract of a level-1 member.
+
+    ``encode(listings, fit=True)`` learns the unsupervised state from the training listings
+    (never the target) and returns their representation; ``encode(listings)`` represents new
+    listings. ``fit(rep, y)`` learns from log prices and returns a fitted copy-free self;
+    ``predict(rep)`` returns a float array of shape ``(n, len(feature_names))``. State
+    round-trips through ``to_arrays`` / ``from_arrays`` (JSON-able metadata plus arrays).
+    """
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> Any: ...
+
+    @abstractmethod
+    def fit(self, representation: Any, y: np.ndarray, ids: np.ndarray) -> PriceMember: ...
+
+    @abstractmethod
+    def predict(self, representation: Any) -> np.ndarray: ...
+
+    @property
+    @abstractmethod
+    def feature_names(self) -> list[str]: ...
+
+    @abstractmethod
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]: ...
+
+    @classmethod
+    @abstractmethod
+    def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any: ...
+
+
+class TextRidge(PriceMember):
+    """Ridge regression on sparse TF-IDF views of the listing and their crosses."""
+
+    kind = "text_ridge"
+
+    def __init__(self, alpha: float = 2.0) -> None:
+        self.alpha = alpha
+        self.vectorizer = ListingTextVectorizer()
+
+    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> sp.csr_matrix:
+        if fit:
+            return self.vectorizer.fit_transform(listings)
+        return self.vectorizer.transform(listings)
+
+    def fit(self, representation: sp.csr_matrix, y: np.ndarray, ids: np.ndarray) -> TextRidge:
+        from sklearn.linear_model import Ridge
+
+        model = Ridge(alpha=self.alpha, solver="sparse_cg", tol=1e-4).fit(representation, y)
+        self.coef_ = np.asarray(model.coef_, dtype=np.float32)
+        self.intercept_ = float(model.intercept_)
+        return self
+
+    def predict(self, representation: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(representation @ self.coef_ + self.intercept_).reshape(-1, 1)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return ["text_ridge"]
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta, arrays = self.vectorizer.to_arrays()
+        arrays["coef"] = self.coef_
+        return {"alpha": self.alpha, "intercept": self.intercept_, "vectorizer": meta}, arrays
+
+    @classmethod
+    def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> TextRidge:
+        self = cls(alpha=float(meta["alpha"]))
+        self.vectorizer = ListingTextVectorizer.from_arrays(meta["vectorizer"], arrays)
+        self.coef_ = arrays["coef"]
+        self.intercept_ = float(meta["intercept"])
+        return self
+
+
+class Neighbours(PriceMember):
+    """Prices of the most similar past listings (cosine on brand + name TF-IDF).
+
+    Besides the ensemble features, :meth:`nearest` gives the comparables that back a price
+    suggestion. At most ``max_reference`` listings are kept (a seeded sample) so memory and
+    query time stay bounded on very large catalogs.
+    """
+
+    kind = "neighbours"
+    _CHUNK = 1024
+
+    def __init__(self, k: int = 10, max_reference: int = 300_000, random_state: int = 0) -> None:
+        self.k = k
+        self.max_reference = max_reference
+        self.random_state = random_state
+
+    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> sp.csr_matrix:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        brand = listings["brand"].astype(object).where(listings["brand"].notna(), "")
+        documents = (brand.astype(str) + " " + listings["name"].astype(str)).tolist()
+        if fit:
+            self.vectorizer_ = TfidfVectorizer(
+                ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
+                max_features=500_000, dtype=np.float32,
+            )  # fmt: skip
+            return self.vectorizer_.fit_transform(documents)
+        return self.vectorizer_.transform(documents)
+
+    def fit(self, representation: sp.csr_matrix, y: np.ndarray, ids: np.ndarray) -> Neighbours:
+        rows = np.arange(representation.shape[0])
+        if len(rows) > self.max_reference:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(rows, self.max_reference, replace=False))
+        self.reference_ = sp.csr_matrix(representation[rows].T)  # terms x listings
+        self.reference_y_ = np.asarray(y, dtype=np.float64)[rows]
+        self.reference_ids_ = np.asarray(ids).astype(str)[rows]
+        return self
+
+    def nearest(self, representation: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (into the reference set) and cosine similarities of the k nearest, best
+        first; positions are -1 where fewer than k references share any word."""
+        n = representation.shape[0]
+        positions = np.full((n, k), -1, dtype=np.int64)
+        similarities = np.zeros((n, k), dtype=np.float64)
+        for start in range(0, n, self._CHUNK):
+            scores = (representation[start : start + self._CHUNK] @ self.reference_).tocsr()
+            for i in range(scores.shape[0]):
+                lo, hi = scores.indptr[i], scores.indptr[i + 1]
+                columns, values = scores.indices[lo:hi], scores.data[lo:hi]
+                top = np.argsort(-values, kind="stable")[:k]
+                positions[start + i, : len(top)] = columns[top]
+                similarities[start + i, : len(top)] = values[top]
+        return positions, similarities
+
+    def predict(self, representation: sp.csr_matrix) -> np.ndarray:
+        positions, sims = self.nearest(representation, self.k)
+        found = positions >= 0
+        prices = np.where(found, self.reference_y_[np.maximum(positions, 0)], np.nan)
+        prior = float(np.mean(self.reference_y_))
+        weights = np.where(found, np.exp(20.0 * (sims - sims[:, :1])), 0.0)
+        weighted = (np.nan_to_num(prices) * weights).sum(1) / np.maximum(weights.sum(1), 1e-12)
+        with np.errstate(all="ignore"):
+            columns = [
+                np.where(found[:, 0], weighted, prior),
+                np.where(found[:, 0], prices[:, 0], prior),
+                sims[:, 0],
+                _nanmean_or(prices[:, :5], prior),
+                np.nan_to_num(np.nanstd(prices, axis=1), nan=0.0),
+                sims.mean(1),
+            ]
+        return np.column_stack(columns)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return ["nn_weighted", "nn_top1", "nn_top1_sim", "nn_mean5", "nn_std", "nn_mean_sim"]
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        vocabulary = self.vectorizer_.vocabulary_
+        reference = self.reference_.tocsr()
+        arrays = {
+            "terms": np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=str),
+            "idf": self.vectorizer_.idf_.astype(np.float64),
+            "reference.data": reference.data,
+            "reference.indices": reference.indices,
+            "reference.indptr": reference.indptr,
+            "reference.shape": np.array(reference.shape, dtype=np.int64),
+            "reference_y": self.reference_y_,
+            "reference_ids": self.reference_ids_,
+        }
+        meta = {"k": self.k, "max_reference": self.max_reference, "seed": self.random_state}
+        return meta, arrays
+
+    @classmethod
+    def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Neighbours:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self = cls(k=int(meta["k"]), max_reference=int(meta["max_reference"]))
+        self.random_state = int(meta["seed"])
+        terms = arrays["terms"].tolist()
+        self.vectorizer_ = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32, vocabulary={t: i for i, t in enumerate(terms)},
+        )  # fmt: skip
+        self.vectorizer_.idf_ = arrays["idf"]
+        shape = tuple(int(s) for s in arrays["reference.shape"])
+        self.reference_ = sp.csr_matrix(
+            (arrays["reference.data"], arrays["reference.indices"], arrays["reference.indptr"]),
+            shape=shape,
+        )
+        self.reference_y_ = arrays["reference_y"]
+        self.reference_ids_ = arrays["reference_ids"]
+        return self
+
+
+def _nanmean_or(values: np.ndarray, default: float) -> np.ndarray:
+    counts = np.isfinite(values).sum(1)
+    totals = np.nansum(values, axis=1)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), default)
+
+
+class KeyEncoding(PriceMember):
+    """Smoothed mean log price of listings sharing each key (brand, type, crosses, ...)."""
+
+    kind = "key_encoding"
+
+    def __init__(self, smoothing: float = 5.0) -> None:
+        self.smoothing = smoothing
+
+    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> pd.DataFrame:
+        keys = listing_keys(listings)
+        if fit:
+            self.columns_ = list(keys.columns)
+        return keys.reindex(columns=self.columns_, fill_value="")
+
+    def fit(self, representation: pd.DataFrame, y: np.ndarray, ids: np.ndarray) -> KeyEncoding:
+        self.encoder_ = TargetEncoder(self.smoothing).fit(representation, y)
+        return self
+
+    def predict(self, representation: pd.DataFrame) -> np.ndarray:
+        return self.encoder_.transform(representation)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"key:{c}:{kind}" for c in self.columns_ for kind in ("mean", "log_count")]
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta, arrays = self.encoder_.to_arrays()
+        return {"encoder": meta, "columns": self.columns_}, arrays
+
+    @classmethod
+    def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> KeyEncoding:
+        encoder = TargetEncoder.from_arrays(meta["encoder"], arrays)
+        self = cls(smoothing=encoder.smoothing)
+        self.columns_ = list(meta["columns"])
+        self.encoder_ = encoder
+        return self
+
+
+MEMBERS: dict[str, type[PriceMember]] = {
+    m.kind: m for m in (TextRidge, Neighbours, KeyEncoding)
+}

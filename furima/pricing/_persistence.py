@@ -1,0 +1,181 @@
+"""Saving and loading price models as open formats with a JSON manifest.
+
+A saved model is a folder::
+
+    manifest.json         format, versions, parameters, metrics, data fingerprint, checksums
+    arrays.npz            vocabularies, idf weights, coefficients, reference listings
+                          (numpy, loaded with allow_pickle=False)
+    stacker_<name>.txt    LightGBM text models (point, low, high)
+
+The folder is written under a temporary name and renamed into place, so a crash never leaves
+a half-written model where a model is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from furima.exceptions import ModelFormatError
+from furima.pricing._members import MEMBERS
+from furima.pricing._stacker import Stacker
+from furima.pricing._suggester import PriceSuggester
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
+
+FORMAT = "furima.price_model"
+FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_ARRAYS = "arrays.npz"
+_LIBRARIES = ("numpy", "scipy", "scikit-learn", "lightgbm", "pandas")
+_PARAMS = (
+    "coverage", "n_folds", "holdout_threshold", "holdout_rows", "n_comparables", "n_threads",
+    "random_state",
+)  # fmt: skip
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import furima
+
+    versions = {"furima": furima.__version__}
+    versions.update({name: metadata.version(name) for name in _LIBRARIES})
+    return versions
+
+
+def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": _versions(),
+        "params": {name: getattr(model, name) for name in _PARAMS},
+        "training": {**model.training_, "attribute_columns": model.attribute_columns_},
+        "data_fingerprint": model.data_fingerprint_,
+        "metrics": model.metrics_,
+        "members": members,
+        "stacker": {
+            "coverage": model.stacker_.coverage,
+            "margin": model.stacker_.margin_,
+            "models": sorted(model.stacker_.models_),
+        },
+    }
+
+
+def _write(model: PriceSuggester, folder: Path) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    members = []
+    for i, member in enumerate(model.members_):
+        meta, member_arrays = member.to_arrays()
+        members.append({"kind": member.kind, "meta": meta})
+        arrays.update({f"m{i}/{key}": value for key, value in member_arrays.items()})
+    np.savez(folder / _ARRAYS, allow_pickle=False, **arrays)
+    for name, booster in model.stacker_.models_.items():
+        booster.save_model(str(folder / f"stacker_{name}.txt"))
+    manifest = _manifest(model, members)
+    manifest["files"] = {p.name: _sha256(p) for p in sorted(folder.iterdir())}
+    (folder / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def save_model(model: PriceSuggester, path: Path) -> Path:
+    """Write ``model`` to the folder ``path``, replacing any model there only once complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        _write(model, staging)
+        if path.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, retired / path.name)
+            os.replace(staging, path)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of a saved model, checked for format and version."""
+    file = path / _MANIFEST
+    if not file.is_file():
+        raise ModelFormatError(
+            f"{str(path)!r} is not a furima price model: it has no {_MANIFEST}. "
+            "Point at the folder written by `furima price fit` or PriceSuggester.save()."
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFormatError(f"{str(file)!r} is not valid JSON ({error}).") from error
+    if manifest.get("format") != FORMAT:
+        raise ModelFormatError(
+            f"{str(path)!r} holds a {manifest.get('format')!r} artifact, not a {FORMAT!r}."
+        )
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        saved_by = manifest.get("versions", {}).get("furima", "an unknown version")
+        raise ModelFormatError(
+            f"{str(path)!r} was saved by furima {saved_by} in model format {version}; this "
+            f"furima reads format {FORMAT_VERSION} and older. Upgrade furima, or refit the "
+            "model with this version (`furima price fit`)."
+        )
+    return manifest
+
+
+def _check_files(path: Path, manifest: dict[str, Any]) -> None:
+    for name, expected in manifest.get("files", {}).items():
+        file = path / name
+        if not file.is_file():
+            raise ModelFormatError(f"{str(path)!r} is incomplete: {name} is missing.")
+        if _sha256(file) != expected:
+            raise ModelFormatError(
+                f"{str(file)!r} does not match its checksum in the manifest: the model is "
+                "corrupt or was modified. Restore it or refit."
+            )
+
+
+def load_model(path: Path) -> PriceSuggester:
+    """Rebuild a fitted :class:`PriceSuggester` from a saved folder."""
+    import lightgbm
+
+    manifest = read_manifest(path)
+    _check_files(path, manifest)
+    model = PriceSuggester(**manifest["params"])
+    with np.load(path / _ARRAYS, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    model.members_ = []
+    for i, entry in enumerate(manifest["members"]):
+        if entry["kind"] not in MEMBERS:
+            raise ModelFormatError(f"Unknown member kind {entry['kind']!r} in {str(path)!r}.")
+        prefix = f"m{i}/"
+        member_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        model.members_.append(MEMBERS[entry["kind"]].from_arrays(entry["meta"], member_arrays))
+    stacker = Stacker(coverage=manifest["stacker"]["coverage"])
+    stacker.margin_ = float(manifest["stacker"]["margin"])
+    stacker.models_ = {
+        name: lightgbm.Booster(model_file=str(path / f"stacker_{name}.txt"))
+        for name in manifest["stacker"]["models"]
+    }
+    model.stacker_ = stacker
+    model.attribute_columns_ = list(manifest["training"]["attribute_columns"])
+    model.training_ = {k: v for k, v in manifest["training"].items() if k != "attribute_columns"}
+    model.metrics_ = manifest["metrics"]
+    model.data_fingerprint_ = manifest["data_fingerprint"]
+    return model

@@ -1,0 +1,289 @@
+"""Price suggestion: a point estimate and a calibrated range, backed by comparable listings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from furima._progress import Tracker, tracker
+from furima.catalog import LISTING_COLUMNS, ListingSchema, content_ids, fingerprint
+from furima.exceptions import DataError, NotFittedError, ValidationError
+from furima.pricing._members import (
+    KeyEncoding,
+    Neighbours,
+    PriceMember,
+    TextRidge,
+    take_rows,
+)
+from furima.pricing._stacker import Stacker
+
+__all__ = ["Comparable", "PriceSuggester", "PriceSuggestion"]
+
+
+@dataclass(frozen=True)
+class Comparable:
+    """A past listing that backs a suggestion."""
+
+    listing_id: str
+    price: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class PriceSuggestion:
+    """What a seller sees: a price, a range, and the listings it comes from."""
+
+    listing_id: str
+    price: float
+    low: float
+    high: float
+    coverage: float
+    comparables: list[Comparable] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "listing_id": self.listing_id,
+            "price": round(self.price, 2),
+            "low": round(self.low, 2),
+            "high": round(self.high, 2),
+            "coverage": self.coverage,
+            "comparables": [
+                {"listing_id": c.listing_id, "price": round(c.price, 2),
+                 "similarity": round(c.similarity, 3)}
+                for c in self.comparables
+            ],
+        }  # fmt: skip
+
+
+class PriceSuggester:
+    """Suggest a price and a range for listings, scikit-learn style.
+
+    Level 1 (:mod:`furima.pricing._members`): ridge on sparse TF-IDF views and crosses,
+    nearest-neighbour prices, and smoothed key encodings. Their out-of-fold evidence feeds a
+    LightGBM blend with conformalized quantile intervals (:class:`Stacker`). Small catalogs are
+    cross-fitted (``n_folds``); above ``holdout_threshold`` rows the members learn once and a
+    held-out slice of ``holdout_rows`` trains the blend, keeping large fits fast.
+
+    Args:
+        coverage: Target share of true prices inside the suggested range.
+        n_folds: Folds for cross-fitting level 1 on small catalogs.
+        holdout_threshold: Rows above which a single holdout replaces cross-fitting.
+        holdout_rows: Size of that holdout.
+        n_comparables: Comparable listings returned with each suggestion.
+        n_threads: Threads for LightGBM.
+        random_state: Seed for folds, sampling and boosting.
+    """
+
+    def __init__(
+        self,
+        *,
+        coverage: float = 0.8,
+        n_folds: int = 5,
+        holdout_threshold: int = 200_000,
+        holdout_rows: int = 60_000,
+        n_comparables: int = 5,
+        n_threads: int = 2,
+        random_state: int = 0,
+    ) -> None:
+        self.coverage = coverage
+        self.n_folds = n_folds
+        self.holdout_threshold = holdout_threshold
+        self.holdout_rows = holdout_rows
+        self.n_comparables = n_comparables
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self, listings: pd.DataFrame, y: np.ndarray | None = None, *, progress: bool = False
+    ) -> PriceSuggester:
+        """Learn from listings with known prices (``listings.price`` unless ``y`` is given)."""
+        self._check_params()
+        listings, log_price = _training_data(listings, y)
+        started = time.perf_counter()
+        self.data_fingerprint_ = fingerprint(listings)
+        self.members_: list[PriceMember] = [TextRidge(), Neighbours(), KeyEncoding()]
+        with tracker(progress) as track:
+            stack_rows, evidence = self._level_one(listings, log_price, track)
+            track.start("Fitting the price blend and its range")
+            self.stacker_ = Stacker(
+                coverage=self.coverage, n_threads=self.n_threads, random_state=self.random_state
+            ).fit(evidence, log_price[stack_rows])
+        self.attribute_columns_ = [c for c in listings.columns if c not in LISTING_COLUMNS]
+        self.training_ = {
+            "rows": len(listings),
+            "stack_rows": len(stack_rows),
+            "mode": "cross_fit" if len(stack_rows) == len(listings) else "holdout",
+            "fit_seconds": round(time.perf_counter() - started, 2),
+        }
+        self.metrics_ = self._validation_metrics(log_price[stack_rows])
+        return self
+
+    def _check_params(self) -> None:
+        if not 0.0 < self.coverage < 1.0:
+            raise ValueError(f"`coverage` must be in (0, 1), but got {self.coverage}.")
+        if self.n_folds < 2:
+            raise ValueError(f"`n_folds` must be at least 2, but got {self.n_folds}.")
+
+    def _level_one(
+        self, listings: pd.DataFrame, log_price: np.ndarray, track: Tracker
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-sample member evidence for the rows that train the blend."""
+        n = len(listings)
+        ids = listings["listing_id"].to_numpy().astype(str)
+        rng = np.random.default_rng(self.random_state)
+        if n > self.holdout_threshold:
+            held_out = np.sort(rng.choice(n, min(self.holdout_rows, n // 5), replace=False))
+            learn = np.setdiff1d(np.arange(n), held_out)
+            folds = [(learn, held_out)]
+            refit = False
+        else:
+            fold_of = rng.permutation(n) % self.n_folds
+            folds = [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(self.n_folds)]  # fmt: skip
+            held_out, refit = np.arange(n), True
+        blocks = []
+        for member in self.members_:
+            track.start(f"Encoding listings ({member.kind})")
+            rep = member.encode(listings, fit=True)
+            block = np.empty((n, len(member.feature_names)))
+            for i, (train, test) in enumerate(folds):
+                track.start(f"Fitting {member.kind} ({i + 1}/{len(folds)})")
+                member.fit(take_rows(rep, train), log_price[train], ids[train])
+                block[test] = member.predict(take_rows(rep, test))
+            if refit:
+                track.start(f"Fitting {member.kind} on all listings")
+                member.fit(rep, log_price, ids)
+            blocks.append(block[held_out])
+        return held_out, np.hstack(blocks)
+
+    def _validation_metrics(self, log_price: np.ndarray) -> dict[str, float]:
+        point, interval = self.stacker_.oof_point_, self.stacker_.oof_interval_
+        inside = (interval[:, 0] <= log_price) & (log_price <= interval[:, 1])
+        return {
+            "validation_rmsle": float(np.sqrt(np.mean((point - log_price) ** 2))),
+            "validation_coverage": float(np.mean(inside)),
+            "margin": self.stacker_.margin_,
+        }
+
+    # -------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "stacker_"):
+            raise NotFittedError(
+                "This PriceSuggester is not fitted yet; call fit() or PriceSuggester.load()."
+            )
+
+    def _evidence(self, listings: pd.DataFrame) -> tuple[np.ndarray, list[Any]]:
+        reps = [member.encode(listings) for member in self.members_]
+        evidence = np.hstack([m.predict(r) for m, r in zip(self.members_, reps, strict=True)])
+        return evidence, reps
+
+    def predict_log(self, listings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Point, low and high ``log1p(price)`` for each listing."""
+        self._check_fitted()
+        listings = _prediction_data(listings, self.attribute_columns_)
+        evidence, _ = self._evidence(listings)
+        return self.stacker_.predict(evidence)
+
+    def predict(self, listings: pd.DataFrame) -> np.ndarray:
+        """Suggested prices (point estimates)."""
+        return np.expm1(self.predict_log(listings)[0])
+
+    def predict_interval(self, listings: pd.DataFrame) -> np.ndarray:
+        """Suggested ranges, shape ``(n, 2)``: low and high price."""
+        _, low, high = self.predict_log(listings)
+        return np.expm1(np.column_stack([low, high]))
+
+    def suggest(self, listings: pd.DataFrame) -> list[PriceSuggestion]:
+        """Price, range and comparable past listings for each listing."""
+        self._check_fitted()
+        listings = _prediction_data(listings, self.attribute_columns_)
+        evidence, reps = self._evidence(listings)
+        point, low, high = np.expm1(self.stacker_.predict(evidence))
+        neighbours = self._neighbours()
+        positions, sims = neighbours.nearest(reps[self.members_.index(neighbours)], self.n_comparables)
+        ids = listings["listing_id"].astype(str).tolist()
+        return [
+            PriceSuggestion(
+                listing_id=ids[i], price=float(point[i]), low=float(low[i]),
+                high=float(high[i]), coverage=self.coverage,
+                comparables=self._comparables(neighbours, positions[i], sims[i]),
+            )
+            for i in range(len(listings))
+        ]  # fmt: skip
+
+    def _neighbours(self) -> Neighbours:
+        return next(m for m in self.members_ if isinstance(m, Neighbours))
+
+    @staticmethod
+    def _comparables(neighbours: Neighbours, positions: np.ndarray, sims: np.ndarray) -> list[Comparable]:  # fmt: skip
+        return [
+            Comparable(
+                listing_id=str(neighbours.reference_ids_[p]),
+                price=float(np.expm1(neighbours.reference_y_[p])),
+                similarity=float(s),
+            )
+            for p, s in zip(positions, sims, strict=True)
+            if p >= 0
+        ]
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the model as open formats with a JSON manifest, atomically."""
+        from furima.pricing._persistence import save_model
+
+        self._check_fitted()
+        return save_model(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> PriceSuggester:
+        """Load a model written by :meth:`save` (by this or a compatible furima version)."""
+        from furima.pricing._persistence import load_model
+
+        return load_model(Path(path))
+
+
+def _training_data(listings: pd.DataFrame, y: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Validated listings and their log prices; every price must be a finite number > 0."""
+    if len(listings) == 0:
+        raise DataError("No listings to learn from: the training frame has 0 rows.")
+    if y is not None:
+        if len(y) != len(listings):
+            raise DataError(f"`y` has {len(y)} values but there are {len(listings)} listings.")
+        listings = listings.assign(price=np.asarray(y, dtype=np.float64))
+    listings, problems = ListingSchema(require_price=True).conform(listings)
+    if problems:
+        shown = "; ".join(f"row {p.row}, column {p.column!r}: {p.reason}" for p in problems[:5])
+        raise ValidationError(
+            f"{len(problems)} training listing(s) are invalid ({shown}). Fix or drop them "
+            "(furima ingest --on-error skip drops bad rows and writes a rejects file).",
+            problems=[tuple(p) for p in problems],
+        )
+    if len(listings) < 20:
+        raise DataError(f"Price models need at least 20 priced listings, but got {len(listings)}.")
+    if "listing_id" not in listings:
+        listings.insert(0, "listing_id", content_ids(listings))
+    return listings.reset_index(drop=True), np.log1p(listings["price"].to_numpy(np.float64))
+
+
+def _prediction_data(listings: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
+    """Listings conformed to the schema; prices and unknown attributes are ignored."""
+    if "listing_id" not in listings:
+        listings = listings.assign(listing_id=[f"new-{i}" for i in range(len(listings))])
+    if "price" in listings:
+        listings = listings.drop(columns="price")
+    listings, problems = ListingSchema().conform(listings)
+    if problems:
+        p = problems[0]
+        raise ValidationError(
+            f"Listing at row {p.row} is invalid in column {p.column!r}: {p.reason}.",
+            problems=[tuple(q) for q in problems], row=p.row, column=p.column,
+        )  # fmt: skip
+    for column in attributes:
+        if column not in listings:
+            listings[column] = pd.NA
+    return listings[[*LISTING_COLUMNS, *attributes]].reset_index(drop=True)
