@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["ListingTextVectorizer", "listing_tokens"]
+__all__ = ["ListingTextVectorizer", "as_text", "listing_tokens"]
 
 _TOKEN = re.compile(r"\w+")
 _CANONICAL_TAG_COLUMNS = ("brand", "category", "condition", "shipping")
@@ -43,11 +43,12 @@ class _View:
 
 def listing_tokens(text: pd.Series) -> list[list[str]]:
     """Lower-cased word tokens of each text (Unicode-aware, so Japanese words survive)."""
-    return [_TOKEN.findall(value.lower()) for value in _as_text(text)]
+    return [_TOKEN.findall(value.lower()) for value in as_text(text)]
 
 
-def _as_text(column: pd.Series) -> list[str]:
-    return [str(v) for v in column.astype(object).where(column.notna(), "")]
+def as_text(column: pd.Series) -> list[str]:
+    """Cells as strings, missing ones as ""; plain Python so single listings stay fast."""
+    return ["" if v is None or v is pd.NA or v != v else str(v) for v in column.tolist()]
 
 
 def _tag(value: str) -> str:
@@ -60,11 +61,11 @@ def _tags(listings: pd.DataFrame) -> list[str]:
     rows: list[list[str]] = [[] for _ in range(len(listings))]
     for column in ("brand", "condition", "shipping", *columns):
         if column in listings:
-            for row, value in zip(rows, _as_text(listings[column]), strict=True):
+            for row, value in zip(rows, as_text(listings[column]), strict=True):
                 if value:
                     row.append(f"{column}={_tag(value)}")
     if "category" in listings:
-        for row, path in zip(rows, _as_text(listings["category"]), strict=True):
+        for row, path in zip(rows, as_text(listings["category"]), strict=True):
             levels = [_tag(level) for level in path.split("/") if level]
             row.extend(f"cat{i}={'/'.join(levels[: i + 1])}" for i in range(len(levels)))
     for row, tokens in zip(rows, listing_tokens(listings["name"]), strict=True):
@@ -76,9 +77,9 @@ def _tags(listings: pd.DataFrame) -> list[str]:
 
 def _context(listings: pd.DataFrame) -> list[str]:
     """The most specific category tag (leaf, else attributes) used in crosses with the name."""
-    leaf = _as_text(listings["category"]) if "category" in listings else [""] * len(listings)
+    leaf = as_text(listings["category"]) if "category" in listings else [""] * len(listings)
     attributes = [c for c in listings.columns if c not in _NON_ATTRIBUTE_COLUMNS]
-    parts = [leaf, *(_as_text(listings[c]) for c in attributes)]
+    parts = [leaf, *(as_text(listings[c]) for c in attributes)]
     return ["|".join(_tag(p) for p in row if p) for row in zip(*parts, strict=True)]
 
 
@@ -90,7 +91,7 @@ def _cross(prefixes: list[str], tokens: list[list[str]]) -> list[str]:
 
 
 def _brand_x_name(listings: pd.DataFrame) -> list[str]:
-    brands = [_tag(b) for b in _as_text(listings["brand"])]
+    brands = [_tag(b) for b in as_text(listings["brand"])]
     return _cross(brands, listing_tokens(listings["name"]))
 
 
@@ -99,16 +100,16 @@ def _context_x_name(listings: pd.DataFrame) -> list[str]:
 
 
 _VIEWS: dict[str, _View] = {
-    "name": _View(lambda d: _as_text(d["name"]), ngram_range=(1, 2), max_features=200_000),
+    "name": _View(lambda d: as_text(d["name"]), ngram_range=(1, 2), max_features=200_000),
     "name_chars": _View(
-        lambda d: _as_text(d["name"]),
+        lambda d: as_text(d["name"]),
         analyzer="char_wb",
         ngram_range=(2, 4),
         min_df=2,
         max_features=100_000,
     ),
     "description": _View(
-        lambda d: _as_text(d["description"]), ngram_range=(1, 2), min_df=2, max_features=200_000
+        lambda d: as_text(d["description"]), ngram_range=(1, 2), min_df=2, max_features=200_000
     ),
     "tags": _View(_tags),
     "brand_x_name": _View(_brand_x_name, max_features=200_000),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from furima.exceptions import NotFittedError
-from furima.features._listing_text import listing_tokens
+from furima.features._listing_text import as_text, listing_tokens
 
 __all__ = ["TargetEncoder", "listing_keys"]
 
@@ -30,31 +30,36 @@ def _join(tokens: list[str]) -> str:
 def listing_keys(listings: pd.DataFrame) -> pd.DataFrame:
     """Categorical keys of each listing as a frame of strings ("" where unknown)."""
     tokens = listing_tokens(listings["name"])
-    keys = pd.DataFrame(
-        {
+    keys: dict[str, list[str]] = {
             "brand": _lower(listings["brand"]),
             "lead1": [_join(t[:1]) for t in tokens],
             "lead2": [_join(t[:2]) for t in tokens],
             "type1": [_join(t[-1:]) for t in tokens],
             "type2": [_join(t[-2:]) for t in tokens],
             "name": [_join(t) for t in tokens],
-            "name_no_digits": [_join([w for w in t if not any(c.isdigit() for c in w)]) for t in tokens],
-        },
-        index=listings.index,
-    )
+        "name_no_digits": [_join([w for w in t if not any(c.isdigit() for c in w)]) for t in tokens],
+    }
     if "category" in listings and listings["category"].notna().any():
         keys["category"] = _lower(listings["category"])
-        keys["category|type2"] = keys["category"] + "|" + keys["type2"]
+        _add_cross(keys, "category", "type2")
     for pair in (("brand", "type1"), ("brand", "type2"), ("lead1", "type1"), ("lead2", "type2")):
-        keys["|".join(pair)] = keys[pair[0]] + "|" + keys[pair[1]]
+        _add_cross(keys, *pair)
     for column in [c for c in listings.columns if c not in _NOT_ATTRIBUTES]:
         keys[column] = _lower(listings[column])
-        keys[f"{column}|type2"] = keys[column] + "|" + keys["type2"]
-    return keys
+        _add_cross(keys, column, "type2")
+    return pd.DataFrame(keys, index=listings.index)
+
+
+def _add_cross(keys: dict[str, list[str]], left: str, right: str) -> None:
+    keys[f"{left}|{right}"] = [f"{a}|{b}" for a, b in zip(keys[left], keys[right], strict=True)]
 
 
 def _lower(column: pd.Series) -> list[str]:
-    return [str(v).lower() for v in column.astype(object).where(column.notna(), "")]
+    return [v.lower() for v in as_text(column)]
+
+
+def _positions(values: list[str]) -> dict[str, int]:
+    return {value: i for i, value in enumerate(values)}
 
 
 class TargetEncoder:
@@ -73,12 +78,12 @@ class TargetEncoder:
     def fit(self, keys: pd.DataFrame, y: np.ndarray) -> TargetEncoder:
         self.prior_ = float(np.mean(y))
         self.columns_ = list(keys.columns)
-        self.tables_: dict[str, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
+        self.tables_: dict[str, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}
         target = pd.Series(np.asarray(y, dtype=np.float64), index=keys.index)
         for column in self.columns_:
             stats = target.groupby(keys[column].to_numpy()).agg(["sum", "count"])
             self.tables_[column] = (
-                pd.Index(stats.index.astype(str)),
+                _positions(stats.index.astype(str).tolist()),
                 stats["sum"].to_numpy(np.float64),
                 stats["count"].to_numpy(np.float64),
             )
@@ -90,7 +95,8 @@ class TargetEncoder:
         out = np.empty((len(keys), 2 * len(self.columns_)), dtype=np.float64)
         for j, column in enumerate(self.columns_):
             index, sums, counts = self.tables_[column]
-            position = index.get_indexer(keys[column].to_numpy() if column in keys else [])
+            values = keys[column].tolist() if column in keys else [""] * len(keys)
+            position = np.fromiter((index.get(v, -1) for v in values), np.int64, len(values))
             found = position >= 0
             total = np.where(found, sums[position], 0.0)
             count = np.where(found, counts[position], 0.0)
@@ -106,7 +112,7 @@ class TargetEncoder:
         meta = {"smoothing": self.smoothing, "prior": self.prior_, "columns": self.columns_}
         arrays: dict[str, np.ndarray] = {}
         for column, (index, sums, counts) in self.tables_.items():
-            arrays[f"{column}.values"] = np.array(index.tolist(), dtype=str)
+            arrays[f"{column}.values"] = np.array(list(index), dtype=str)
             arrays[f"{column}.sums"] = sums
             arrays[f"{column}.counts"] = counts
         return meta, arrays
@@ -118,7 +124,7 @@ class TargetEncoder:
         self.columns_ = list(meta["columns"])
         self.tables_ = {
             c: (
-                pd.Index(arrays[f"{c}.values"].tolist(), dtype=object),
+                _positions(arrays[f"{c}.values"].tolist()),
                 arrays[f"{c}.sums"],
                 arrays[f"{c}.counts"],
             )

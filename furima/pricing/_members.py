@@ -160,7 +160,11 @@ class Neighbours(PriceMember):
         return positions, similarities
 
     def predict(self, representation: sp.csr_matrix) -> np.ndarray:
-        positions, sims = self.nearest(representation, self.k)
+        return self.features(*self.nearest(representation, self.k))
+
+    def features(self, positions: np.ndarray, sims: np.ndarray) -> np.ndarray:
+        """Ensemble features from :meth:`nearest` output (only the first ``k`` are used)."""
+        positions, sims = positions[:, : self.k], sims[:, : self.k]
         found = positions >= 0
         prices = np.where(found, self.reference_y_[np.maximum(positions, 0)], np.nan)
         prior = float(np.mean(self.reference_y_))
@@ -172,7 +176,7 @@ class Neighbours(PriceMember):
                 np.where(found[:, 0], prices[:, 0], prior),
                 sims[:, 0],
                 _nanmean_or(prices[:, :5], prior),
-                np.nan_to_num(np.nanstd(prices, axis=1), nan=0.0),
+                _nanstd_or_zero(prices),
                 sims.mean(1),
             ]
         return np.column_stack(columns)
@@ -217,6 +221,13 @@ class Neighbours(PriceMember):
         self.reference_y_ = arrays["reference_y"]
         self.reference_ids_ = arrays["reference_ids"]
         return self
+
+
+def _nanstd_or_zero(values: np.ndarray) -> np.ndarray:
+    counts = np.isfinite(values).sum(1)
+    mean = _nanmean_or(values, 0.0)
+    squares = np.nansum((values - mean[:, None]) ** 2, axis=1)
+    return np.sqrt(squares / np.maximum(counts, 1))
 
 
 def _nanmean_or(values: np.ndarray, default: float) -> np.ndarray:

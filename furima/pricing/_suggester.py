@@ -177,10 +177,17 @@ class PriceSuggester:
                 "This PriceSuggester is not fitted yet; call fit() or PriceSuggester.load()."
             )
 
-    def _evidence(self, listings: pd.DataFrame) -> tuple[np.ndarray, list[Any]]:
-        reps = [member.encode(listings) for member in self.members_]
-        evidence = np.hstack([m.predict(r) for m, r in zip(self.members_, reps, strict=True)])
-        return evidence, reps
+    def _evidence(self, listings: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Member evidence, plus the nearest reference listings (positions, similarities)."""
+        blocks, nearest = [], (np.empty((0, 0), np.int64), np.empty((0, 0)))
+        for member in self.members_:
+            rep = member.encode(listings)
+            if isinstance(member, Neighbours):
+                nearest = member.nearest(rep, max(member.k, self.n_comparables))
+                blocks.append(member.features(*nearest))
+            else:
+                blocks.append(member.predict(rep))
+        return np.hstack(blocks), nearest
 
     def predict_log(self, listings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point, low and high ``log1p(price)`` for each listing."""
@@ -202,16 +209,17 @@ class PriceSuggester:
         """Price, range and comparable past listings for each listing."""
         self._check_fitted()
         listings = _prediction_data(listings, self.attribute_columns_)
-        evidence, reps = self._evidence(listings)
+        evidence, (positions, sims) = self._evidence(listings)
         point, low, high = np.expm1(self.stacker_.predict(evidence))
         neighbours = self._neighbours()
-        positions, sims = neighbours.nearest(reps[self.members_.index(neighbours)], self.n_comparables)
         ids = listings["listing_id"].astype(str).tolist()
         return [
             PriceSuggestion(
                 listing_id=ids[i], price=float(point[i]), low=float(low[i]),
                 high=float(high[i]), coverage=self.coverage,
-                comparables=self._comparables(neighbours, positions[i], sims[i]),
+                comparables=self._comparables(
+                    neighbours, positions[i, : self.n_comparables], sims[i, : self.n_comparables]
+                ),
             )
             for i in range(len(listings))
         ]  # fmt: skip
@@ -270,10 +278,27 @@ def _training_data(listings: pd.DataFrame, y: np.ndarray | None) -> tuple[pd.Dat
     return listings.reset_index(drop=True), np.log1p(listings["price"].to_numpy(np.float64))
 
 
+_CANONICAL_DTYPES = {
+    "listing_id": "string", "name": "string", "description": "string", "brand": "string",
+    "category": "string", "condition": "Int64", "shipping": "Int64", "price": "float64",
+}  # fmt: skip
+
+
+def _is_conformed(listings: pd.DataFrame) -> bool:
+    """Whether ``listings`` already has the canonical columns and dtypes (read_listings output
+    or the catalog store), so the schema need not be checked again; names must be non-empty."""
+    if any(str(listings.dtypes.get(c)) != d for c, d in _CANONICAL_DTYPES.items()):
+        return False
+    names = listings["name"]
+    return bool(names.notna().all() and (names.str.len() > 0).all())
+
+
 def _prediction_data(listings: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
     """Listings conformed to the schema; prices and unknown attributes are ignored."""
     if "listing_id" not in listings:
         listings = listings.assign(listing_id=[f"new-{i}" for i in range(len(listings))])
+    if _is_conformed(listings):
+        return listings.reindex(columns=[*LISTING_COLUMNS, *attributes])
     if "price" in listings:
         listings = listings.drop(columns="price")
     listings, problems = ListingSchema().conform(listings)
