@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from furima.catalog import CatalogStore, IngestResult, read_listings
-from furima.exceptions import FurimaError
+from furima.cli._errors import reported_errors
 
 __all__ = ["OnError", "default_rejects_path", "ingest"]
 
@@ -75,7 +75,7 @@ def ingest(
 ) -> None:
     """Read a listings file, validate it, and add its listings to the catalog store."""
     errors = Console(stderr=True)
-    try:
+    with reported_errors():
         result = read_listings(
             path,
             format=format,
@@ -89,9 +89,6 @@ def ingest(
             before = len(catalog)
             (catalog.upsert if upsert else catalog.add)(result.listings)
             total = len(catalog)
-    except FurimaError as exc:
-        errors.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(code=1) from None
     _print_summary(result, added=total - before, total=total, store=store)
 
 

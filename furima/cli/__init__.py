@@ -1,0 +1,26 @@
+"""The ``furima`` command: thin Typer commands over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from furima.cli._demo import demo
+from furima.cli._ingest import ingest
+from furima.cli._price import price_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="furima",
+    help="furima: the ML platform for second-hand marketplaces.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("ingest")(ingest)
+app.command("demo")(demo)
+app.add_typer(price_app, name="price")
+
+
+def main() -> None:
+    """Entry point of the ``furima`` console script."""
+    app()

@@ -1,0 +1,116 @@
+"""``furima price fit`` and ``furima price suggest``: thin commands over furima.pricing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from furima.cli._errors import reported_errors
+from furima.exceptions import DataError
+
+__all__ = ["load_listings", "price_app"]
+
+price_app = typer.Typer(help="Price suggestion: fit a model, suggest prices with ranges.")
+
+_MAPPING_HELP = "Preset (mercari, myntra, flipkart) or JSON mapping file (default: detect)."
+
+
+def load_listings(
+    path: Path, *, mapping: str | None, require_price: bool, on_error: str = "fail"
+) -> pd.DataFrame:
+    """Listings from a catalog store (``.duckdb``) or any file furima reads."""
+    from furima.catalog import CatalogStore, read_listings
+
+    if path.suffix == ".duckdb":
+        if not path.is_file():
+            raise DataError(f"Catalog store {str(path)!r} does not exist; run `furima ingest`.")
+        with CatalogStore(path) as store:
+            return store.to_frame()
+    result = read_listings(
+        path, mapping=mapping, require_price=require_price, on_error=on_error, progress=True
+    )
+    return result.listings
+
+
+@price_app.command("fit")
+def fit(
+    data: Annotated[Path, typer.Argument(help="Priced listings: a file or a catalog .duckdb.")],
+    model: Annotated[Path, typer.Option("--model", help="Folder to save the model in.")] = Path(
+        "models/price"
+    ),
+    mapping: Annotated[str | None, typer.Option("--mapping", help=_MAPPING_HELP)] = None,
+    coverage: Annotated[
+        float, typer.Option("--coverage", help="Share of true prices the range should hold.")
+    ] = 0.8,
+    on_error: Annotated[
+        str, typer.Option("--on-error", help="fail, or skip bad rows (listed in a rejects file).")
+    ] = "fail",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Learn a price model from listings with known prices and save it."""
+    from furima.pricing import PriceSuggester
+
+    with reported_errors():
+        listings = load_listings(data, mapping=mapping, require_price=True, on_error=on_error)
+        suggester = PriceSuggester(coverage=coverage, random_state=seed)
+        suggester.fit(listings, progress=True)
+        suggester.save(model)
+    summary = {"model": str(model), **suggester.training_, **suggester.metrics_}
+    Console().print_json(json.dumps(summary))
+
+
+@price_app.command("suggest")
+def suggest(
+    model: Annotated[Path, typer.Option("--model", help="A saved price model folder.")] = Path(
+        "models/price"
+    ),
+    listings: Annotated[
+        Path | None, typer.Argument(help="Listings file to price (omit to give --name etc.).")
+    ] = None,
+    mapping: Annotated[str | None, typer.Option("--mapping", help=_MAPPING_HELP)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Title of one listing.")] = None,
+    brand: Annotated[str | None, typer.Option("--brand")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="e.g. Women/Tops/Blouse")] = None,
+    attribute: Annotated[
+        list[str] | None, typer.Option("--attr", help="Extra attribute as key=value; repeatable.")
+    ] = None,
+) -> None:
+    """Suggest prices with ranges and comparables; prints JSON."""
+    from furima.pricing import PriceSuggester
+
+    with reported_errors():
+        frame = _query_listings(listings, mapping, name, brand, description, category, attribute)
+        suggestions = PriceSuggester.load(model).suggest(frame)
+    document = {"model": str(model), "suggestions": [s.to_dict() for s in suggestions]}
+    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def _query_listings(
+    path: Path | None,
+    mapping: str | None,
+    name: str | None,
+    brand: str | None,
+    description: str | None,
+    category: str | None,
+    attributes: list[str] | None,
+) -> pd.DataFrame:
+    if path is not None:
+        return load_listings(path, mapping=mapping, require_price=False)
+    if not name:
+        raise DataError("Give a listings file, or at least --name for a single listing.")
+    row: dict[str, object] = {
+        "listing_id": "query", "name": name, "brand": brand,
+        "description": description, "category": category,
+    }  # fmt: skip
+    for item in attributes or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise DataError(f"--attr must look like key=value, but got {item!r}.")
+        row[key] = value
+    return pd.DataFrame([row])

@@ -1,0 +1,12 @@
+"""Small real datasets that ship with furima, for the demo and for trying things out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["demo_listings_path"]
+
+
+def demo_listings_path() -> Path:
+    """3,000 real Myntra listings with prices (see PROVENANCE.md beside this file)."""
+    return Path(__file__).with_name("myntra_sample.parquet")
