@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from furima.catalog import _encoding
 from furima._progress import Tracker
+from furima.catalog import _encoding
 from furima.catalog._schema import Problem
 from furima.exceptions import DataError, EmptyDataError
 

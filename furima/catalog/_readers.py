@@ -11,11 +11,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from furima._progress import tracker
 from furima.catalog import _encoding
 from furima.catalog._formats import RawTable, read_raw, resolve_format
 from furima.catalog._ids import content_ids
 from furima.catalog._mapping import ColumnMapping, detect_mapping, get_mapping
-from furima._progress import tracker
 from furima.catalog._schema import ListingSchema, Problem, validation_error
 from furima.exceptions import DataError, EmptyDataError
 

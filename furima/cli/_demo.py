@@ -60,7 +60,10 @@ def demo(
     truth = test["price"].to_numpy()
     inside = sum(s.low <= t <= s.high for s, t in zip(suggestions, truth, strict=True))
     predicted = [s.price for s in suggestions]
-    out.print(f"RMSLE on these {len(test)}: {rmsle(truth, predicted):.3f}; {inside} of {len(test)} inside their range")
+    error = rmsle(truth, predicted)
+    out.print(
+        f"RMSLE on these {len(test)}: {error:.3f}; {inside} of {len(test)} inside their range"
+    )
     out.print(f"try: furima price suggest --model {path} --name 'Puma Men Black Running Shoes'")
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
+from furima.cli._ingest import OnError
 from furima.exceptions import DataError
 
 __all__ = ["load_listings", "price_app"]
@@ -21,7 +22,11 @@ _MAPPING_HELP = "Preset (mercari, myntra, flipkart) or JSON mapping file (defaul
 
 
 def load_listings(
-    path: Path, *, mapping: str | None, require_price: bool, on_error: str = "fail"
+    path: Path,
+    *,
+    mapping: str | None,
+    require_price: bool,
+    on_error: OnError = OnError.fail,
 ) -> pd.DataFrame:
     """Listings from a catalog store (``.duckdb``) or any file furima reads."""
     from furima.catalog import CatalogStore, read_listings
@@ -32,7 +37,7 @@ def load_listings(
         with CatalogStore(path) as store:
             return store.to_frame()
     result = read_listings(
-        path, mapping=mapping, require_price=require_price, on_error=on_error, progress=True
+        path, mapping=mapping, require_price=require_price, on_error=on_error.value, progress=True
     )
     return result.listings
 
@@ -48,8 +53,9 @@ def fit(
         float, typer.Option("--coverage", help="Share of true prices the range should hold.")
     ] = 0.8,
     on_error: Annotated[
-        str, typer.Option("--on-error", help="fail, or skip bad rows (listed in a rejects file).")
-    ] = "fail",
+        OnError,
+        typer.Option("--on-error", help="fail, or skip bad rows (listed in a rejects file)."),
+    ] = OnError.fail,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Learn a price model from listings with known prices and save it."""
@@ -76,7 +82,9 @@ def suggest(
     name: Annotated[str | None, typer.Option("--name", help="Title of one listing.")] = None,
     brand: Annotated[str | None, typer.Option("--brand")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="e.g. Women/Tops/Blouse")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="e.g. Women/Tops/Blouse")
+    ] = None,
     attribute: Annotated[
         list[str] | None, typer.Option("--attr", help="Extra attribute as key=value; repeatable.")
     ] = None,

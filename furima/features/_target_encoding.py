@@ -31,13 +31,15 @@ def listing_keys(listings: pd.DataFrame) -> pd.DataFrame:
     """Categorical keys of each listing as a frame of strings ("" where unknown)."""
     tokens = listing_tokens(listings["name"])
     keys: dict[str, list[str]] = {
-            "brand": _lower(listings["brand"]),
-            "lead1": [_join(t[:1]) for t in tokens],
-            "lead2": [_join(t[:2]) for t in tokens],
-            "type1": [_join(t[-1:]) for t in tokens],
-            "type2": [_join(t[-2:]) for t in tokens],
-            "name": [_join(t) for t in tokens],
-        "name_no_digits": [_join([w for w in t if not any(c.isdigit() for c in w)]) for t in tokens],
+        "brand": _lower(listings["brand"]),
+        "lead1": [_join(t[:1]) for t in tokens],
+        "lead2": [_join(t[:2]) for t in tokens],
+        "type1": [_join(t[-1:]) for t in tokens],
+        "type2": [_join(t[-2:]) for t in tokens],
+        "name": [_join(t) for t in tokens],
+        "name_no_digits": [
+            _join([w for w in t if not any(c.isdigit() for c in w)]) for t in tokens
+        ],
     }
     if "category" in listings and listings["category"].notna().any():
         keys["category"] = _lower(listings["category"])
@@ -118,7 +120,9 @@ class TargetEncoder:
         return meta, arrays
 
     @classmethod
-    def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> TargetEncoder:
+    def from_arrays(
+        cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> TargetEncoder:
         self = cls(smoothing=float(meta["smoothing"]))
         self.prior_ = float(meta["prior"])
         self.columns_ = list(meta["columns"])

@@ -1,12 +1,12 @@
 """Price suggestion: a price and a calibrated range for a listing, with comparables::
 
-    from furima.pricing import PriceSuggester
+from furima.pricing import PriceSuggester
 
-    model = PriceSuggester().fit(train_listings)        # listings with a price column
-    model.suggest(new_listings)[0].to_dict()
-    # {"price": 1290.0, "low": 840.0, "high": 1990.0, "coverage": 0.8, "comparables": [...]}
-    model.save("models/price")
-    PriceSuggester.load("models/price")
+model = PriceSuggester().fit(train_listings)        # listings with a price column
+model.suggest(new_listings)[0].to_dict()
+# {"price": 1290.0, "low": 840.0, "high": 1990.0, "coverage": 0.8, "comparables": [...]}
+model.save("models/price")
+PriceSuggester.load("models/price")
 """
 
 from __future__ import annotations

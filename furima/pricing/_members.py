@@ -127,9 +127,12 @@ class Neighbours(PriceMember):
         documents = (brand.astype(str) + " " + listings["name"].astype(str)).tolist()
         if fit:
             self.vectorizer_ = TfidfVectorizer(
-                ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
-                max_features=500_000, dtype=np.float32,
-            )  # fmt: skip
+                ngram_range=(1, 2),
+                sublinear_tf=True,
+                token_pattern=r"(?u)\b\w+\b",
+                max_features=500_000,
+                dtype=np.float32,
+            )
             return self.vectorizer_.fit_transform(documents)
         return self.vectorizer_.transform(documents)
 
@@ -209,9 +212,12 @@ class Neighbours(PriceMember):
         self.random_state = int(meta["seed"])
         terms = arrays["terms"].tolist()
         self.vectorizer_ = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
-            dtype=np.float32, vocabulary={t: i for i, t in enumerate(terms)},
-        )  # fmt: skip
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+            vocabulary={t: i for i, t in enumerate(terms)},
+        )
         self.vectorizer_.idf_ = arrays["idf"]
         shape = tuple(int(s) for s in arrays["reference.shape"])
         self.reference_ = sp.csr_matrix(
@@ -227,7 +233,7 @@ def _nanstd_or_zero(values: np.ndarray) -> np.ndarray:
     counts = np.isfinite(values).sum(1)
     mean = _nanmean_or(values, 0.0)
     squares = np.nansum((values - mean[:, None]) ** 2, axis=1)
-    return np.sqrt(squares / np.maximum(counts, 1))
+    return np.asarray(np.sqrt(squares / np.maximum(counts, 1)), dtype=np.float64)
 
 
 def _nanmean_or(values: np.ndarray, default: float) -> np.ndarray:
@@ -274,6 +280,4 @@ class KeyEncoding(PriceMember):
         return self
 
 
-MEMBERS: dict[str, type[PriceMember]] = {
-    m.kind: m for m in (TextRidge, Neighbours, KeyEncoding)
-}
+MEMBERS: dict[str, type[PriceMember]] = {m.kind: m for m in (TextRidge, Neighbours, KeyEncoding)}

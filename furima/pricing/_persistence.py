@@ -38,9 +38,14 @@ _MANIFEST = "manifest.json"
 _ARRAYS = "arrays.npz"
 _LIBRARIES = ("numpy", "scipy", "scikit-learn", "lightgbm", "pandas")
 _PARAMS = (
-    "coverage", "n_folds", "holdout_threshold", "holdout_rows", "n_comparables", "n_threads",
+    "coverage",
+    "n_folds",
+    "holdout_threshold",
+    "holdout_rows",
+    "n_comparables",
+    "n_threads",
     "random_state",
-)  # fmt: skip
+)
 
 
 def _sha256(path: Path) -> str:

@@ -90,9 +90,9 @@ class Stacker:
 
     def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point, low and high log prices; low <= point <= high always holds."""
-        point = self.models_["point"].predict(z)
-        low = self.models_["low"].predict(z) - self.margin_
-        high = self.models_["high"].predict(z) + self.margin_
+        point = np.asarray(self.models_["point"].predict(z), dtype=np.float64)
+        low = np.asarray(self.models_["low"].predict(z), dtype=np.float64) - self.margin_
+        high = np.asarray(self.models_["high"].predict(z), dtype=np.float64) + self.margin_
         return point, np.minimum(low, point), np.maximum(high, point)
 
 

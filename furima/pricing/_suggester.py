@@ -53,11 +53,14 @@ class PriceSuggestion:
             "high": round(self.high, 2),
             "coverage": self.coverage,
             "comparables": [
-                {"listing_id": c.listing_id, "price": round(c.price, 2),
-                 "similarity": round(c.similarity, 3)}
+                {
+                    "listing_id": c.listing_id,
+                    "price": round(c.price, 2),
+                    "similarity": round(c.similarity, 3),
+                }
                 for c in self.comparables
             ],
-        }  # fmt: skip
+        }
 
 
 class PriceSuggester:
@@ -144,7 +147,10 @@ class PriceSuggester:
             refit = False
         else:
             fold_of = rng.permutation(n) % self.n_folds
-            folds = [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(self.n_folds)]  # fmt: skip
+            folds = [
+                (np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f))
+                for f in range(self.n_folds)
+            ]
             held_out, refit = np.arange(n), True
         blocks = []
         for member in self.members_:
@@ -198,12 +204,12 @@ class PriceSuggester:
 
     def predict(self, listings: pd.DataFrame) -> np.ndarray:
         """Suggested prices (point estimates)."""
-        return np.expm1(self.predict_log(listings)[0])
+        return np.asarray(np.expm1(self.predict_log(listings)[0]), dtype=np.float64)
 
     def predict_interval(self, listings: pd.DataFrame) -> np.ndarray:
         """Suggested ranges, shape ``(n, 2)``: low and high price."""
         _, low, high = self.predict_log(listings)
-        return np.expm1(np.column_stack([low, high]))
+        return np.asarray(np.expm1(np.column_stack([low, high])), dtype=np.float64)
 
     def suggest(self, listings: pd.DataFrame) -> list[PriceSuggestion]:
         """Price, range and comparable past listings for each listing."""
@@ -215,20 +221,25 @@ class PriceSuggester:
         ids = listings["listing_id"].astype(str).tolist()
         return [
             PriceSuggestion(
-                listing_id=ids[i], price=float(point[i]), low=float(low[i]),
-                high=float(high[i]), coverage=self.coverage,
+                listing_id=ids[i],
+                price=float(point[i]),
+                low=float(low[i]),
+                high=float(high[i]),
+                coverage=self.coverage,
                 comparables=self._comparables(
                     neighbours, positions[i, : self.n_comparables], sims[i, : self.n_comparables]
                 ),
             )
             for i in range(len(listings))
-        ]  # fmt: skip
+        ]
 
     def _neighbours(self) -> Neighbours:
         return next(m for m in self.members_ if isinstance(m, Neighbours))
 
     @staticmethod
-    def _comparables(neighbours: Neighbours, positions: np.ndarray, sims: np.ndarray) -> list[Comparable]:  # fmt: skip
+    def _comparables(
+        neighbours: Neighbours, positions: np.ndarray, sims: np.ndarray
+    ) -> list[Comparable]:
         return [
             Comparable(
                 listing_id=str(neighbours.reference_ids_[p]),
@@ -269,7 +280,7 @@ def _training_data(listings: pd.DataFrame, y: np.ndarray | None) -> tuple[pd.Dat
         raise ValidationError(
             f"{len(problems)} training listing(s) are invalid ({shown}). Fix or drop them "
             "(furima ingest --on-error skip drops bad rows and writes a rejects file).",
-            problems=[tuple(p) for p in problems],
+            problems=[(p.row, p.column, p.reason) for p in problems],
         )
     if len(listings) < 20:
         raise DataError(f"Price models need at least 20 priced listings, but got {len(listings)}.")
@@ -279,9 +290,15 @@ def _training_data(listings: pd.DataFrame, y: np.ndarray | None) -> tuple[pd.Dat
 
 
 _CANONICAL_DTYPES = {
-    "listing_id": "string", "name": "string", "description": "string", "brand": "string",
-    "category": "string", "condition": "Int64", "shipping": "Int64", "price": "float64",
-}  # fmt: skip
+    "listing_id": "string",
+    "name": "string",
+    "description": "string",
+    "brand": "string",
+    "category": "string",
+    "condition": "Int64",
+    "shipping": "Int64",
+    "price": "float64",
+}
 
 
 def _is_conformed(listings: pd.DataFrame) -> bool:
@@ -306,8 +323,10 @@ def _prediction_data(listings: pd.DataFrame, attributes: list[str]) -> pd.DataFr
         p = problems[0]
         raise ValidationError(
             f"Listing at row {p.row} is invalid in column {p.column!r}: {p.reason}.",
-            problems=[tuple(q) for q in problems], row=p.row, column=p.column,
-        )  # fmt: skip
+            problems=[(q.row, q.column, q.reason) for q in problems],
+            row=p.row,
+            column=p.column,
+        )
     for column in attributes:
         if column not in listings:
             listings[column] = pd.NA
