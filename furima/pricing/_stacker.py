@@ -27,7 +27,11 @@ _BASE_PARAMS: dict[str, Any] = {
     "bagging_freq": 1,
     "lambda_l2": 1.0,
     "verbose": -1,
+    "force_col_wise": True,
 }
+# Below this many rows one thread is as fast, and OpenMP threads that spin-wait for busy cores
+# slow a shared machine down badly.
+_SINGLE_THREAD_ROWS = 50_000
 
 
 @dataclass
@@ -66,7 +70,7 @@ class Stacker:
         params = {
             **_BASE_PARAMS,
             **self._objectives()[name],
-            "num_threads": self.n_threads,
+            "num_threads": 1 if len(y) < _SINGLE_THREAD_ROWS else self.n_threads,
             "seed": self.random_state,
         }
         return lightgbm.train(params, lightgbm.Dataset(z, y), num_boost_round=self.n_rounds)

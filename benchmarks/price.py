@@ -1,0 +1,208 @@
+"""Price suggestion benchmark: furima against a Ridge-on-TF-IDF baseline, in the same run.
+
+Quality, on real data (fixed 80/20 split)::
+
+    python benchmarks/price.py --data ../shared/data
+
+Speed and memory at scale, on generated Mercari-schema listings (never a quality figure)::
+
+    python benchmarks/price.py --scale 1500000
+
+Each case prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from furima.catalog import LISTING_COLUMNS, read_listings
+from furima.pricing import PriceSuggester, rmsle
+
+TEXT_COLUMNS = ("name", "brand", "description")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    file: str
+    mapping: str
+
+
+DATASETS = (
+    Dataset("myntra_catalog", "listings/myntra_catalog.parquet", "myntra"),
+    Dataset("flipkart_sample", "listings/flipkart_sample.parquet", "flipkart"),
+)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def baseline_rmsle(train: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float]:
+    """Ridge(alpha=1) on TF-IDF of all text columns joined plus one-hot of the categoricals."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import OneHotEncoder
+
+    started = time.perf_counter()
+    categorical = ["brand", *[c for c in train.columns if c not in LISTING_COLUMNS]]
+
+    def text(frame: pd.DataFrame) -> list[str]:
+        columns = [frame[c].astype(object).where(frame[c].notna(), "") for c in TEXT_COLUMNS]
+        return [" ".join(map(str, row)) for row in zip(*columns, strict=True)]
+
+    def categories(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[categorical].astype(object).where(frame[categorical].notna(), "").astype(str)
+
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
+    onehot = OneHotEncoder(handle_unknown="ignore")
+    x_train = sp.hstack([tfidf.fit_transform(text(train)), onehot.fit_transform(categories(train))])
+    x_test = sp.hstack([tfidf.transform(text(test)), onehot.transform(categories(test))])
+    model = Ridge(alpha=1.0).fit(x_train.tocsr(), np.log1p(train["price"].to_numpy()))
+    predicted = np.expm1(model.predict(x_test.tocsr()))
+    return rmsle(test["price"], predicted), time.perf_counter() - started
+
+
+def suggest_latency_ms(model: PriceSuggester, listings: pd.DataFrame, n: int = 200) -> float:
+    """p50 of single-listing suggest() calls, in-process."""
+    timings = []
+    for i in range(min(n, len(listings))):
+        one = listings.iloc[[i]]
+        started = time.perf_counter()
+        model.suggest(one)
+        timings.append(time.perf_counter() - started)
+    return float(np.median(timings) * 1000)
+
+
+def quality_case(data: Path, dataset: Dataset, seed: int) -> dict[str, Any]:
+    from sklearn.model_selection import train_test_split
+
+    path = data / dataset.file
+    listings = read_listings(path, mapping=dataset.mapping, on_error="skip").listings
+    listings = listings[listings["price"].notna()].reset_index(drop=True)
+    train_rows, test_rows = train_test_split(
+        np.arange(len(listings)), test_size=0.2, random_state=seed
+    )
+    train, test = listings.iloc[train_rows], listings.iloc[test_rows]
+    baseline, baseline_s = baseline_rmsle(train, test)
+    started = time.perf_counter()
+    model = PriceSuggester(random_state=seed).fit(train)
+    fit_s = time.perf_counter() - started
+    interval = model.predict_interval(test)
+    truth = test["price"].to_numpy()
+    furima = rmsle(truth, model.predict(test))
+    return {
+        "benchmark": "price",
+        "dataset": dataset.name,
+        "metric": "rmsle",
+        "furima": round(furima, 4),
+        "baseline": round(baseline, 4),
+        "improvement": round(1 - furima / baseline, 4),
+        "coverage_80": round(float(np.mean((interval[:, 0] <= truth) & (truth <= interval[:, 1]))), 4),
+        "fit_s": round(fit_s, 2),
+        "baseline_fit_s": round(baseline_s, 2),
+        "suggest_ms_p50": round(suggest_latency_ms(model, test), 2),
+        "rows": len(listings),
+        "test_rows": len(test),
+        "data_sha256": _sha256(path),
+        "seed": seed,
+    }
+
+
+def generate_mercari(n: int, seed: int) -> pd.DataFrame:
+    """Synthetic listings in the Kaggle Mercari schema, with Zipf-distributed words.
+
+    Only for speed and memory: prices follow a made-up rule, so quality on this is meaningless.
+    """
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(50_000)])
+    zipf = 1.0 / np.arange(1, len(words) + 1) ** 1.1
+    zipf /= zipf.sum()
+    brands = np.array([f"Brand{i}" for i in range(5_000)])
+    categories = np.array([f"Top{i % 10}/Mid{i % 100}/Leaf{i}" for i in range(1_200)])
+    brand = rng.choice(len(brands), n, p=_zipf(len(brands)))
+    category = rng.choice(len(categories), n, p=_zipf(len(categories)))
+    name_words = rng.choice(len(words), (n, 5), p=zipf)
+    description_words = rng.choice(len(words), (n, 25), p=zipf)
+    log_price = 2.5 + (brand % 17) / 8 + (category % 23) / 10 + rng.normal(0, 0.5, n)
+    return pd.DataFrame(
+        {
+            "train_id": np.arange(n),
+            "name": [" ".join(r) for r in words[name_words]],
+            "item_condition_id": rng.integers(1, 6, n),
+            "category_name": categories[category],
+            "brand_name": np.where(rng.random(n) < 0.6, brands[brand], ""),
+            "price": np.round(np.expm1(log_price), 0).clip(3, None),
+            "shipping": rng.integers(0, 2, n),
+            "item_description": [" ".join(r) for r in words[description_words]],
+        }
+    )
+
+
+def _zipf(n: int) -> np.ndarray:
+    weights = 1.0 / np.arange(1, n + 1)
+    return weights / weights.sum()
+
+
+def scale_case(n: int, seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "train.tsv"
+        generate_mercari(n, seed).to_csv(path, sep="\t", index=False)
+        started = time.perf_counter()
+        listings = read_listings(path).listings
+        read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    model = PriceSuggester(random_state=seed).fit(listings)
+    fit_s = time.perf_counter() - started
+    return {
+        "benchmark": "price",
+        "dataset": "generated_mercari_schema",
+        "metric": "fit_seconds",
+        "furima": round(fit_s, 1),
+        "read_s": round(read_s, 1),
+        "fit_s": round(fit_s, 1),
+        "peak_rss_gb": round(_peak_rss_gb(), 2),
+        "suggest_ms_p50": round(suggest_latency_ms(model, listings.tail(200)), 2),
+        "mode": model.training_["mode"],
+        "rows": n,
+        "seed": seed,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--scale", type=int, help="Generate N Mercari-schema listings instead.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", action="append", help="Only these datasets (by name).")
+    args = parser.parse_args(argv)
+    if args.scale:
+        print(json.dumps(scale_case(args.scale, args.seed)), flush=True)
+        return
+    if not args.data.is_dir():
+        sys.exit(f"data folder {str(args.data)!r} not found; pass --data DIR")
+    for dataset in DATASETS:
+        if args.dataset and dataset.name not in args.dataset:
+            continue
+        print(json.dumps(quality_case(args.data, dataset, args.seed)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
