@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from furima.features._listing_text import ListingTextVectorizer, listing_tokens
+from furima.features._listing_text import ListingTextVectorizer, as_text, listing_tokens
 from furima.features._target_encoding import TargetEncoder, listing_keys
 
-__all__ = ["ListingTextVectorizer", "TargetEncoder", "listing_keys", "listing_tokens"]
+__all__ = ["ListingTextVectorizer", "TargetEncoder", "as_text", "listing_keys", "listing_tokens"]

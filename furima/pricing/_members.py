@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from furima.features import ListingTextVectorizer, TargetEncoder, listing_keys
+from furima.features import ListingTextVectorizer, TargetEncoder, as_text, listing_keys
 
 __all__ = ["MEMBERS", "KeyEncoding", "Neighbours", "PriceMember", "TextRidge", "take_rows"]
 
@@ -108,29 +108,42 @@ class Neighbours(PriceMember):
     """Prices of the most similar past listings (cosine on brand + name TF-IDF).
 
     Besides the ensemble features, :meth:`nearest` gives the comparables that back a price
-    suggestion. At most ``max_reference`` listings are kept (a seeded sample) so memory and
-    query time stay bounded on very large catalogs.
+    suggestion. At most ``max_reference`` listings are kept (a seeded sample), and words in
+    more than ``max_df`` of listings are ignored, so memory and query time stay bounded on
+    very large catalogs (common words would make every listing a candidate).
     """
 
     kind = "neighbours"
     _CHUNK = 1024
 
-    def __init__(self, k: int = 10, max_reference: int = 300_000, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        k: int = 10,
+        max_reference: int = 300_000,
+        max_df: float = 0.1,
+        random_state: int = 0,
+    ) -> None:
         self.k = k
+        self.max_df = max_df
         self.max_reference = max_reference
         self.random_state = random_state
 
     def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> sp.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        brand = listings["brand"].astype(object).where(listings["brand"].notna(), "")
-        documents = (brand.astype(str) + " " + listings["name"].astype(str)).tolist()
+        documents = [
+            f"{brand} {name}"
+            for brand, name in zip(
+                as_text(listings["brand"]), as_text(listings["name"]), strict=True
+            )
+        ]
         if fit:
             self.vectorizer_ = TfidfVectorizer(
                 ngram_range=(1, 2),
                 sublinear_tf=True,
                 token_pattern=r"(?u)\b\w+\b",
                 max_features=500_000,
+                max_df=self.max_df,
                 dtype=np.float32,
             )
             return self.vectorizer_.fit_transform(documents)
@@ -149,17 +162,17 @@ class Neighbours(PriceMember):
     def nearest(self, representation: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions (into the reference set) and cosine similarities of the k nearest, best
         first; positions are -1 where fewer than k references share any word."""
-        n = representation.shape[0]
+        n, n_reference = representation.shape[0], self.reference_.shape[1]
         positions = np.full((n, k), -1, dtype=np.int64)
         similarities = np.zeros((n, k), dtype=np.float64)
-        for start in range(0, n, self._CHUNK):
-            scores = (representation[start : start + self._CHUNK] @ self.reference_).tocsr()
-            for i in range(scores.shape[0]):
-                lo, hi = scores.indptr[i], scores.indptr[i + 1]
-                columns, values = scores.indices[lo:hi], scores.data[lo:hi]
-                top = np.argsort(-values, kind="stable")[:k]
-                positions[start + i, : len(top)] = columns[top]
-                similarities[start + i, : len(top)] = values[top]
+        chunk = max(1, min(1024, _DENSE_CELLS // max(n_reference, 1)))
+        for start in range(0, n, chunk):
+            scores = (representation[start : start + chunk] @ self.reference_).tocsr()
+            rows = slice(start, start + scores.shape[0])
+            if scores.nnz > 0.1 * scores.shape[0] * n_reference:
+                positions[rows], similarities[rows] = _top_k_dense(scores.toarray(), k)
+            else:
+                positions[rows], similarities[rows] = _top_k_sparse(scores, k)
         return positions, similarities
 
     def predict(self, representation: sp.csr_matrix) -> np.ndarray:
@@ -201,15 +214,24 @@ class Neighbours(PriceMember):
             "reference_y": self.reference_y_,
             "reference_ids": self.reference_ids_,
         }
-        meta = {"k": self.k, "max_reference": self.max_reference, "seed": self.random_state}
+        meta = {
+            "k": self.k,
+            "max_reference": self.max_reference,
+            "max_df": self.max_df,
+            "seed": self.random_state,
+        }
         return meta, arrays
 
     @classmethod
     def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Neighbours:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self = cls(k=int(meta["k"]), max_reference=int(meta["max_reference"]))
-        self.random_state = int(meta["seed"])
+        self = cls(
+            k=int(meta["k"]),
+            max_reference=int(meta["max_reference"]),
+            max_df=float(meta["max_df"]),
+            random_state=int(meta["seed"]),
+        )
         terms = arrays["terms"].tolist()
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=(1, 2),
@@ -227,6 +249,37 @@ class Neighbours(PriceMember):
         self.reference_y_ = arrays["reference_y"]
         self.reference_ids_ = arrays["reference_ids"]
         return self
+
+
+_DENSE_CELLS = 32_000_000  # score cells per chunk of queries (128 MB as float32)
+
+
+def _top_k_dense(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    k_found = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k_found - 1, axis=1)[:, :k_found]
+    values = np.take_along_axis(scores, top, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    top, values = np.take_along_axis(top, order, 1), np.take_along_axis(values, order, 1)
+    positions = np.full((scores.shape[0], k), -1, dtype=np.int64)
+    similarities = np.zeros((scores.shape[0], k))
+    positions[:, :k_found] = np.where(values > 0, top, -1)
+    similarities[:, :k_found] = np.maximum(values, 0.0)
+    return positions, similarities
+
+
+def _top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    positions = np.full((scores.shape[0], k), -1, dtype=np.int64)
+    similarities = np.zeros((scores.shape[0], k))
+    for i in range(scores.shape[0]):
+        lo, hi = scores.indptr[i], scores.indptr[i + 1]
+        columns, values = scores.indices[lo:hi], scores.data[lo:hi]
+        if len(values) > k:
+            keep = np.argpartition(-values, k - 1)[:k]
+            columns, values = columns[keep], values[keep]
+        top = np.argsort(-values, kind="stable")
+        positions[i, : len(top)] = columns[top]
+        similarities[i, : len(top)] = values[top]
+    return positions, similarities
 
 
 def _nanstd_or_zero(values: np.ndarray) -> np.ndarray:

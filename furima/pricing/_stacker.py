@@ -94,9 +94,12 @@ class Stacker:
 
     def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point, low and high log prices; low <= point <= high always holds."""
-        point = np.asarray(self.models_["point"].predict(z), dtype=np.float64)
-        low = np.asarray(self.models_["low"].predict(z), dtype=np.float64) - self.margin_
-        high = np.asarray(self.models_["high"].predict(z), dtype=np.float64) + self.margin_
+        threads = 1 if len(z) < _SINGLE_THREAD_ROWS else self.n_threads
+        point, low, high = (
+            np.asarray(self.models_[name].predict(z, num_threads=threads), dtype=np.float64)
+            for name in ("point", "low", "high")
+        )
+        low, high = low - self.margin_, high + self.margin_
         return point, np.minimum(low, point), np.maximum(high, point)
 
 

@@ -87,7 +87,7 @@ class PriceSuggester:
         *,
         coverage: float = 0.8,
         n_folds: int = 5,
-        holdout_threshold: int = 200_000,
+        holdout_threshold: int = 100_000,
         holdout_rows: int = 60_000,
         n_comparables: int = 5,
         n_threads: int = 2,
