@@ -115,7 +115,9 @@ def quality_case(data: Path, dataset: Dataset, seed: int) -> dict[str, Any]:
         "furima": round(furima, 4),
         "baseline": round(baseline, 4),
         "improvement": round(1 - furima / baseline, 4),
-        "coverage_80": round(float(np.mean((interval[:, 0] <= truth) & (truth <= interval[:, 1]))), 4),
+        "coverage_80": round(
+            float(np.mean((interval[:, 0] <= truth) & (truth <= interval[:, 1]))), 4
+        ),
         "fit_s": round(fit_s, 2),
         "baseline_fit_s": round(baseline_s, 2),
         "suggest_ms_p50": round(suggest_latency_ms(model, test), 2),
@@ -158,7 +160,7 @@ def generate_mercari(n: int, seed: int) -> pd.DataFrame:
 
 def _zipf(n: int) -> np.ndarray:
     weights = 1.0 / np.arange(1, n + 1)
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
 
 
 def scale_case(n: int, seed: int) -> dict[str, Any]:

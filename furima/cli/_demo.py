@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from furima.cli._errors import reported_errors
+from furima.pricing import PriceSuggestion
 
 __all__ = ["demo"]
 
@@ -67,7 +69,7 @@ def demo(
     out.print(f"try: furima price suggest --model {path} --name 'Puma Men Black Running Shoes'")
 
 
-def _table(test, suggestions) -> Table:  # type: ignore[no-untyped-def]
+def _table(test: pd.DataFrame, suggestions: list[PriceSuggestion]) -> Table:
     table = Table(title="Suggested prices (INR)", show_lines=False)
     for column in ("listing", "suggested", "range (80%)", "truth", "closest past listing"):
         table.add_column(column, overflow="fold")
