@@ -1,0 +1,26 @@
+"""`furima demo`: the whole job, end to end, on the real listings that ship with furima."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from furima.cli import app
+from furima.pricing import PriceSuggester
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
+    result = run.invoke(app, ["demo", "--workdir", "tmp"])
+    assert result.exit_code == 0, result.output
+    assert "3,000 listings in tmp/catalog.duckdb" in result.stdout
+    found = re.search(r"RMSLE on these 8: ([0-9.]+); (\d) of 8 inside their range", result.stdout)
+    assert found, result.stdout
+    assert float(found.group(1)) < 0.6
+    assert int(found.group(2)) >= 4
+    model = PriceSuggester.load(tmp_path / "tmp" / "models" / "price")
+    assert model.training_["rows"] == 2992
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == ["catalog.duckdb", "models"]

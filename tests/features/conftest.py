@@ -1,0 +1,18 @@
+"""Shared fixtures for the feature tests: real listings, conformed the way furima reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from furima.catalog import read_listings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def myntra_listings() -> pd.DataFrame:
+    """The 150 real Myntra rows of tests/fixtures, as canonical listings (10 columns)."""
+    return read_listings(FIXTURES / "myntra_150.parquet", require_price=True).listings

@@ -1,0 +1,205 @@
+"""Saved price models: identical predictions after a round trip, a manifest that tells what
+the model is, clear errors for models this furima cannot trust, and atomic replacement."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import furima
+from furima.exceptions import ModelFormatError
+from furima.pricing import PriceSuggester, _persistence
+
+EXPECTED_FILES = ["arrays.npz", "stacker_high.txt", "stacker_low.txt", "stacker_point.txt"]
+
+
+@pytest.fixture
+def saved(small_model: PriceSuggester, tmp_path: Path) -> Path:
+    return small_model.save(tmp_path / "models" / "price")
+
+
+def manifest_of(path: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text())
+    return manifest
+
+
+def entries(folder: Path) -> list[str]:
+    """Everything in ``folder``, hidden temporary folders included."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_load_gives_identical_predictions(
+    small_model: PriceSuggester, saved: Path, myntra_150: pd.DataFrame
+) -> None:
+    loaded = PriceSuggester.load(saved)
+    new = myntra_150.iloc[::7]
+    np.testing.assert_array_equal(loaded.predict(new), small_model.predict(new))
+    np.testing.assert_array_equal(loaded.predict_interval(new), small_model.predict_interval(new))
+    assert loaded.suggest(new) == small_model.suggest(new)
+    query = pd.DataFrame({"name": ["Roadster Men Blue Slim Fit Jeans"], "gender": ["Men"]})
+    assert loaded.suggest(query) == small_model.suggest(query)
+    assert loaded.metrics_ == small_model.metrics_
+    assert loaded.training_ == small_model.training_
+    assert loaded.attribute_columns_ == ["gender", "primary_color"]
+
+
+def test_manifest_contents(small_model: PriceSuggester, saved: Path) -> None:
+    manifest = manifest_of(saved)
+    assert manifest["format"] == "furima.price_model"
+    assert manifest["format_version"] == 1
+    assert manifest["versions"]["furima"] == furima.__version__
+    assert set(manifest["versions"]) >= {"numpy", "scikit-learn", "lightgbm", "pandas"}
+    assert manifest["data_fingerprint"] == small_model.data_fingerprint_
+    assert len(manifest["data_fingerprint"]) == 64
+    assert manifest["metrics"] == small_model.metrics_
+    assert set(manifest["metrics"]) == {"validation_rmsle", "validation_coverage", "margin"}
+    assert manifest["params"]["coverage"] == 0.8
+    assert manifest["training"]["rows"] == 150
+    assert [m["kind"] for m in manifest["members"]] == ["text_ridge", "neighbours", "key_encoding"]
+    assert sorted(manifest["files"]) == EXPECTED_FILES
+    assert entries(saved) == sorted(["manifest.json", *EXPECTED_FILES])
+    for name, digest in manifest["files"].items():
+        assert digest == _persistence._sha256(saved / name)
+        assert len(digest) == 64 and int(digest, 16) >= 0
+
+
+def test_arrays_load_without_pickle(saved: Path) -> None:
+    with np.load(saved / "arrays.npz", allow_pickle=False) as archive:
+        assert all(archive[key].dtype != object for key in archive.files)
+        assert "m1/reference_ids" in archive.files
+
+
+def test_newer_format_version_says_upgrade_or_refit(saved: Path) -> None:
+    manifest = manifest_of(saved)
+    manifest["format_version"] = 999
+    manifest["versions"]["furima"] = "9.0.0"
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError) as info:
+        PriceSuggester.load(saved)
+    message = str(info.value)
+    assert "saved by furima 9.0.0 in model format 999" in message
+    assert "reads format 1 and older" in message
+    assert "Upgrade furima, or refit" in message and "furima price fit" in message
+
+
+def test_other_artifact_format_is_refused(saved: Path) -> None:
+    manifest = manifest_of(saved)
+    manifest["format"] = "furima.search_index"
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match=r"holds a 'furima\.search_index' artifact"):
+        PriceSuggester.load(saved)
+
+
+def test_manifest_that_is_not_json(saved: Path) -> None:
+    (saved / "manifest.json").write_text('{"format": "furima.price_model",')
+    with pytest.raises(ModelFormatError, match=r"manifest\.json' is not valid JSON"):
+        PriceSuggester.load(saved)
+
+
+def test_tampered_arrays_fail_the_checksum(saved: Path) -> None:
+    data = bytearray((saved / "arrays.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (saved / "arrays.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError) as info:
+        PriceSuggester.load(saved)
+    assert "arrays.npz" in str(info.value)
+    assert "does not match its checksum" in str(info.value)
+
+
+def test_missing_stacker_file(saved: Path) -> None:
+    (saved / "stacker_low.txt").unlink()
+    with pytest.raises(ModelFormatError, match=r"is incomplete: stacker_low\.txt is missing"):
+        PriceSuggester.load(saved)
+
+
+def test_missing_manifest(saved: Path, tmp_path: Path) -> None:
+    (saved / "manifest.json").unlink()
+    with pytest.raises(ModelFormatError, match=r"it has no manifest\.json"):
+        PriceSuggester.load(saved)
+    with pytest.raises(ModelFormatError, match="is not a furima price model"):
+        PriceSuggester.load(tmp_path / "never-saved")
+
+
+def test_save_over_an_existing_model_replaces_it(
+    small_model: PriceSuggester, saved: Path, myntra_150: pd.DataFrame
+) -> None:
+    other = PriceSuggester(coverage=0.5, random_state=1).fit(myntra_150.iloc[:60])
+    (saved / "stray.txt").write_text("left by someone")
+    assert other.save(saved) == saved
+    assert entries(saved.parent) == ["price"]  # no temporary or retired folders left
+    assert entries(saved) == sorted(["manifest.json", *EXPECTED_FILES])
+    loaded = PriceSuggester.load(saved)
+    assert manifest_of(saved)["training"]["rows"] == 60
+    assert loaded.coverage == 0.5
+    np.testing.assert_array_equal(loaded.predict(myntra_150), other.predict(myntra_150))
+
+
+def test_crash_while_writing_keeps_the_previous_model(
+    small_model: PriceSuggester,
+    saved: Path,
+    myntra_150: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = small_model.predict(myntra_150)
+    other = PriceSuggester(coverage=0.5, random_state=1).fit(myntra_150.iloc[:60])
+    written: list[str] = []
+
+    def manifest_then_crash(*args: object, **kwargs: object) -> dict[str, Any]:
+        # arrays.npz and the LightGBM files are already in the staging folder.
+        written.extend(p.name for p in saved.parent.glob(".price.*/*"))
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(_persistence, "_manifest", manifest_then_crash)
+    with pytest.raises(OSError, match="No space left on device"):
+        other.save(saved)
+    assert sorted(written) == EXPECTED_FILES
+    assert entries(saved.parent) == ["price"]
+    assert manifest_of(saved)["training"]["rows"] == 150
+    np.testing.assert_array_equal(PriceSuggester.load(saved).predict(myntra_150), before)
+
+
+@pytest.mark.xfail(
+    reason="save_model swaps folders with two renames; a crash between them leaves no model "
+    "at the path (the old one is stranded in a hidden .price.old.* folder)",
+    strict=True,
+)
+def test_crash_between_the_two_renames_keeps_the_previous_model(
+    small_model: PriceSuggester,
+    saved: Path,
+    myntra_150: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = PriceSuggester(coverage=0.5, random_state=1).fit(myntra_150.iloc[:60])
+    real_replace = os.replace
+    calls: list[str] = []
+
+    def replace_then_crash(src: str | Path, dst: str | Path) -> None:
+        calls.append(str(src))
+        if len(calls) == 2:  # the old model is out of the way, the new one not yet in
+            raise OSError("killed")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("furima.pricing._persistence.os.replace", replace_then_crash)
+    with pytest.raises(OSError, match="killed"):
+        other.save(saved)
+    monkeypatch.undo()
+    assert PriceSuggester.load(saved).training_["rows"] == 150
+    assert entries(saved.parent) == ["price"]
+
+
+@pytest.mark.xfail(
+    reason="the model folder is created by tempfile.mkdtemp, so it is saved with mode 0o700 "
+    "and other users (a serving process) cannot read it",
+    strict=True,
+)
+def test_saved_folder_has_ordinary_permissions(saved: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "plain"
+    reference.mkdir()
+    assert stat.S_IMODE(saved.stat().st_mode) == stat.S_IMODE(reference.stat().st_mode)
