@@ -6,7 +6,21 @@
 
 from __future__ import annotations
 
-from furima.features._listing_text import ListingTextVectorizer, as_text, listing_tokens
+from furima.features._listing_text import (
+    JOINED_VIEWS,
+    SPLIT_VIEWS,
+    ListingTextVectorizer,
+    as_text,
+    listing_tokens,
+)
 from furima.features._target_encoding import TargetEncoder, listing_keys
 
-__all__ = ["ListingTextVectorizer", "TargetEncoder", "as_text", "listing_keys", "listing_tokens"]
+__all__ = [
+    "JOINED_VIEWS",
+    "SPLIT_VIEWS",
+    "ListingTextVectorizer",
+    "TargetEncoder",
+    "as_text",
+    "listing_keys",
+    "listing_tokens",
+]

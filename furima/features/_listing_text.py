@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from furima.exceptions import NotFittedError
+from furima.exceptions import DataError, NotFittedError
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["ListingTextVectorizer", "as_text", "listing_tokens"]
+__all__ = ["JOINED_VIEWS", "SPLIT_VIEWS", "ListingTextVectorizer", "as_text", "listing_tokens"]
 
 _TOKEN = re.compile(r"\w+")
+_WHOLE_TOKEN = r"\S+"  # tags and crosses such as ``brand=puma`` or ``puma__shoes`` stay whole
 _CANONICAL_TAG_COLUMNS = ("brand", "category", "condition", "shipping")
 _NON_ATTRIBUTE_COLUMNS = ("listing_id", "name", "description", "price", *_CANONICAL_TAG_COLUMNS)
 
@@ -39,6 +40,8 @@ class _View:
     ngram_range: tuple[int, int] = (1, 1)
     min_df: int = 1
     max_features: int | None = None
+    token_pattern: str | None = r"(?u)\b\w+\b"
+    binary: bool = False  # one-hot style: presence, no idf, no normalisation
 
 
 def listing_tokens(text: pd.Series) -> list[list[str]]:
@@ -90,6 +93,11 @@ def _cross(prefixes: list[str], tokens: list[list[str]]) -> list[str]:
     ]
 
 
+def _joined_text(listings: pd.DataFrame) -> list[str]:
+    columns = [as_text(listings[c]) for c in ("name", "brand", "description")]
+    return [" ".join(parts) for parts in zip(*columns, strict=True)]
+
+
 def _brand_x_name(listings: pd.DataFrame) -> list[str]:
     brands = [_tag(b) for b in as_text(listings["brand"])]
     return _cross(brands, listing_tokens(listings["name"]))
@@ -111,10 +119,17 @@ _VIEWS: dict[str, _View] = {
     "description": _View(
         lambda d: as_text(d["description"]), ngram_range=(1, 2), min_df=2, max_features=200_000
     ),
-    "tags": _View(_tags),
-    "brand_x_name": _View(_brand_x_name, max_features=200_000),
-    "context_x_name": _View(_context_x_name, min_df=2, max_features=200_000),
+    "tags": _View(_tags, token_pattern=_WHOLE_TOKEN),
+    "brand_x_name": _View(_brand_x_name, max_features=200_000, token_pattern=_WHOLE_TOKEN),
+    "context_x_name": _View(
+        _context_x_name, min_df=2, max_features=200_000, token_pattern=_WHOLE_TOKEN
+    ),
+    # The classic single-vectorizer representation: all text joined, plus one-hot categories.
+    "joined_text": _View(_joined_text, ngram_range=(1, 2), min_df=2, max_features=200_000),
+    "one_hot": _View(_tags, token_pattern=_WHOLE_TOKEN, binary=True),
 }
+SPLIT_VIEWS = ("name", "name_chars", "description", "tags", "brand_x_name", "context_x_name")
+JOINED_VIEWS = ("joined_text", "one_hot")
 
 
 def _new_tfidf(view: _View, vocabulary: Mapping[str, int] | None = None) -> TfidfVectorizer:
@@ -125,8 +140,12 @@ def _new_tfidf(view: _View, vocabulary: Mapping[str, int] | None = None) -> Tfid
         ngram_range=view.ngram_range,
         min_df=view.min_df if vocabulary is None else 1,
         max_features=view.max_features if vocabulary is None else None,
-        token_pattern=r"(?u)\b\w+\b" if view.analyzer == "word" else None,
-        sublinear_tf=True,
+        token_pattern=view.token_pattern if view.analyzer == "word" else None,
+        lowercase=view.token_pattern != _WHOLE_TOKEN,
+        binary=view.binary,
+        use_idf=not view.binary,
+        norm=None if view.binary else "l2",
+        sublinear_tf=not view.binary,
         dtype=np.float32,
         vocabulary=vocabulary,
     )
@@ -136,8 +155,9 @@ class ListingTextVectorizer:
     """Turn a listings frame into one sparse TF-IDF matrix over several views.
 
     Args:
-        views: Names of the views to use (default: all of ``name``, ``name_chars``,
-            ``description``, ``tags``, ``brand_x_name``, ``context_x_name``). Views that are
+        views: Names of the views to use (default :data:`SPLIT_VIEWS`: ``name``, ``name_chars``,
+            ``description``, ``tags``, ``brand_x_name``, ``context_x_name``; or
+            :data:`JOINED_VIEWS`, the classic joined TF-IDF plus one-hot). Views that are
             empty in the training data are dropped at ``fit``.
     """
 
@@ -150,7 +170,7 @@ class ListingTextVectorizer:
 
         blocks: list[sp.csr_matrix] = []
         self.vectorizers_: dict[str, TfidfVectorizer] = {}
-        for name in self.views or tuple(_VIEWS):
+        for name in self.views or SPLIT_VIEWS:
             if name not in _VIEWS:
                 raise ValueError(f"Unknown view {name!r}; known views: {sorted(_VIEWS)}.")
             documents = _VIEWS[name].build(listings)
@@ -162,6 +182,11 @@ class ListingTextVectorizer:
             except ValueError:  # vocabulary empty after min_df pruning
                 continue
             self.vectorizers_[name] = vectorizer
+        if not blocks:
+            raise DataError(
+                f"No text to learn from: the views {list(self.views or _VIEWS)} are all empty "
+                "in these listings. Give listings with names (and descriptions)."
+            )
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def fit(self, listings: pd.DataFrame) -> ListingTextVectorizer:
@@ -192,7 +217,8 @@ class ListingTextVectorizer:
         for name, vectorizer in self._fitted().items():
             terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
             arrays[f"{name}.terms"] = np.array(terms, dtype=str)
-            arrays[f"{name}.idf"] = vectorizer.idf_.astype(np.float64)
+            if vectorizer.use_idf:
+                arrays[f"{name}.idf"] = vectorizer.idf_.astype(np.float64)
         return meta, arrays
 
     @classmethod
@@ -205,6 +231,7 @@ class ListingTextVectorizer:
         for name in meta["views"]:
             terms = arrays[f"{name}.terms"].tolist()
             vectorizer = _new_tfidf(_VIEWS[name], {term: i for i, term in enumerate(terms)})
-            vectorizer.idf_ = arrays[f"{name}.idf"]
+            if vectorizer.use_idf:
+                vectorizer.idf_ = arrays[f"{name}.idf"]
             self.vectorizers_[name] = vectorizer
         return self

@@ -7,8 +7,9 @@ A saved model is a folder::
                           (numpy, loaded with allow_pickle=False)
     stacker_<name>.txt    LightGBM text models (point, low, high)
 
-The folder is written under a temporary name and renamed into place, so a crash never leaves
-a half-written model where a model is expected.
+``path`` itself is a symlink to a hidden version folder beside it (``.price@xxxx``); saving
+writes a new version folder and swaps the link with one atomic rename, so a crash never leaves
+a half-written model, or no model, where a model is expected.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str,
         "stacker": {
             "coverage": model.stacker_.coverage,
             "margin": model.stacker_.margin_,
+            "rounds": model.stacker_.rounds_,
             "models": sorted(model.stacker_.models_),
         },
     }
@@ -99,22 +101,42 @@ def _write(model: PriceSuggester, folder: Path) -> None:
 
 
 def save_model(model: PriceSuggester, path: Path) -> Path:
-    """Write ``model`` to the folder ``path``, replacing any model there only once complete."""
+    """Write ``model`` so that ``path`` names it, replacing any model there in one atomic step.
+
+    The files go to a new hidden version folder beside ``path``; ``path`` is a symlink that is
+    swapped to the new folder by a single rename, so readers see the old model or the new one,
+    never a mix, and a crash at any point leaves the previous model loadable.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    version = Path(tempfile.mkdtemp(prefix=f".{path.name}@", dir=path.parent))
     try:
-        _write(model, staging)
-        if path.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-            os.replace(path, retired / path.name)
-            os.replace(staging, path)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, path)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        version.chmod(0o777 & ~_umask())
+        _write(model, version)
+        _point(path, version)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _point(path: Path, version: Path) -> None:
+    """Make ``path`` a symlink to ``version`` atomically and delete the version it replaced."""
+    previous = path.resolve() if path.is_symlink() else None
+    if path.exists() and not path.is_symlink():  # a plain folder, e.g. a copied model
+        previous = Path(tempfile.mkdtemp(prefix=f".{path.name}@", dir=path.parent))
+        os.replace(path, previous)
+    link = path.with_name(f".{path.name}.link-{os.getpid()}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.name)
+    os.replace(link, path)
+    if previous is not None and previous != version.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -174,6 +196,7 @@ def load_model(path: Path) -> PriceSuggester:
         model.members_.append(MEMBERS[entry["kind"]].from_arrays(entry["meta"], member_arrays))
     stacker = Stacker(coverage=manifest["stacker"]["coverage"])
     stacker.margin_ = float(manifest["stacker"]["margin"])
+    stacker.rounds_ = int(manifest["stacker"]["rounds"])
     stacker.models_ = {
         name: lightgbm.Booster(model_file=str(path / f"stacker_{name}.txt"))
         for name in manifest["stacker"]["models"]

@@ -32,6 +32,7 @@ _BASE_PARAMS: dict[str, Any] = {
 # Below this many rows one thread is as fast, and OpenMP threads that spin-wait for busy cores
 # slow a shared machine down badly.
 _SINGLE_THREAD_ROWS = 50_000
+_PATIENCE = 50
 
 
 @dataclass
@@ -40,19 +41,21 @@ class Stacker:
 
     Args:
         coverage: Target share of listings inside the interval (0.8 = 10th to 90th).
-        n_rounds: Boosting rounds for each model.
+        n_rounds: Most boosting rounds; the cross-fitted point models stop early, and their
+            mean best round count is used for every final model.
         n_folds: Folds used to calibrate the interval margin.
         n_threads: LightGBM threads.
         random_state: Seed for folds and bagging.
     """
 
     coverage: float = 0.8
-    n_rounds: int = 600
+    n_rounds: int = 1000
     n_folds: int = 3
     n_threads: int = 2
     random_state: int = 0
     models_: dict[str, lightgbm.Booster] = field(default_factory=dict, init=False)
     margin_: float = field(default=0.0, init=False)
+    rounds_: int = field(default=0, init=False)
     oof_point_: np.ndarray = field(default_factory=lambda: np.empty(0), init=False)
     oof_interval_: np.ndarray = field(default_factory=lambda: np.empty((0, 2)), init=False)
 
@@ -64,7 +67,14 @@ class Stacker:
             "high": {"objective": "quantile", "alpha": 1.0 - tail},
         }
 
-    def _train(self, name: str, z: np.ndarray, y: np.ndarray) -> lightgbm.Booster:
+    def _train(
+        self,
+        name: str,
+        z: np.ndarray,
+        y: np.ndarray,
+        rounds: int,
+        valid: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> lightgbm.Booster:
         import lightgbm
 
         params = {
@@ -73,23 +83,39 @@ class Stacker:
             "num_threads": 1 if len(y) < _SINGLE_THREAD_ROWS else self.n_threads,
             "seed": self.random_state,
         }
-        return lightgbm.train(params, lightgbm.Dataset(z, y), num_boost_round=self.n_rounds)
+        if valid is None:
+            return lightgbm.train(params, lightgbm.Dataset(z, y), num_boost_round=rounds)
+        return lightgbm.train(
+            params,
+            lightgbm.Dataset(z, y),
+            num_boost_round=rounds,
+            valid_sets=[lightgbm.Dataset(*valid)],
+            callbacks=[lightgbm.early_stopping(_PATIENCE, verbose=False)],
+        )
 
     def fit(self, z: np.ndarray, y: np.ndarray) -> Stacker:
-        """Cross-fit to calibrate the interval margin, then fit the final models on all rows."""
+        """Cross-fit to choose the number of rounds and calibrate the interval margin, then fit
+        the final models on all rows."""
         from sklearn.model_selection import KFold
 
+        folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(z))
         self.oof_point_ = np.empty(len(y))
+        best_rounds = []
+        for train, held_out in folds:
+            point = self._train(
+                "point", z[train], y[train], self.n_rounds, (z[held_out], y[held_out])
+            )
+            best_rounds.append(point.best_iteration or self.n_rounds)
+            self.oof_point_[held_out] = point.predict(z[held_out], num_iteration=best_rounds[-1])
+        self.rounds_ = max(_PATIENCE, int(np.mean(best_rounds)))
         self.oof_interval_ = np.empty((len(y), 2))
-        folds = KFold(self.n_folds, shuffle=True, random_state=self.random_state)
-        for train, held_out in folds.split(z):
-            models = {name: self._train(name, z[train], y[train]) for name in self._objectives()}
-            self.oof_point_[held_out] = models["point"].predict(z[held_out])
-            self.oof_interval_[held_out, 0] = models["low"].predict(z[held_out])
-            self.oof_interval_[held_out, 1] = models["high"].predict(z[held_out])
+        for train, held_out in folds:
+            for column, name in enumerate(("low", "high")):
+                model = self._train(name, z[train], y[train], self.rounds_)
+                self.oof_interval_[held_out, column] = model.predict(z[held_out])
         self.margin_ = _conformal_margin(self.oof_interval_, y, self.coverage)
         self.oof_interval_ += np.array([-self.margin_, self.margin_])
-        self.models_ = {name: self._train(name, z, y) for name in self._objectives()}
+        self.models_ = {name: self._train(name, z, y, self.rounds_) for name in self._objectives()}
         return self
 
     def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from furima._progress import Tracker, tracker
 from furima.catalog import LISTING_COLUMNS, ListingSchema, content_ids, fingerprint
 from furima.exceptions import DataError, NotFittedError, ValidationError
 from furima.pricing._members import (
+    JoinedTextRidge,
     KeyEncoding,
     Neighbours,
     PriceMember,
@@ -110,7 +111,12 @@ class PriceSuggester:
         listings, log_price = _training_data(listings, y)
         started = time.perf_counter()
         self.data_fingerprint_ = fingerprint(listings)
-        self.members_: list[PriceMember] = [TextRidge(), Neighbours(), KeyEncoding()]
+        self.members_: list[PriceMember] = [
+            TextRidge(),
+            JoinedTextRidge(),
+            Neighbours(),
+            KeyEncoding(),
+        ]
         with tracker(progress) as track:
             stack_rows, evidence = self._level_one(listings, log_price, track)
             track.start("Fitting the price blend and its range")
@@ -243,7 +249,7 @@ class PriceSuggester:
         return [
             Comparable(
                 listing_id=str(neighbours.reference_ids_[p]),
-                price=float(np.expm1(neighbours.reference_y_[p])),
+                price=round(float(np.expm1(neighbours.reference_y_[p])), 2),
                 similarity=float(s),
             )
             for p, s in zip(positions, sims, strict=True)
@@ -322,7 +328,7 @@ def _prediction_data(listings: pd.DataFrame, attributes: list[str]) -> pd.DataFr
     if problems:
         p = problems[0]
         raise ValidationError(
-            f"Listing at row {p.row} is invalid in column {p.column!r}: {p.reason}.",
+            f"{p.reason}. Fix this listing and ask again.",
             problems=[(q.row, q.column, q.reason) for q in problems],
             row=p.row,
             column=p.column,
