@@ -12,6 +12,9 @@ from furima.features._listing_text import (
     ListingTextVectorizer,
     as_text,
     listing_tokens,
+    restore_tfidf,
+    tfidf_arrays,
+    tfidf_transform,
 )
 from furima.features._target_encoding import TargetEncoder, listing_keys
 
@@ -23,4 +26,7 @@ __all__ = [
     "as_text",
     "listing_keys",
     "listing_tokens",
+    "restore_tfidf",
+    "tfidf_arrays",
+    "tfidf_transform",
 ]

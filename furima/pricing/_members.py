@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,13 @@ from furima.features import (
     TargetEncoder,
     as_text,
     listing_keys,
+    restore_tfidf,
+    tfidf_arrays,
+    tfidf_transform,
 )
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
     "MEMBERS",
@@ -155,7 +161,6 @@ class Neighbours(PriceMember):
         self.random_state = random_state
 
     def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> sp.csr_matrix:
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         documents = [
             f"{brand} {name}"
@@ -164,16 +169,21 @@ class Neighbours(PriceMember):
             )
         ]
         if fit:
-            self.vectorizer_ = TfidfVectorizer(
-                ngram_range=(1, 2),
-                sublinear_tf=True,
-                token_pattern=r"(?u)\b\w+\b",
-                max_features=500_000,
-                max_df=self.max_df,
-                dtype=np.float32,
-            )
+            self.vectorizer_ = self._new_vectorizer()
             return self.vectorizer_.fit_transform(documents)
-        return self.vectorizer_.transform(documents)
+        return tfidf_transform(self.vectorizer_, documents)
+
+    def _new_vectorizer(self) -> TfidfVectorizer:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",
+            max_features=500_000,
+            max_df=self.max_df,
+            dtype=np.float32,
+        )
 
     def fit(self, representation: sp.csr_matrix, y: np.ndarray, ids: np.ndarray) -> Neighbours:
         rows = np.arange(representation.shape[0])
@@ -228,11 +238,9 @@ class Neighbours(PriceMember):
         return ["nn_weighted", "nn_top1", "nn_top1_sim", "nn_mean5", "nn_std", "nn_mean_sim"]
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        vocabulary = self.vectorizer_.vocabulary_
         reference = self.reference_.tocsr()
         arrays = {
-            "terms": np.array(sorted(vocabulary, key=vocabulary.__getitem__), dtype=str),
-            "idf": self.vectorizer_.idf_.astype(np.float64),
+            **tfidf_arrays(self.vectorizer_),
             "reference.data": reference.data,
             "reference.indices": reference.indices,
             "reference.indptr": reference.indptr,
@@ -250,23 +258,13 @@ class Neighbours(PriceMember):
 
     @classmethod
     def from_arrays(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Neighbours:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         self = cls(
             k=int(meta["k"]),
             max_reference=int(meta["max_reference"]),
             max_df=float(meta["max_df"]),
             random_state=int(meta["seed"]),
         )
-        terms = arrays["terms"].tolist()
-        self.vectorizer_ = TfidfVectorizer(
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            token_pattern=r"(?u)\b\w+\b",
-            dtype=np.float32,
-            vocabulary={t: i for i, t in enumerate(terms)},
-        )
-        self.vectorizer_.idf_ = arrays["idf"]
+        self.vectorizer_ = restore_tfidf(self._new_vectorizer(), arrays)
         shape = tuple(int(s) for s in arrays["reference.shape"])
         self.reference_ = sp.csr_matrix(
             (arrays["reference.data"], arrays["reference.indices"], arrays["reference.indptr"]),
@@ -359,4 +357,6 @@ class KeyEncoding(PriceMember):
         return self
 
 
-MEMBERS: dict[str, type[PriceMember]] = {m.kind: m for m in (TextRidge, Neighbours, KeyEncoding)}
+MEMBERS: dict[str, type[PriceMember]] = {
+    m.kind: m for m in (TextRidge, JoinedTextRidge, Neighbours, KeyEncoding)
+}

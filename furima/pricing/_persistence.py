@@ -196,7 +196,7 @@ def load_model(path: Path) -> PriceSuggester:
         model.members_.append(MEMBERS[entry["kind"]].from_arrays(entry["meta"], member_arrays))
     stacker = Stacker(coverage=manifest["stacker"]["coverage"])
     stacker.margin_ = float(manifest["stacker"]["margin"])
-    stacker.rounds_ = int(manifest["stacker"]["rounds"])
+    stacker.rounds_ = int(manifest["stacker"].get("rounds", 0))  # absent before 0.1.0 final
     stacker.models_ = {
         name: lightgbm.Booster(model_file=str(path / f"stacker_{name}.txt"))
         for name in manifest["stacker"]["models"]
