@@ -68,7 +68,22 @@ def _tag(value: str) -> str:
 
 
 def _tags(listings: pd.DataFrame) -> list[str]:
-    """Categorical facts as ``field=value`` tokens: brand, category levels, attributes, type."""
+    """Categorical facts as ``field=value`` tokens, plus the product type from the name."""
+    rows = _field_tags(listings)
+    for row, tokens in zip(rows, listing_tokens(listings["name"]), strict=True):
+        if tokens:
+            row.append(f"type1={tokens[-1]}")
+            row.append(f"type2={'_'.join(tokens[-2:])}")
+    return [" ".join(row) for row in rows]
+
+
+def _one_hot(listings: pd.DataFrame) -> list[str]:
+    """Only the categorical fields: as binary features, type tags would outweigh the text."""
+    return [" ".join(row) for row in _field_tags(listings)]
+
+
+def _field_tags(listings: pd.DataFrame) -> list[list[str]]:
+    """``field=value`` tokens of brand, condition, shipping, attributes and category levels."""
     columns = [c for c in listings.columns if c not in _NON_ATTRIBUTE_COLUMNS]
     rows: list[list[str]] = [[] for _ in range(len(listings))]
     for column in ("brand", "condition", "shipping", *columns):
@@ -80,11 +95,7 @@ def _tags(listings: pd.DataFrame) -> list[str]:
         for row, path in zip(rows, as_text(listings["category"]), strict=True):
             levels = [_tag(level) for level in path.split("/") if level]
             row.extend(f"cat{i}={'/'.join(levels[: i + 1])}" for i in range(len(levels)))
-    for row, tokens in zip(rows, listing_tokens(listings["name"]), strict=True):
-        if tokens:
-            row.append(f"type1={tokens[-1]}")
-            row.append(f"type2={'_'.join(tokens[-2:])}")
-    return [" ".join(row) for row in rows]
+    return rows
 
 
 def _context(listings: pd.DataFrame) -> list[str]:
@@ -135,7 +146,7 @@ _VIEWS: dict[str, _View] = {
     ),
     # The classic single-vectorizer representation: all text joined, plus one-hot categories.
     "joined_text": _View(_joined_text, ngram_range=(1, 2), min_df=2, max_features=200_000),
-    "one_hot": _View(_tags, token_pattern=_WHOLE_TOKEN, binary=True),
+    "one_hot": _View(_one_hot, token_pattern=_WHOLE_TOKEN, binary=True),
 }
 SPLIT_VIEWS = ("name", "name_chars", "description", "tags", "brand_x_name", "context_x_name")
 JOINED_VIEWS = ("joined_text", "one_hot")
@@ -206,6 +217,7 @@ def tfidf_transform(vectorizer: TfidfVectorizer, documents: list[str]) -> sp.csr
         (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
         shape=(len(documents), len(vocabulary)),
     )
+    matrix.sort_indices()
     if vectorizer.binary:
         matrix.data[:] = 1.0
     if vectorizer.sublinear_tf:

@@ -28,7 +28,7 @@ import numpy as np
 
 from furima.exceptions import ModelFormatError
 from furima.pricing._members import MEMBERS
-from furima.pricing._stacker import Stacker
+from furima.pricing._stacker import LinearBlend, Stacker
 from furima.pricing._suggester import PriceSuggester
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
@@ -80,6 +80,8 @@ def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str,
             "coverage": model.stacker_.coverage,
             "margin": model.stacker_.margin_,
             "rounds": model.stacker_.rounds_,
+            "point_model": model.stacker_.point_model_,
+            "linear": model.stacker_.linear_.to_dict() if model.stacker_.linear_ else None,
             "models": sorted(model.stacker_.models_),
         },
     }
@@ -197,6 +199,9 @@ def load_model(path: Path) -> PriceSuggester:
     stacker = Stacker(coverage=manifest["stacker"]["coverage"])
     stacker.margin_ = float(manifest["stacker"]["margin"])
     stacker.rounds_ = int(manifest["stacker"].get("rounds", 0))  # absent before 0.1.0 final
+    stacker.point_model_ = manifest["stacker"].get("point_model", "boosted")
+    if manifest["stacker"].get("linear"):
+        stacker.linear_ = LinearBlend.from_dict(manifest["stacker"]["linear"])
     stacker.models_ = {
         name: lightgbm.Booster(model_file=str(path / f"stacker_{name}.txt"))
         for name in manifest["stacker"]["models"]

@@ -1,6 +1,7 @@
 """Level 2: gradient-boosted blend of member evidence, with calibrated price intervals.
 
-The point estimate is a LightGBM regression on the members' out-of-fold evidence. The
+The point estimate is a LightGBM regression on the members' out-of-fold evidence, or a ridge
+linear blend when that does better out of fold (small catalogs). The
 interval is conformalized quantile regression (Romano et al., 2019): LightGBM quantile models
 give a listing-specific low/high, and a margin learned on cross-fitted residuals widens or
 narrows them so that the stated share of listings falls inside.
@@ -56,6 +57,8 @@ class Stacker:
     models_: dict[str, lightgbm.Booster] = field(default_factory=dict, init=False)
     margin_: float = field(default=0.0, init=False)
     rounds_: int = field(default=0, init=False)
+    point_model_: str = field(default="boosted", init=False)
+    linear_: LinearBlend | None = field(default=None, init=False)
     oof_point_: np.ndarray = field(default_factory=lambda: np.empty(0), init=False)
     oof_interval_: np.ndarray = field(default_factory=lambda: np.empty((0, 2)), init=False)
 
@@ -108,6 +111,7 @@ class Stacker:
             best_rounds.append(point.best_iteration or self.n_rounds)
             self.oof_point_[held_out] = point.predict(z[held_out], num_iteration=best_rounds[-1])
         self.rounds_ = max(_PATIENCE, int(np.mean(best_rounds)))
+        self._choose_point_model(z, y, folds)
         self.oof_interval_ = np.empty((len(y), 2))
         for train, held_out in folds:
             for column, name in enumerate(("low", "high")):
@@ -116,7 +120,23 @@ class Stacker:
         self.margin_ = _conformal_margin(self.oof_interval_, y, self.coverage)
         self.oof_interval_ += np.array([-self.margin_, self.margin_])
         self.models_ = {name: self._train(name, z, y, self.rounds_) for name in self._objectives()}
+        if self.point_model_ == "linear":
+            self.linear_ = LinearBlend.fit(z, y)
         return self
+
+    def _choose_point_model(
+        self, z: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        """Keep the boosted blend unless a ridge-regularised linear blend does better out of
+        fold, as it often does on small catalogs where boosting overfits."""
+        linear = np.empty(len(y))
+        for train, held_out in folds:
+            linear[held_out] = LinearBlend.fit(z[train], y[train]).predict(z[held_out])
+        boosted_error = np.sqrt(np.mean((self.oof_point_ - y) ** 2))
+        linear_error = np.sqrt(np.mean((linear - y) ** 2))
+        self.point_model_ = "linear" if linear_error < boosted_error else "boosted"
+        if self.point_model_ == "linear":
+            self.oof_point_ = linear
 
     def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point, low and high log prices; low <= point <= high always holds."""
@@ -125,8 +145,42 @@ class Stacker:
             np.asarray(self.models_[name].predict(z, num_threads=threads), dtype=np.float64)
             for name in ("point", "low", "high")
         )
+        if self.linear_ is not None:
+            point = self.linear_.predict(z)
         low, high = low - self.margin_, high + self.margin_
         return point, np.minimum(low, point), np.maximum(high, point)
+
+
+@dataclass
+class LinearBlend:
+    """Ridge regression on standardised evidence, solved in closed form."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def fit(cls, z: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> LinearBlend:
+        mean, scale = z.mean(0), z.std(0)
+        scale = np.where(scale > 0, scale, 1.0)
+        x = (z - mean) / scale
+        gram = x.T @ x + alpha * np.eye(x.shape[1])
+        coef = np.linalg.solve(gram, x.T @ (y - y.mean()))
+        return cls(mean, scale, coef, float(y.mean()))
+
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        return np.asarray(((z - self.mean) / self.scale) @ self.coef + self.intercept)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef")} | {
+            "intercept": self.intercept
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> LinearBlend:
+        arrays = {k: np.asarray(state[k], dtype=np.float64) for k in ("mean", "scale", "coef")}
+        return cls(**arrays, intercept=float(state["intercept"]))
 
 
 def _conformal_margin(interval: np.ndarray, y: np.ndarray, coverage: float) -> float:
