@@ -47,6 +47,8 @@ class Stacker:
         n_folds: Folds used to calibrate the interval margin.
         n_threads: LightGBM threads.
         random_state: Seed for folds and bagging.
+        estimate_columns: Columns of the evidence that are log-price estimates; a linear
+            blend of these competes with boosting (none: boosting only).
     """
 
     coverage: float = 0.8
@@ -54,6 +56,7 @@ class Stacker:
     n_folds: int = 3
     n_threads: int = 2
     random_state: int = 0
+    estimate_columns: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     models_: dict[str, lightgbm.Booster] = field(default_factory=dict, init=False)
     margin_: float = field(default=0.0, init=False)
     rounds_: int = field(default=0, init=False)
@@ -111,7 +114,8 @@ class Stacker:
             best_rounds.append(point.best_iteration or self.n_rounds)
             self.oof_point_[held_out] = point.predict(z[held_out], num_iteration=best_rounds[-1])
         self.rounds_ = max(_PATIENCE, int(np.mean(best_rounds)))
-        self._choose_point_model(z, y, folds)
+        if len(self.estimate_columns):
+            self._choose_point_model(z, y, folds)
         self.oof_interval_ = np.empty((len(y), 2))
         for train, held_out in folds:
             for column, name in enumerate(("low", "high")):
@@ -121,7 +125,7 @@ class Stacker:
         self.oof_interval_ += np.array([-self.margin_, self.margin_])
         self.models_ = {name: self._train(name, z, y, self.rounds_) for name in self._objectives()}
         if self.point_model_ == "linear":
-            self.linear_ = LinearBlend.fit(z, y)
+            self.linear_ = LinearBlend.fit(z, y, self.estimate_columns)
         return self
 
     def _choose_point_model(
@@ -131,7 +135,8 @@ class Stacker:
         fold, as it often does on small catalogs where boosting overfits."""
         linear = np.empty(len(y))
         for train, held_out in folds:
-            linear[held_out] = LinearBlend.fit(z[train], y[train]).predict(z[held_out])
+            blend = LinearBlend.fit(z[train], y[train], self.estimate_columns)
+            linear[held_out] = blend.predict(z[held_out])
         boosted_error = np.sqrt(np.mean((self.oof_point_ - y) ** 2))
         linear_error = np.sqrt(np.mean((linear - y) ** 2))
         self.point_model_ = "linear" if linear_error < boosted_error else "boosted"
@@ -153,34 +158,44 @@ class Stacker:
 
 @dataclass
 class LinearBlend:
-    """Ridge regression on standardised evidence, solved in closed form."""
+    """Ridge regression on standardised price estimates, solved in closed form.
 
+    Only the ``columns`` that are themselves log-price estimates enter: counts and similarity
+    scores shift between cross-fitted and refitted members, which a linear model would
+    extrapolate.
+    """
+
+    columns: np.ndarray
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
 
     @classmethod
-    def fit(cls, z: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> LinearBlend:
+    def fit(
+        cls, z: np.ndarray, y: np.ndarray, columns: np.ndarray, alpha: float = 1.0
+    ) -> LinearBlend:
+        z = z[:, columns]
         mean, scale = z.mean(0), z.std(0)
         scale = np.where(scale > 0, scale, 1.0)
         x = (z - mean) / scale
         gram = x.T @ x + alpha * np.eye(x.shape[1])
         coef = np.linalg.solve(gram, x.T @ (y - y.mean()))
-        return cls(mean, scale, coef, float(y.mean()))
+        return cls(columns, mean, scale, coef, float(y.mean()))
 
     def predict(self, z: np.ndarray) -> np.ndarray:
-        return np.asarray(((z - self.mean) / self.scale) @ self.coef + self.intercept)
+        x = (z[:, self.columns] - self.mean) / self.scale
+        return np.asarray(x @ self.coef + self.intercept)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k).tolist() for k in ("mean", "scale", "coef")} | {
-            "intercept": self.intercept
-        }
+        arrays = ("columns", "mean", "scale", "coef")
+        return {k: getattr(self, k).tolist() for k in arrays} | {"intercept": self.intercept}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> LinearBlend:
         arrays = {k: np.asarray(state[k], dtype=np.float64) for k in ("mean", "scale", "coef")}
-        return cls(**arrays, intercept=float(state["intercept"]))
+        columns = np.asarray(state["columns"], dtype=np.int64)
+        return cls(columns, **arrays, intercept=float(state["intercept"]))
 
 
 def _conformal_margin(interval: np.ndarray, y: np.ndarray, coverage: float) -> float:

@@ -64,6 +64,9 @@ class PriceSuggestion:
         }
 
 
+_PRICE_ESTIMATES = {"text_ridge", "joined_text_ridge", "nn_weighted", "nn_top1", "nn_mean5"}
+
+
 class PriceSuggester:
     """Suggest a price and a range for listings, scikit-learn style.
 
@@ -121,7 +124,10 @@ class PriceSuggester:
             stack_rows, evidence = self._level_one(listings, log_price, track)
             track.start("Fitting the price blend and its range")
             self.stacker_ = Stacker(
-                coverage=self.coverage, n_threads=self.n_threads, random_state=self.random_state
+                coverage=self.coverage,
+                n_threads=self.n_threads,
+                random_state=self.random_state,
+                estimate_columns=self._estimate_columns(),
             ).fit(evidence, log_price[stack_rows])
         self.attribute_columns_ = [c for c in listings.columns if c not in LISTING_COLUMNS]
         self.training_ = {
@@ -132,6 +138,13 @@ class PriceSuggester:
         }
         self.metrics_ = self._validation_metrics(log_price[stack_rows])
         return self
+
+    def _estimate_columns(self) -> np.ndarray:
+        """Positions of the evidence columns that are log-price estimates."""
+        names = [name for member in self.members_ for name in member.feature_names]
+        return np.flatnonzero(
+            [name in _PRICE_ESTIMATES or name.endswith(":mean") for name in names]
+        )
 
     def _check_params(self) -> None:
         if not 0.0 < self.coverage < 1.0:
