@@ -136,7 +136,11 @@ def _point(path: Path, version: Path) -> None:
     link = path.with_name(f".{path.name}.link-{os.getpid()}")
     link.unlink(missing_ok=True)
     link.symlink_to(version.name)
-    os.replace(link, path)
+    try:
+        os.replace(link, path)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
     if previous is not None and previous != version.resolve():
         shutil.rmtree(previous, ignore_errors=True)
 

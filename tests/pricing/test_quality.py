@@ -84,12 +84,6 @@ def test_baseline_is_the_known_figure(split: Split) -> None:
     assert baseline_rmsle(split.train, split.test) == pytest.approx(0.3866, abs=5e-4)
 
 
-@pytest.mark.xfail(
-    reason="on 2,400 training rows the stack scores RMSLE ~0.40, worse than the Ridge "
-    "baseline's 0.3866: every level-1 member is weaker than the baseline and the 600-round "
-    "blend overfits",
-    strict=True,
-)
 def test_rmsle_beats_the_ridge_baseline(fitted: Fitted) -> None:
     furima = rmsle(fitted.split.test["price"], fitted.price)
     baseline = baseline_rmsle(fitted.split.train, fitted.split.test)
@@ -168,11 +162,6 @@ def test_comparables_are_training_listings_with_their_prices(fitted: Fitted) -> 
             assert c.price == pytest.approx(train[c.listing_id], rel=1e-12)
 
 
-@pytest.mark.xfail(
-    reason="Comparable.price is expm1(log1p(price)) in float64, e.g. 2798.9999999999995 "
-    "for a listing priced 2799",
-    strict=True,
-)
 def test_comparable_prices_are_exactly_the_listing_prices(fitted: Fitted) -> None:
     train = fitted.split.train.set_index("listing_id")["price"]
     shown = [(c.price, train[c.listing_id]) for s in fitted.suggestions for c in s.comparables]
