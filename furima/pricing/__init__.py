@@ -11,9 +11,10 @@ PriceSuggester.load("models/price")
 
 from __future__ import annotations
 
+from furima.pricing._baseline import RidgeBaseline
 from furima.pricing._suggester import Comparable, PriceSuggester, PriceSuggestion
 
-__all__ = ["Comparable", "PriceSuggester", "PriceSuggestion", "rmsle"]
+__all__ = ["Comparable", "PriceSuggester", "PriceSuggestion", "RidgeBaseline", "rmsle"]
 
 
 def rmsle(y_true: object, y_pred: object) -> float:

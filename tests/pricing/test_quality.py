@@ -8,18 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import Ridge
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import OneHotEncoder
 
 from furima.catalog import read_listings
 from furima.datasets import demo_listings_path
-from furima.pricing import PriceSuggester, PriceSuggestion, rmsle
+from furima.pricing import PriceSuggester, PriceSuggestion, RidgeBaseline, rmsle
 
 SEED = 0
-TEXT_COLUMNS = ("name", "brand", "description")
 
 
 @dataclass(frozen=True)
@@ -60,23 +55,8 @@ def fitted(split: Split) -> Fitted:
 
 
 def baseline_rmsle(train: pd.DataFrame, test: pd.DataFrame) -> float:
-    """Ridge(alpha=1) on TF-IDF of name + brand + description joined, plus a one-hot of
-    brand, gender and primary_color, on log1p(price): the baseline of benchmarks/price.py."""
-    categorical = ["brand", "gender", "primary_color"]
-
-    def text(frame: pd.DataFrame) -> list[str]:
-        columns = [frame[c].astype(object).where(frame[c].notna(), "") for c in TEXT_COLUMNS]
-        return [" ".join(map(str, row)) for row in zip(*columns, strict=True)]
-
-    def categories(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[categorical].astype(object).where(frame[categorical].notna(), "").astype(str)
-
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
-    onehot = OneHotEncoder(handle_unknown="ignore")
-    x_train = sp.hstack([tfidf.fit_transform(text(train)), onehot.fit_transform(categories(train))])
-    x_test = sp.hstack([tfidf.transform(text(test)), onehot.transform(categories(test))])
-    model = Ridge(alpha=1.0).fit(x_train.tocsr(), np.log1p(train["price"].to_numpy()))
-    return rmsle(test["price"], np.expm1(model.predict(x_test.tocsr())))
+    """The baseline of benchmarks/price.py: Ridge on joined-text TF-IDF plus one-hot."""
+    return rmsle(test["price"], RidgeBaseline().fit(train).predict(test))
 
 
 def test_baseline_is_the_known_figure(split: Split) -> None:
