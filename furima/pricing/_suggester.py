@@ -70,11 +70,13 @@ _PRICE_ESTIMATES = {"text_ridge", "joined_text_ridge", "nn_weighted", "nn_top1",
 class PriceSuggester:
     """Suggest a price and a range for listings, scikit-learn style.
 
-    Level 1 (:mod:`furima.pricing._members`): ridge on sparse TF-IDF views and crosses,
-    nearest-neighbour prices, and smoothed key encodings. Their out-of-fold evidence feeds a
-    LightGBM blend with conformalized quantile intervals (:class:`Stacker`). Small catalogs are
-    cross-fitted (``n_folds``); above ``holdout_threshold`` rows the members learn once and a
-    held-out slice of ``holdout_rows`` trains the blend, keeping large fits fast.
+    Level 1 (:mod:`furima.pricing._members`): ridge on sparse TF-IDF views and crosses, ridge
+    on the classic joined-text TF-IDF plus one-hot, nearest-neighbour prices, and smoothed key
+    encodings. Their out-of-fold evidence feeds a LightGBM blend (or a linear blend of the
+    price estimates when that validates better) with conformalized quantile ranges
+    (:class:`Stacker`). Small catalogs are cross-fitted (``n_folds``); above
+    ``holdout_threshold`` rows the members learn once and a held-out slice of ``holdout_rows``
+    trains the blend, keeping large fits fast.
 
     Args:
         coverage: Target share of true prices inside the suggested range.
