@@ -101,7 +101,7 @@ class TextRidge(PriceMember):
     def fit(self, representation: sp.csr_matrix, y: np.ndarray, ids: np.ndarray) -> TextRidge:
         from sklearn.linear_model import Ridge
 
-        model = Ridge(alpha=self.alpha, solver="sparse_cg", tol=1e-4).fit(representation, y)
+        model = Ridge(alpha=self.alpha, solver="lsqr", tol=1e-4).fit(representation, y)
         self.coef_ = np.asarray(model.coef_, dtype=np.float32)
         self.intercept_ = float(model.intercept_)
         return self
