@@ -54,9 +54,11 @@ class PriceMember(ABC):
 
     ``encode(listings, fit=True)`` learns the unsupervised state from the training listings
     (never the target) and returns their representation; ``encode(listings)`` represents new
-    listings. ``fit(rep, y)`` learns from log prices and returns a fitted copy-free self;
-    ``predict(rep)`` returns a float array of shape ``(n, len(feature_names))``. State
-    round-trips through ``to_arrays`` / ``from_arrays`` (JSON-able metadata plus arrays).
+    listings. ``fit(rep, y, ids)`` learns from log prices (``ids`` name the listings, for
+    members that cite them) and returns self, overwriting any earlier fit, so one member can
+    be fitted fold after fold; ``predict(rep)`` returns a float array of shape
+    ``(n, len(feature_names))``. State round-trips through ``to_arrays`` / ``from_arrays``
+    (JSON-able metadata plus arrays).
     """
 
     kind: ClassVar[str]
