@@ -52,6 +52,16 @@ LISTING_COLUMNS: tuple[str, ...] = (
     "price",
 )
 TEXT_DTYPE = pd.StringDtype()
+CANONICAL_DTYPES: dict[str, str] = {
+    "listing_id": "string",
+    "name": "string",
+    "description": "string",
+    "brand": "string",
+    "category": "string",
+    "condition": "Int64",
+    "shipping": "Int64",
+    "price": "float64",
+}
 NO_DESCRIPTION = "No description yet"
 _INTEGER_RANGES = {"condition": (1, 5), "shipping": (0, 1)}
 _SHOWN_CHARS = 40
@@ -145,6 +155,16 @@ class ListingSchema:
     def validate(self, df: pd.DataFrame) -> list[Problem]:
         """Every broken rule in ``df`` as ``(row, column, reason)``; empty when valid."""
         return self.conform(df)[1]
+
+    @staticmethod
+    def is_conformed(df: pd.DataFrame) -> bool:
+        """Whether ``df`` already has every canonical column in its canonical dtype with no
+        empty name, as :meth:`conform`, ``read_listings`` and the store return it; callers on
+        a hot path may then skip :meth:`conform`."""
+        if any(str(df.dtypes.get(c)) != d for c, d in CANONICAL_DTYPES.items()):
+            return False
+        names = df["name"]
+        return bool(names.notna().all() and (names.str.len() > 0).all())
 
     def conform(
         self, df: pd.DataFrame, *, check_encoding: bool = True

@@ -310,32 +310,11 @@ def _training_data(listings: pd.DataFrame, y: np.ndarray | None) -> tuple[pd.Dat
     return listings.reset_index(drop=True), np.log1p(listings["price"].to_numpy(np.float64))
 
 
-_CANONICAL_DTYPES = {
-    "listing_id": "string",
-    "name": "string",
-    "description": "string",
-    "brand": "string",
-    "category": "string",
-    "condition": "Int64",
-    "shipping": "Int64",
-    "price": "float64",
-}
-
-
-def _is_conformed(listings: pd.DataFrame) -> bool:
-    """Whether ``listings`` already has the canonical columns and dtypes (read_listings output
-    or the catalog store), so the schema need not be checked again; names must be non-empty."""
-    if any(str(listings.dtypes.get(c)) != d for c, d in _CANONICAL_DTYPES.items()):
-        return False
-    names = listings["name"]
-    return bool(names.notna().all() and (names.str.len() > 0).all())
-
-
 def _prediction_data(listings: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
     """Listings conformed to the schema; prices and unknown attributes are ignored."""
     if "listing_id" not in listings:
         listings = listings.assign(listing_id=[f"new-{i}" for i in range(len(listings))])
-    if _is_conformed(listings):
+    if ListingSchema.is_conformed(listings):
         return listings.reindex(columns=[*LISTING_COLUMNS, *attributes])
     if "price" in listings:
         listings = listings.drop(columns="price")
