@@ -108,3 +108,70 @@ class ListingNotFoundError(FurimaError, KeyError):
 
 class StoreError(FurimaError):
     """The catalog store cannot be opened, read or written."""
+
+
+# Vector index errors (furima.index).
+#
+#   DataError
+#   └── VectorError                 vectors that cannot go in an index (NaN, zero, wrong shape)
+#       └── DimensionMismatchError  vectors of another dimension than the index holds
+#   ListingNotFoundError
+#   └── UnknownListingError         ids that are not in a vector index
+#   ModelFormatError
+#   └── IndexFormatError            a saved index that is corrupt or from a newer furima
+#   FilterError                     a search filter on an unknown field or of a bad shape
+#   IndexConfigError                an index built with parameters that cannot work
+
+__all__ += [
+    "DimensionMismatchError",
+    "FilterError",
+    "IndexConfigError",
+    "IndexFormatError",
+    "UnknownListingError",
+    "VectorError",
+]
+
+
+class VectorError(DataError):
+    """Vectors that cannot be indexed: non-finite values, zero length under cosine, bad shape."""
+
+
+class DimensionMismatchError(VectorError):
+    """Vectors whose dimension differs from the index's; ``expected`` and ``got`` say which."""
+
+    def __init__(self, message: str, *, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(message)
+
+
+class UnknownListingError(ListingNotFoundError):
+    """Listing ids that are not in a vector index; ``ids`` holds all of them."""
+
+    def __init__(self, message: str, *, ids: list[int]) -> None:
+        self.ids = ids
+        super().__init__(message)
+
+
+class IndexFormatError(ModelFormatError):
+    """A saved vector index that is missing, corrupt, or written by a newer furima."""
+
+
+class FilterError(FurimaError, ValueError):
+    """A search filter that names an unknown field or has a value of the wrong shape."""
+
+
+class IndexConfigError(FurimaError, ValueError):
+    """Index parameters that cannot work (unknown backend or metric, out-of-range values)."""
+
+
+# Encoder errors (furima.features).
+#
+#   DataError
+#   └── ImageError    a photo that is empty, not an image, corrupt, or too large
+
+__all__ += ["ImageError"]
+
+
+class ImageError(DataError):
+    """A photo that cannot be decoded: empty, not an image, truncated, or too large."""

@@ -1,0 +1,162 @@
+"""Atomic folder saves with a checksummed JSON manifest.
+
+A saved artifact is a folder reached through ``path``, a symlink to a hidden version folder
+beside it (``.name@<pid>-xxxx``). Saving writes a new version folder, fsyncs it, and swaps the
+link with one rename, so readers see the old artifact or the new one, never a mix, and a crash
+at any point (even SIGKILL) leaves the previous artifact loadable. Version folders left behind
+by a killed save are removed by the next successful save to the same path.
+
+This is the layout of ``furima.pricing._persistence``, made generic for the index layer (which
+may not import ``pricing``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from furima.exceptions import IndexFormatError
+
+__all__ = ["MANIFEST", "check_files", "read_manifest", "save_atomically", "sha256", "stamp"]
+
+MANIFEST = "manifest.json"
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stamp(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` into ``folder`` with the checksum of every file already there."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    manifest["files"] = {str(p.relative_to(folder)): sha256(p) for p in files}
+    manifest.setdefault("created_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def save_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(folder)`` on a fresh version folder, then point ``path`` at it atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    version = Path(tempfile.mkdtemp(prefix=f".{path.name}@{os.getpid()}-", dir=path.parent))
+    try:
+        version.chmod(0o777 & ~_umask())
+        write(version)
+        _fsync_tree(version)
+        _point(path, version)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    _remove_orphans(path, keep=version)
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_tree(folder: Path) -> None:
+    for file in folder.rglob("*"):
+        if file.is_file():
+            with file.open("rb") as handle:
+                os.fsync(handle.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _point(path: Path, version: Path) -> None:
+    """Make ``path`` a symlink to ``version`` atomically and delete the version it replaced."""
+    previous = path.resolve() if path.is_symlink() else None
+    if path.exists() and not path.is_symlink():  # a plain folder, e.g. a copied index
+        previous = Path(tempfile.mkdtemp(prefix=f".{path.name}@{os.getpid()}-", dir=path.parent))
+        os.replace(path, previous)
+    link = path.with_name(f".{path.name}.link-{os.getpid()}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.name)
+    try:
+        os.replace(link, path)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+    if previous is not None and previous != version.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _remove_orphans(path: Path, keep: Path) -> None:
+    """Delete version folders of ``path`` left by saves whose process no longer runs."""
+    for folder in path.parent.glob(f".{path.name}@*"):
+        owner = folder.name.split("@", 1)[1].split("-", 1)[0]
+        if folder != keep and owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_manifest(path: Path, kind: str, supported: int, rebuild_hint: str) -> dict[str, Any]:
+    """The manifest of a saved ``kind`` artifact, checked for format and version."""
+    file = Path(path) / MANIFEST
+    if not file.is_file():
+        raise IndexFormatError(
+            f"{str(path)!r} is not a saved {kind}: it has no {MANIFEST}. Point at the folder "
+            "written by save()."
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise IndexFormatError(f"{str(file)!r} is not valid JSON ({error}).") from error
+    if manifest.get("format") != kind:
+        raise IndexFormatError(
+            f"{str(path)!r} holds a {manifest.get('format')!r} artifact, not a {kind!r}."
+        )
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > supported:
+        saved_by = manifest.get("versions", {}).get("furima", "an unknown version")
+        raise IndexFormatError(
+            f"{str(path)!r} was saved by furima {saved_by} in format {version}; this furima "
+            f"reads {kind} format {supported} and older. Upgrade furima, or rebuild the index "
+            f"with this version ({rebuild_hint})."
+        )
+    return manifest
+
+
+def check_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise :class:`IndexFormatError` unless every file matches its manifest checksum."""
+    for name, expected in manifest.get("files", {}).items():
+        file = Path(path) / name
+        if not file.is_file():
+            raise IndexFormatError(f"{str(path)!r} is incomplete: {name} is missing.")
+        with contextlib.suppress(OSError):
+            if sha256(file) == expected:
+                continue
+        raise IndexFormatError(
+            f"{str(file)!r} does not match its checksum in the manifest: the index is corrupt, "
+            "truncated or was modified. Restore it from a backup or rebuild it."
+        )
