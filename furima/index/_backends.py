@@ -58,7 +58,7 @@ class IVFPQParams:
 
     Attributes:
         nlist: Inverted lists (default: ~2 sqrt(n) rounded to a power of two, 64..65536).
-        m: PQ sub-quantizers, bytes per vector (default: dim / 8, at most 64, dividing dim).
+        m: PQ sub-quantizers, bytes per vector (default: dim / 4, at most 64, dividing dim).
         nbits: Bits per sub-quantizer code.
         nprobe: Lists visited per query.
         rerank: Candidates re-scored exactly from the raw vectors, as a multiple of k.
@@ -255,7 +255,7 @@ class IVFPQBackend(Backend):
     def _resolved(self, pool_size: int) -> IVFPQParams:
         s = self.settings
         nlist = s.nlist or int(np.clip(2 ** round(math.log2(2 * math.sqrt(pool_size))), 64, 65536))
-        m = s.m or max(d for d in range(1, max(1, min(64, self.dim // 8)) + 1) if self.dim % d == 0)
+        m = s.m or max(d for d in range(1, max(1, min(64, self.dim // 4)) + 1) if self.dim % d == 0)
         if self.dim % m:
             raise IndexConfigError(
                 f"IVF-PQ needs m to divide the dimension, but m={m} and dim={self.dim}. "

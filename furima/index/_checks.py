@@ -99,9 +99,12 @@ def as_vectors(vectors: Any, dim: int, metric: str, what: str = "vectors") -> np
             expected=dim,
             got=array.shape[1],
         )
-    _check_finite(array, what)
+    squares = np.einsum("ij,ij->i", array, array)
+    if not np.isfinite(squares).all():
+        _check_finite(array, what)
+        squares = np.einsum("ij,ij->i", array.astype(np.float64), array.astype(np.float64))
     if metric == "cosine":
-        return _normalised(array, what)
+        return _normalised(array, np.sqrt(squares), what)
     return np.ascontiguousarray(array)
 
 
@@ -119,16 +122,15 @@ def _check_finite(array: np.ndarray, what: str) -> None:
         )
 
 
-def _normalised(array: np.ndarray, what: str) -> np.ndarray:
-    norms = np.linalg.norm(array, axis=1, keepdims=True)
-    zero = norms[:, 0] == 0
+def _normalised(array: np.ndarray, norms: np.ndarray, what: str) -> np.ndarray:
+    zero = norms == 0
     if zero.any():
         rows = np.flatnonzero(zero)
         raise VectorError(
             f"{what} have zero length in {len(rows)} row(s) (row {describe_ids(rows)}); cosine "
             "similarity is undefined for them. Drop those rows, or use metric='ip'."
         )
-    return np.ascontiguousarray(array / norms, dtype=np.float32)
+    return np.ascontiguousarray(array / norms[:, None].astype(np.float32), dtype=np.float32)
 
 
 def check_unique(ids: np.ndarray) -> None:

@@ -363,10 +363,12 @@ class VectorIndex:
             scores, positions = self._exact(queries, k, np.flatnonzero(mask))
         else:
             scores, positions = self._approximate(queries, k, mask)
-        ids = np.where(positions >= 0, self._ids.values[np.maximum(positions, 0)], -1)
-        return SearchResult(
-            ids.astype(np.int64), np.where(ids >= 0, scores, -np.inf).astype(np.float32)
-        )
+        ids = self._ids.values[positions]
+        missing = positions < 0
+        if missing.any():
+            ids[missing] = -1
+            scores = np.where(missing, np.float32(-np.inf), scores)
+        return SearchResult(ids, np.asarray(scores, dtype=np.float32))
 
     def _search_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
         if filters is not None:
@@ -424,35 +426,38 @@ class VectorIndex:
     ) -> int:
         """Set the lowest search effort whose recall@k vs exact search reaches the target.
 
-        Without ``queries``, ``sample`` stored vectors are used as queries (each one's own
-        listing is left out of both result lists). Returns the chosen effort (efSearch or
-        nprobe; 0 for the exact backend).
+        Pass real ``queries`` when you have them. Without, ``sample`` stored vectors are moved
+        in a random direction by their distance to their nearest neighbour, so each lands
+        where a new, unseen listing would (a stored vector itself is found too easily by a
+        graph search, and would make the tuned effort too low). Returns the chosen effort
+        (efSearch or nprobe; 0 for the exact backend).
         """
         backend = self._backend
         target = target_recall if target_recall is not None else self.target_recall
         if backend is None or not backend.efforts() or len(self) <= k:
             return self.effort
-        queries, own = self._tuning_queries(queries, sample, seed)
-        truth = _drop_own(
-            self._exact(queries, k + 1, np.flatnonzero(self._alive.values))[1], own, k
-        )
+        if queries is None:
+            queries = self._tuning_queries(sample, seed)
+        queries = as_queries(queries, self.dim, self.metric)
+        live = np.flatnonzero(self._alive.values)
+        truth = self._exact(queries, k, live)[1]
         for effort in backend.efforts():
             backend.effort = effort
-            found = _drop_own(self._approximate(queries, k + 1, self._search_mask(None))[1], own, k)
-            if _recall(found, truth) >= target:
+            if _recall(self._approximate(queries, k, self._search_mask(None))[1], truth) >= target:
                 break
         return self.effort
 
-    def _tuning_queries(
-        self, queries: Any, sample: int, seed: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if queries is not None:
-            q = as_queries(queries, self.dim, self.metric)
-            return q, np.full(len(q), -1, np.int64)
-        live = np.flatnonzero(self._alive.values)
+    def _tuning_queries(self, sample: int, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
+        live = np.flatnonzero(self._alive.values)
         own = np.sort(rng.choice(live, min(sample, len(live)), replace=False))
-        return self._take(own), own
+        vectors = self._take(own)
+        nearest = self._exact(vectors, 2, live)[1]
+        other = np.where(nearest[:, 0] == own, nearest[:, 1], nearest[:, 0])
+        distance = np.linalg.norm(vectors - self._take(other), axis=1, keepdims=True)
+        direction = rng.standard_normal(vectors.shape).astype(np.float32)
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        return np.asarray(vectors + direction * distance, dtype=np.float32)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -496,15 +501,6 @@ def _blocks(vectors: np.ndarray) -> Iterator[np.ndarray]:
 
 def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.empty((n, 0), np.float32), np.empty((n, 0), np.int64)
-
-
-def _drop_own(positions: np.ndarray, own: np.ndarray, k: int) -> np.ndarray:
-    """The first ``k`` positions of each row other than the query's own."""
-    out = np.full((len(positions), k), -1, np.int64)
-    for row, (found, self_position) in enumerate(zip(positions, own, strict=True)):
-        kept = found[found != self_position][:k]
-        out[row, : len(kept)] = kept
-    return out
 
 
 def _recall(found: np.ndarray, truth: np.ndarray) -> float:
