@@ -2,10 +2,19 @@
 
 - :class:`ListingTextVectorizer`: sparse TF-IDF over listing views and crosses.
 - :func:`listing_keys` and :class:`TargetEncoder`: categorical keys and their smoothed targets.
+- :class:`MiniLMEncoder`, :class:`MultilingualUSEEncoder`: dense sentence embeddings.
+- :class:`PhotoEncoder`: EfficientNet-Lite0 photo features through onnxruntime;
+  :func:`decode_image` turns any photo into RGB pixels or a clear :class:`ImageError`.
+- :class:`PhotoTextEmbedder`: photo and title features projected into one learned space.
+
+Heavy dependencies (onnxruntime, PyTorch, sentence-transformers) load on first use.
 """
 
 from __future__ import annotations
 
+from furima.features._base import Encoder, l2_normalise
+from furima.features._images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image
+from furima.features._joint_embedding import PhotoTextEmbedder
 from furima.features._listing_text import (
     JOINED_VIEWS,
     SPLIT_VIEWS,
@@ -16,14 +25,25 @@ from furima.features._listing_text import (
     tfidf_arrays,
     tfidf_transform,
 )
+from furima.features._photo import PhotoEncoder
+from furima.features._sentence import MiniLMEncoder, MultilingualUSEEncoder
 from furima.features._target_encoding import TargetEncoder, listing_keys
 
 __all__ = [
     "JOINED_VIEWS",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
     "SPLIT_VIEWS",
+    "Encoder",
     "ListingTextVectorizer",
+    "MiniLMEncoder",
+    "MultilingualUSEEncoder",
+    "PhotoEncoder",
+    "PhotoTextEmbedder",
     "TargetEncoder",
     "as_text",
+    "decode_image",
+    "l2_normalise",
     "listing_keys",
     "listing_tokens",
     "restore_tfidf",

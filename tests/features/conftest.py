@@ -12,6 +12,12 @@ from furima.catalog import read_listings
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
+@pytest.fixture(scope="session")
+def myntra_photos() -> pd.DataFrame:
+    """240 real Myntra photos (JPEG bytes) with titles and labels: 30 per article type."""
+    return pd.read_parquet(FIXTURES / "myntra_photos_240.parquet")
+
+
 @pytest.fixture(scope="module")
 def myntra_listings() -> pd.DataFrame:
     """The 150 real Myntra rows of tests/fixtures, as canonical listings (10 columns)."""

