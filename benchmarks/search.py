@@ -277,7 +277,7 @@ def _faiss_ivfpq(folder: Path, dim: int, params: dict[str, Any], rows: int) -> A
     nlist = params["nlist"]
     coarse = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
     index = faiss.index_factory(
-        dim, f"{coarse},PQ{params['m']}x{params['nbits']}", faiss.METRIC_INNER_PRODUCT
+        dim, f"{coarse},PQ{params['m']}x{params['nbits']}np", faiss.METRIC_INNER_PRODUCT
     )
     faiss.extract_index_ivf(index).cp.niter = 10
     sample = np.sort(np.random.default_rng(0).choice(rows, params["train_size"], replace=False))

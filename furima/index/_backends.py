@@ -276,7 +276,7 @@ class IVFPQBackend(Backend):
         nlist = self.settings.nlist
         assert nlist is not None
         coarse = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
-        spec = f"{coarse},PQ{self.settings.m}x{self.settings.nbits}"
+        spec = f"{coarse},PQ{self.settings.m}x{self.settings.nbits}np"  # np: no polysemous
         index = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)
         faiss.extract_index_ivf(index).cp.niter = 10
         index.train(np.ascontiguousarray(sample))

@@ -89,6 +89,7 @@ class VectorIndex:
         compact_at: float = 0.25,
     ) -> None:
         _check_config(dim, metric, backend, target_recall, compact_at)
+        _check_params(backend, params)
         self.dim, self.metric, self.requested_backend = int(dim), metric, backend
         self.params, self.target_recall, self.expected_size = params, target_recall, expected_size
         self.storage = Path(storage) if storage is not None else None
@@ -363,7 +364,7 @@ class VectorIndex:
             scores, positions = self._exact(queries, k, np.flatnonzero(mask))
         else:
             scores, positions = self._approximate(queries, k, mask)
-        ids = self._ids.values[positions]
+        ids = self._ids.values[positions] if len(self._ids) else np.full_like(positions, -1)
         missing = positions < 0
         if missing.any():
             ids[missing] = -1
@@ -487,6 +488,14 @@ def _check_config(dim: int, metric: str, backend: str, recall: float, compact_at
         raise IndexConfigError(f"target_recall must be in (0, 1], but got {recall!r}.")
     if not 0 < compact_at < 1:
         raise IndexConfigError(f"compact_at must be in (0, 1), but got {compact_at!r}.")
+
+
+def _check_params(backend: str, params: HNSWParams | IVFPQParams | None) -> None:
+    wanted = {"hnsw": HNSWParams, "ivfpq": IVFPQParams}.get(backend)
+    if params is None or backend == "auto" or (wanted and isinstance(params, wanted)):
+        return
+    takes = f"params={wanted.__name__}(...)" if wanted else "no params"
+    raise IndexConfigError(f"the {backend} backend takes {takes}, but got {type(params).__name__}.")
 
 
 def _params_for(name: str, params: HNSWParams | IVFPQParams | None) -> Any:
