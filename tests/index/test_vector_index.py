@@ -102,7 +102,7 @@ def test_upsert_adds_new_ids_too(pool: Pool) -> None:
 
 
 def test_adding_an_existing_id_points_to_upsert(built: VectorIndex, pool: Pool) -> None:
-    with pytest.raises(DataError, match="already in the index.*upsert"):
+    with pytest.raises(DataError, match=r"already in the index.*upsert"):
         built.add(pool.ids[:2], pool.vectors[:2])
 
 
@@ -113,7 +113,7 @@ def test_bad_vectors_are_refused_with_clear_messages(pool: Pool) -> None:
     assert (raised.value.expected, raised.value.got) == (32, 16)
     bad = pool.vectors[:4].copy()
     bad[2, 3] = np.nan
-    with pytest.raises(VectorError, match="NaN or infinite values in 1 row.*row 2"):
+    with pytest.raises(VectorError, match=r"NaN or infinite values in 1 row.*row 2"):
         index.add(pool.ids[:4], bad)
     with pytest.raises(VectorError, match="zero length"):
         index.add([1], np.zeros((1, DIM)))
