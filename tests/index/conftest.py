@@ -25,7 +25,7 @@ CATEGORIES = np.array(["Shoes", "Bags", "Toys", "Books", "Watches"])
 BACKENDS = {
     "exact": {"backend": "exact"},
     "hnsw": {"backend": "hnsw"},
-    "ivfpq": {"backend": "ivfpq", "params": IVFPQParams(nlist=32, nprobe=8)},
+    "ivfpq": {"backend": "ivfpq", "params": IVFPQParams(nlist=32, nprobe=8, nbits=6)},
 }
 MIN_RECALL = {"exact": 1.0, "hnsw": 0.95, "ivfpq": 0.9}
 
