@@ -13,7 +13,7 @@ import os
 import weakref
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -357,6 +357,10 @@ class ShardedIndex:
                 }
             )
         options = {k: v for k, v in self._options.items() if k not in ("params", "storage")}
+        params = self._options["params"]
+        options["params"] = (
+            None if params is None else {"kind": type(params).__name__, **asdict(params)}
+        )
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -385,6 +389,7 @@ class ShardedIndex:
             check_files(path, manifest)
         options = dict(manifest["options"])
         fields = {k: v for k, v in options.pop("fields").items() if k != TIME_FIELD}
+        options["params"] = _params_from(options.get("params"))
         index = cls(
             manifest["dim"],
             granularity=manifest["granularity"],
@@ -491,6 +496,17 @@ def _columns(metadata: Any, n: int) -> dict[str, np.ndarray]:
             raise DataError(f"metadata field {name!r} has {len(array)} values for {n} ids.")
         columns[str(name)] = array
     return columns
+
+
+def _params_from(saved: dict[str, Any] | None) -> HNSWParams | IVFPQParams | None:
+    if saved is None:
+        return None
+    kinds: dict[str, type[HNSWParams] | type[IVFPQParams]] = {
+        "HNSWParams": HNSWParams,
+        "IVFPQParams": IVFPQParams,
+    }
+    values = {k: v for k, v in saved.items() if k != "kind"}
+    return kinds[saved["kind"]](**values)
 
 
 def _check_granularity(value: str, name: str) -> None:

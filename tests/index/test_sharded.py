@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from furima.exceptions import DataError, IndexConfigError, UnknownListingError
-from furima.index import ShardedIndex, VectorIndex
+from furima.index import HNSWParams, ShardedIndex, VectorIndex
 
 from .conftest import DIM, Pool, exact_ids, recall
 
@@ -132,9 +133,14 @@ def test_bad_configuration() -> None:
         ShardedIndex(DIM).compact("2024-01-01", into="year")
 
 
-def test_shards_use_the_index_options(pool: Pool, times: np.ndarray) -> None:
-    index = ShardedIndex(DIM, granularity="month", backend="hnsw", max_workers=2)
+def test_shards_use_the_index_options(pool: Pool, times: np.ndarray, tmp_path: Path) -> None:
+    params = HNSWParams(m=16, ef_construction=40, ef_search=48)
+    index = ShardedIndex(DIM, granularity="month", backend="hnsw", params=params, max_workers=2)
     index.add(pool.ids, pool.vectors, times)
     assert {s.backend for s in index.shards} == {"hnsw"}
     assert recall(index.search(pool.queries, 10).ids, exact_ids(pool, pool.queries, 10)) >= 0.95
-    assert isinstance(VectorIndex, type)
+    loaded = ShardedIndex.load(index.save(tmp_path / "pool"))
+    loaded.add([10**10], pool.vectors[:1], ["2025-01-01"])  # a new shard, same parameters
+    newest = loaded._shards["2025-01"].index
+    assert isinstance(newest, VectorIndex) and newest._backend is not None
+    assert newest._backend.params() == asdict(params)
