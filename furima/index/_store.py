@@ -64,10 +64,23 @@ class RawVectors:
         self._map = None
 
     def take(self, positions: np.ndarray) -> np.ndarray:
-        """Rows at ``positions`` as a new in-memory array."""
+        """Rows at ``positions`` as a new in-memory array.
+
+        Few rows come through the memory map; dense selections (over an eighth of the rows,
+        e.g. an exact scan) stream the file instead, so they do not fill the process's
+        resident set with mapped pages.
+        """
         if len(positions) == 0:
             return np.empty((0, self.dim), np.float32)
-        return np.asarray(self._mapped()[positions], dtype=np.float32)
+        if len(positions) * 8 < self._count or len(positions) < 65_536:
+            return np.asarray(self._mapped()[positions], dtype=np.float32)
+        order = np.argsort(positions, kind="stable")
+        wanted = positions[order]
+        out = np.empty((len(positions), self.dim), np.float32)
+        for start, block in self.chunks():
+            low, high = np.searchsorted(wanted, [start, start + len(block)])
+            out[order[low:high]] = block[wanted[low:high] - start]
+        return out
 
     def chunks(self, rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """``(start, block)`` over all rows in order, read from the file (not mapped)."""
