@@ -14,7 +14,6 @@ import weakref
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +35,7 @@ from furima.index._checks import (
     unknown_ids_error,
 )
 from furima.index._metadata import Metadata
+from furima.index._times import as_times, columns_of, cutoff, time_bound
 from furima.index._vector_index import VectorIndex
 
 __all__ = ["GRANULARITIES", "ShardInfo", "ShardedIndex"]
@@ -195,7 +195,7 @@ class ShardedIndex:
         check_lengths(ids, len(vectors))
         check_unique(ids)
         times = as_times(timestamps, len(ids))
-        columns = _columns(metadata, len(ids))
+        columns = columns_of(metadata, len(ids))
         if TIME_FIELD in columns:
             raise DataError(f"{TIME_FIELD!r} is set from the timestamps; drop it from metadata.")
         columns[TIME_FIELD] = times.astype(np.int64).astype(np.float64)
@@ -263,7 +263,7 @@ class ShardedIndex:
     ) -> SearchResult:
         """Top ``k`` over all shards, or only listings with ``since <= time < until``."""
         queries = as_queries(queries, self.dim, self.metric)
-        low, high = _time_bound(since, "since"), _time_bound(until, "until")
+        low, high = time_bound(since, "since"), time_bound(until, "until")
         jobs = [(s, _shard_filters(s, filters, low, high)) for s in self._ordered()]
         jobs = [(s, f) for s, f in jobs if f is not None]
         if not jobs:
@@ -308,10 +308,10 @@ class ShardedIndex:
         Returns the number of shards merged away.
         """
         _check_granularity(into, "into")
-        cutoff = _cutoff(older_than)
+        limit = cutoff(older_than)
         groups: dict[Any, list[_Shard]] = {}
         for shard in self._ordered():
-            if shard.end <= cutoff and _finer_or_equal(shard.granularity, into):
+            if shard.end <= limit and _finer_or_equal(shard.granularity, into):
                 period = shard.start.astype(f"datetime64[{_UNITS[into]}]")
                 groups.setdefault(period, []).append(shard)
         merged = 0
@@ -413,50 +413,6 @@ class ShardedIndex:
         return index
 
 
-def as_times(timestamps: Any, n: int) -> np.ndarray:
-    """Timestamps as ``datetime64[s]`` (UTC); ints are seconds since the epoch."""
-    values = timestamps.to_numpy() if hasattr(timestamps, "to_numpy") else timestamps
-    array = np.atleast_1d(np.asarray(values))
-    try:
-        if array.dtype.kind in "iu":
-            times = array.astype(np.int64).astype("datetime64[s]")
-        elif array.dtype.kind == "M":
-            times = array.astype("datetime64[s]")
-        else:
-            times = np.array([_one_time(v) for v in array.tolist()], dtype="datetime64[s]")
-    except (TypeError, ValueError) as error:
-        raise DataError(
-            f"timestamps must be datetimes, ISO strings or int seconds since the epoch ({error})."
-        ) from error
-    if len(times) != n:
-        raise DataError(f"got {len(times)} timestamps for {n} ids; pass one per id.")
-    if np.isnat(times).any():
-        raise DataError(f"timestamps hold {int(np.isnat(times).sum())} missing value(s) (NaT).")
-    return times
-
-
-def _one_time(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(value, "s")
-
-
-def _time_bound(value: Any, name: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return as_times([value], 1)[0]
-    except DataError as error:
-        raise DataError(f"{name}: {error}") from error
-
-
-def _cutoff(older_than: Any) -> Any:
-    if isinstance(older_than, timedelta | np.timedelta64):
-        now = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s")
-        return now - np.timedelta64(older_than).astype("timedelta64[s]")
-    return as_times([older_than], 1)[0]
-
-
 def _shard_filters(
     shard: _Shard,
     filters: Mapping[str, Any] | None,
@@ -472,30 +428,6 @@ def _shard_filters(
         highest = float(high.astype(np.int64)) - 0.5 if high is not None else None
         conditions[TIME_FIELD] = (lowest, highest)
     return conditions
-
-
-def _columns(metadata: Any, n: int) -> dict[str, np.ndarray]:
-    """Metadata as field -> array of n values (from columns, a DataFrame or row mappings)."""
-    if metadata is None:
-        return {}
-    if hasattr(metadata, "columns") and hasattr(metadata, "__getitem__"):
-        return {str(c): np.asarray(metadata[c].to_numpy()) for c in metadata.columns}
-    if not isinstance(metadata, Mapping):
-        rows = list(metadata)
-        if len(rows) != n or not all(isinstance(r, Mapping) for r in rows):
-            raise DataError(
-                "metadata must be a mapping of field -> values, a DataFrame, or one mapping per id."
-            )
-        names = {name for row in rows for name in row}
-        metadata = {name: [row.get(name) for row in rows] for name in names}
-    columns = {}
-    for name, values in metadata.items():
-        array = np.empty(len(values), dtype=object)
-        array[:] = list(values)
-        if len(array) != n:
-            raise DataError(f"metadata field {name!r} has {len(array)} values for {n} ids.")
-        columns[str(name)] = array
-    return columns
 
 
 def _params_from(saved: dict[str, Any] | None) -> HNSWParams | IVFPQParams | None:
