@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# OpenMP workers that spin while waiting starve each other on a 2-core CI machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def furima_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

@@ -7,6 +7,7 @@ import typer
 from furima.cli._demo import demo
 from furima.cli._ingest import ingest
 from furima.cli._price import price_app
+from furima.cli._search import index_app, search
 
 __all__ = ["app", "main"]
 
@@ -19,6 +20,8 @@ app = typer.Typer(
 app.command("ingest")(ingest)
 app.command("demo")(demo)
 app.add_typer(price_app, name="price")
+app.add_typer(index_app, name="index")
+app.command("search")(search)
 
 
 def main() -> None:

@@ -55,6 +55,8 @@ class PhotoTextEmbedder:
         weight_decay: AdamW weight decay.
         dropout: Dropout on the photo tower's input and hidden layer.
         seed: Seed of the weight initialisation and batch order.
+        threads: PyTorch threads while training (``None``: 1, fastest for these small
+            matrices on a busy machine).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class PhotoTextEmbedder:
         weight_decay: float = 1e-4,
         dropout: float = 0.2,
         seed: int = 0,
+        threads: int | None = None,
     ) -> None:
         self.dim = dim
         self.hidden = hidden
@@ -81,6 +84,7 @@ class PhotoTextEmbedder:
         self.weight_decay = weight_decay
         self.dropout = dropout
         self.seed = seed
+        self.threads = threads
 
     def fit(
         self,
@@ -111,6 +115,11 @@ class PhotoTextEmbedder:
         self.photo_dim_ = photos.shape[1]
         self.text_dim_ = titles.shape[1]
         return self
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the towers are trained (by :meth:`fit` or :meth:`from_state`)."""
+        return getattr(self, "towers_", None) is not None
 
     def transform_photos(self, photo_features: np.ndarray) -> np.ndarray:
         """Photo encoder rows to unit-length shared embeddings."""

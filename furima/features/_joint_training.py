@@ -48,6 +48,23 @@ def train_towers(
     on_epoch: Callable[[float], None],
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Train the two towers; return their weights as numpy arrays and the loss per epoch."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads or 1)  # small matrices: extra threads mostly wait
+    try:
+        return _train(cfg, photos, titles, labels, n_classes, text_groups, on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    cfg: PhotoTextEmbedder,
+    photos: np.ndarray,
+    titles: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    text_groups: np.ndarray,
+    on_epoch: Callable[[float], None],
+) -> tuple[dict[str, np.ndarray], list[float]]:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = _Model(cfg, photos.shape[1], titles.shape[1], n_classes)

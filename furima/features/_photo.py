@@ -85,6 +85,8 @@ class PhotoEncoder:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
+            # Spinning threads starve everything else on a shared or busy machine.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             if self.threads is not None:
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1

@@ -65,7 +65,8 @@ class SimilarSearch:
         """Encode ``listings``, train the joint embedding (when asked) and index them.
 
         The embedding trains on the listings that have both a photo and a title, with
-        ``columns.label`` as product type when given; pass a fitted ``embedder`` to reuse one.
+        ``columns.label`` as product type when given. ``embedder``: an unfitted
+        :class:`PhotoTextEmbedder` to train with its settings, or a fitted one to reuse.
         """
         columns = columns or PoolColumns()
         columns.check(listings)
@@ -74,8 +75,8 @@ class SimilarSearch:
         search = cls(columns=columns, embedder=embedder, indexes={})
         features = search._raw_features(listings, progress)
         trainable = features.photos is not None and features.titles is not None
-        if embedder is None and train_embedder and trainable:
-            search.embedder = search._train(listings, features, progress)
+        if train_embedder and trainable and (embedder is None or not embedder.is_fitted):
+            search.embedder = search._train(listings, features, embedder, progress)
         ids, metadata = columns.ids(listings), columns.metadata(listings)
         for name, (rows, vectors) in search._listing_vectors(features).items():
             index = VectorIndex(vectors.shape[1], backend=backend, expected_size=len(vectors))
@@ -186,7 +187,11 @@ class SimilarSearch:
         return features
 
     def _train(
-        self, listings: pd.DataFrame, features: _RawFeatures, progress: bool
+        self,
+        listings: pd.DataFrame,
+        features: _RawFeatures,
+        embedder: PhotoTextEmbedder | None,
+        progress: bool,
     ) -> PhotoTextEmbedder:
         rows = features.has_photo
         assert features.photos is not None and features.titles is not None
@@ -194,7 +199,7 @@ class SimilarSearch:
         if self.columns.label is not None:
             labels = listings[self.columns.label].astype("string").to_numpy(dtype=object)[rows]
         text = listings[self.columns.title].astype("string").fillna("").to_numpy(dtype=object)
-        return PhotoTextEmbedder().fit(
+        return (embedder or PhotoTextEmbedder()).fit(
             features.photos[rows],
             features.titles[rows],
             None if labels is None else list(labels),

@@ -1,0 +1,166 @@
+"""``furima index build`` and ``furima search``: thin commands over furima.search."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from furima.cli._errors import reported_errors
+from furima.exceptions import DataError, EmptyDataError, FilterError
+
+__all__ = ["index_app", "search"]
+
+index_app = typer.Typer(help="Feature pools: encode listings (photos, titles) and index them.")
+
+_DEFAULT_POOL = Path("models/search")
+
+
+@index_app.command("build")
+def build(
+    listings: Annotated[
+        Path, typer.Argument(help="Listings table (.parquet, .csv, .jsonl) with ids and photos.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to save the pool in.")] = _DEFAULT_POOL,
+    id_column: Annotated[str, typer.Option(help="Integer listing id column.")] = "id",
+    title_column: Annotated[str, typer.Option(help="Title column ('' for none).")] = "title",
+    photo_column: Annotated[
+        str, typer.Option(help="Photo column: image bytes or paths ('' for none).")
+    ] = "photo",
+    label_column: Annotated[
+        str, typer.Option(help="Product type column that teaches the embedding ('' for none).")
+    ] = "",
+    category_column: Annotated[str, typer.Option(help="Filterable category ('' for none).")] = "",
+    price_column: Annotated[str, typer.Option(help="Filterable price ('' for none).")] = "",
+    status_column: Annotated[str, typer.Option(help="on_sale / sold column ('' for none).")] = "",
+    train: Annotated[
+        bool, typer.Option(help="Learn the joint photo-text embedding (else raw features).")
+    ] = True,
+    backend: Annotated[str, typer.Option(help="auto, exact, hnsw or ivfpq.")] = "auto",
+) -> None:
+    """Encode listings into a searchable pool and save it."""
+    from furima.search import PoolColumns, SimilarSearch
+
+    with reported_errors():
+        table = read_table(listings)
+        columns = PoolColumns(
+            id=id_column,
+            title=title_column or None,
+            photo=photo_column or None,
+            label=label_column or None,
+            category=category_column or None,
+            price=price_column or None,
+            status=status_column or None,
+        )
+        if columns.photo is not None and columns.photo in table.columns:
+            table[columns.photo] = resolve_paths(table[columns.photo], listings.parent)
+        pool = SimilarSearch.build(
+            table, columns=columns, train_embedder=train, backend=backend, progress=True
+        )
+        pool.save(out)
+    summary = {"pool": str(out), "listings": len(pool), "pools": sorted(pool.indexes)}
+    Console().print_json(json.dumps(summary))
+
+
+def search(
+    photo: Annotated[Path | None, typer.Option(help="Find listings like this photo.")] = None,
+    text: Annotated[str | None, typer.Option(help="Find listings matching these words.")] = None,
+    listing: Annotated[int | None, typer.Option(help="More like this listing id.")] = None,
+    pool: Annotated[
+        Path, typer.Option("--index", help="A pool saved by `furima index build`.")
+    ] = _DEFAULT_POOL,
+    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="Number of results.")] = 10,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="field=value, field=a,b or price=LOW..HIGH (repeatable)."),
+    ] = None,
+) -> None:
+    """Search a saved pool by photo, text or listing id; prints JSON results."""
+    from furima.search import SimilarSearch
+
+    with reported_errors():
+        query = _one_query(photo, text, listing)
+        found = SimilarSearch.load(pool).similar(k=k, filters=parse_filters(filters), **query)
+        rows = [
+            {"id": int(i), "score": round(float(s), 4)}
+            for i, s in zip(found.ids[0], found.scores[0], strict=True)
+            if i >= 0
+        ]
+    Console().print_json(json.dumps({"results": rows}))
+
+
+def _one_query(photo: Path | None, text: str | None, listing: int | None) -> dict[str, Any]:
+    given: dict[str, list[Any] | None] = {
+        "photos": [photo] if photo else None,
+        "texts": [text] if text else None,
+        "listing_ids": [listing] if listing is not None else None,
+    }
+    chosen = {name: value for name, value in given.items() if value is not None}
+    if len(chosen) != 1:
+        raise DataError("give exactly one of --photo, --text or --listing.")
+    return chosen
+
+
+def parse_filters(specs: list[str] | None) -> dict[str, Any] | None:
+    """``["category=Shoes,Bags", "price=10..50"]`` to a filter mapping."""
+    if not specs:
+        return None
+    parsed: dict[str, Any] = {}
+    for spec in specs:
+        field, sep, value = spec.partition("=")
+        if not sep or not field or not value:
+            raise FilterError(f"--filter {spec!r} must look like field=value or price=10..50.")
+        parsed[field.strip()] = _filter_value(field.strip(), value.strip())
+    return parsed
+
+
+def _filter_value(field: str, value: str) -> Any:
+    if ".." in value:
+        low, _, high = value.partition("..")
+        try:
+            return (float(low) if low else None, float(high) if high else None)
+        except ValueError:
+            raise FilterError(f"--filter {field}={value!r}: the range needs numbers.") from None
+    parts = [part for part in value.split(",") if part]
+    return parts if len(parts) > 1 else parts[0]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A listings table as it is (no listing schema): Parquet, CSV or JSONL."""
+    if not path.is_file():
+        raise DataError(f"{str(path)!r} does not exist.")
+    readers: dict[str, Callable[[Path], pd.DataFrame]] = {
+        ".parquet": pd.read_parquet,
+        ".csv": pd.read_csv,
+        ".jsonl": _read_jsonl,
+    }
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{str(path)!r}: use a .parquet, .csv or .jsonl file.")
+    try:
+        table = reader(path)
+    except (ValueError, OSError) as error:
+        raise DataError(f"{str(path)!r} could not be read: {error}") from error
+    if table.empty:
+        raise EmptyDataError(f"{str(path)!r} has no rows.")
+    return table
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    return pd.read_json(path, lines=True)
+
+
+def resolve_paths(photos: pd.Series, base: Path) -> pd.Series:
+    """Relative photo paths are read from the listings file's folder; bytes stay as they are."""
+    return photos.map(
+        lambda value: (
+            str(base / value)
+            if isinstance(value, str) and value and not Path(value).is_absolute()
+            else value
+        )
+    )
