@@ -27,6 +27,7 @@ from furima.features import (
     tfidf_arrays,
     tfidf_transform,
 )
+from furima.features._price_quantities import QUANTITY_NAMES, name_quantities
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -35,6 +36,7 @@ __all__ = [
     "MEMBERS",
     "JoinedTextRidge",
     "KeyEncoding",
+    "NameQuantities",
     "Neighbours",
     "PriceMember",
     "TextRidge",
@@ -89,7 +91,7 @@ class TextRidge(PriceMember):
 
     kind = "text_ridge"
     views: ClassVar[tuple[str, ...]] = SPLIT_VIEWS
-    default_alpha: ClassVar[float] = 2.0
+    default_alpha: ClassVar[float] = 1.0
 
     def __init__(self, alpha: float | None = None) -> None:
         self.alpha = self.default_alpha if alpha is None else alpha
@@ -135,7 +137,7 @@ class JoinedTextRidge(TextRidge):
 
     kind = "joined_text_ridge"
     views = JOINED_VIEWS
-    default_alpha = 1.0
+    default_alpha = 0.5
 
 
 class Neighbours(PriceMember):
@@ -359,6 +361,37 @@ class KeyEncoding(PriceMember):
         return self
 
 
+class NameQuantities(PriceMember):
+    """Quantities stated in the name (ml, kg, GB, cm, karat, pack of N), as magnitudes.
+
+    Nothing is learned: the blend crosses these with the price estimates and key encodings.
+    """
+
+    kind = "name_quantities"
+
+    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> np.ndarray:
+        return name_quantities(listings["name"])
+
+    def fit(self, representation: np.ndarray, y: np.ndarray, ids: np.ndarray) -> NameQuantities:
+        return self
+
+    def predict(self, representation: np.ndarray) -> np.ndarray:
+        return np.asarray(representation, dtype=np.float64)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(QUANTITY_NAMES)
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {}
+
+    @classmethod
+    def from_arrays(
+        cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> NameQuantities:
+        return cls()
+
+
 MEMBERS: dict[str, type[PriceMember]] = {
-    m.kind: m for m in (TextRidge, JoinedTextRidge, Neighbours, KeyEncoding)
+    m.kind: m for m in (TextRidge, JoinedTextRidge, Neighbours, KeyEncoding, NameQuantities)
 }

@@ -34,7 +34,7 @@ from furima.pricing._suggester import PriceSuggester
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
 
 FORMAT = "furima.price_model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MANIFEST = "manifest.json"
 _ARRAYS = "arrays.npz"
 _LIBRARIES = ("numpy", "scipy", "scikit-learn", "lightgbm", "pandas")
@@ -81,6 +81,7 @@ def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str,
             "margin": model.stacker_.margin_,
             "rounds": model.stacker_.rounds_,
             "point_model": model.stacker_.point_model_,
+            "linear_weight": model.stacker_.linear_weight_,
             "linear": model.stacker_.linear_.to_dict() if model.stacker_.linear_ else None,
             "models": sorted(model.stacker_.models_),
         },
@@ -204,6 +205,10 @@ def load_model(path: Path) -> PriceSuggester:
     stacker.margin_ = float(manifest["stacker"]["margin"])
     stacker.rounds_ = int(manifest["stacker"].get("rounds", 0))  # absent before 0.1.0 final
     stacker.point_model_ = manifest["stacker"].get("point_model", "boosted")
+    # format 1 had no weight: the linear blend, when saved, was the whole point estimate
+    stacker.linear_weight_ = float(
+        manifest["stacker"].get("linear_weight", float(stacker.point_model_ == "linear"))
+    )
     if manifest["stacker"].get("linear"):
         stacker.linear_ = LinearBlend.from_dict(manifest["stacker"]["linear"])
     stacker.models_ = {

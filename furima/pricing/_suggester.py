@@ -16,6 +16,7 @@ from furima.exceptions import DataError, NotFittedError, ValidationError
 from furima.pricing._members import (
     JoinedTextRidge,
     KeyEncoding,
+    NameQuantities,
     Neighbours,
     PriceMember,
     TextRidge,
@@ -121,6 +122,7 @@ class PriceSuggester:
             JoinedTextRidge(),
             Neighbours(),
             KeyEncoding(),
+            NameQuantities(),
         ]
         with tracker(progress) as track:
             stack_rows, evidence = self._level_one(listings, log_price, track)

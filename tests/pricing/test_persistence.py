@@ -52,7 +52,7 @@ def test_load_gives_identical_predictions(
 def test_manifest_contents(small_model: PriceSuggester, saved: Path) -> None:
     manifest = manifest_of(saved)
     assert manifest["format"] == "furima.price_model"
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == _persistence.FORMAT_VERSION == 2
     assert manifest["versions"]["furima"] == furima.__version__
     assert set(manifest["versions"]) >= {"numpy", "scikit-learn", "lightgbm", "pandas"}
     assert manifest["data_fingerprint"] == small_model.data_fingerprint_
@@ -66,7 +66,9 @@ def test_manifest_contents(small_model: PriceSuggester, saved: Path) -> None:
         "joined_text_ridge",
         "neighbours",
         "key_encoding",
+        "name_quantities",
     ]
+    assert manifest["stacker"]["linear_weight"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     assert sorted(manifest["files"]) == EXPECTED_FILES
     assert entries(saved) == sorted(["manifest.json", *EXPECTED_FILES])
     for name, digest in manifest["files"].items():
@@ -89,8 +91,23 @@ def test_newer_format_version_says_upgrade_or_refit(saved: Path) -> None:
         PriceSuggester.load(saved)
     message = str(info.value)
     assert "saved by furima 9.0.0 in model format 999" in message
-    assert "reads format 1 and older" in message
+    assert f"reads format {_persistence.FORMAT_VERSION} and older" in message
     assert "Upgrade furima, or refit" in message and "furima price fit" in message
+
+
+def test_format_1_manifest_still_loads(
+    small_model: PriceSuggester, saved: Path, myntra_150: pd.DataFrame
+) -> None:
+    """Format 1 had no linear weight: a saved linear blend was the whole point estimate."""
+    manifest = manifest_of(saved)
+    manifest["format_version"] = 1
+    weight = manifest["stacker"].pop("linear_weight")
+    manifest["stacker"]["point_model"] = "linear" if weight == 1.0 else "boosted"
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    loaded = PriceSuggester.load(saved)
+    assert loaded.stacker_.linear_weight_ == (1.0 if weight == 1.0 else 0.0)
+    if weight in (0.0, 1.0):
+        np.testing.assert_array_equal(loaded.predict(myntra_150), small_model.predict(myntra_150))
 
 
 def test_other_artifact_format_is_refused(saved: Path) -> None:
