@@ -239,6 +239,7 @@ def child_faiss(folder: Path, dim: int, backend: str, spec: dict[str, Any]) -> d
     return {
         **result,
         "build_s": build_s,
+        "refine": "IndexRefine" in type(index).__name__,
         "peak_rss_gb": _status_kb("VmHWM") / 2**20,
         "peak_anon_gb": anon.stop(),
     }
@@ -358,6 +359,8 @@ def _emit(
             "seed": seed,
             "data_sha256": data_hash,
         }
+        if ours["backend"] == "ivfpq":  # raw FAISS re-ranks only when raw vectors fit in RAM
+            line["baseline_refine"] = theirs.get("refine", False)
         print(json.dumps(line), flush=True)
 
 

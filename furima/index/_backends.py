@@ -289,15 +289,17 @@ class IVFPQBackend(Backend):
     def search(
         self, queries: np.ndarray, k: int, selector: Selector | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        faiss = import_faiss()
         candidates = max(k, k * self.settings.rerank)
+        if selector is None:  # nprobe and the quantizer's efSearch are set on the index
+            _, positions = self.index.search(queries, candidates)
+            return self._rerank(queries, positions, k)
+        faiss = import_faiss()
         params = faiss.SearchParametersIVF()
         params.nprobe = _scaled(self.effort, selector, self.settings.nlist or 1)
         quantizer = self._quantizer_params(params.nprobe)
         if quantizer is not None:
             params.quantizer_params = quantizer
-        if selector is not None:
-            params.sel = selector.faiss
+        params.sel = selector.faiss
         _, positions = self.index.search(queries, candidates, params=params)
         return self._rerank(queries, positions, k)
 
@@ -313,15 +315,15 @@ class IVFPQBackend(Backend):
     def _rerank(
         self, queries: np.ndarray, positions: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores of the PQ candidates from the raw vectors; the best ``k`` of them."""
         assert self.vectors is not None, "IVF-PQ backend used without its raw vectors"
-        valid = positions >= 0
-        rows = self.vectors.take(positions[valid])
-        scores = np.full(positions.shape, -np.inf, np.float32)
-        query_rows = np.broadcast_to(np.arange(len(queries))[:, None], positions.shape)[valid]
-        scores[valid] = np.einsum("ij,ij->i", rows, queries[query_rows])
-        best = topk_rows(scores, min(k, positions.shape[1]))
-        found = np.take_along_axis(positions, best, 1)
-        return pad_topk(np.take_along_axis(scores, best, 1), found, k)
+        n, candidates = positions.shape
+        rows = self.vectors.take(np.maximum(positions, 0).ravel()).reshape(n, candidates, -1)
+        scores = np.einsum("qcd,qd->qc", rows, queries)
+        scores[positions < 0] = -np.inf
+        best = topk_rows(scores, min(k, candidates))
+        lines = np.arange(n)[:, None]
+        return pad_topk(scores[lines, best], positions[lines, best], k)
 
     def reset(self) -> None:
         if self.index is not None:

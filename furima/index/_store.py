@@ -105,7 +105,8 @@ class RawVectors:
 
     def _mapped(self) -> np.ndarray:
         if self._map is None:
-            self._map = np.memmap(self._path, np.float32, mode="r", shape=(self._count, self.dim))
+            mapped = np.memmap(self._path, np.float32, mode="r", shape=(self._count, self.dim))
+            self._map = mapped.view(np.ndarray)  # plain indexing, no memmap subclass overhead
         return self._map
 
     def _writable(self) -> None:
