@@ -79,8 +79,9 @@ class ShardedIndex:
         dim: Vector dimension.
         granularity: Shard length for new listings: ``"hour"``, ``"day"`` or ``"month"``.
         max_workers: Threads for the per-shard fan-out (default: CPU count).
-        **options: The other :class:`VectorIndex` options (metric, backend, params,
-            target_recall, fields, storage, memory_budget_gb, compact_at), used per shard.
+
+    The other arguments are :class:`VectorIndex`'s, applied to every shard (``auto`` picks a
+    backend per shard from its size, so small recent shards stay exact).
     """
 
     def __init__(
