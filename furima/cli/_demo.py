@@ -2,6 +2,7 @@
 
 Ingest the bundled Myntra sample into a catalog store, fit the price model on all but a few
 listings, save it, load it back, and suggest prices for the unseen listings next to the truth.
+Then turn the bundled photos into a feature pool and search it by words and by photo.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from furima.cli._errors import reported_errors
@@ -67,6 +69,42 @@ def demo(
         f"RMSLE on these {len(test)}: {error:.3f}; {inside} of {len(test)} inside their range"
     )
     out.print(f"try: furima price suggest --model {path} --name 'Puma Men Black Running Shoes'")
+    with reported_errors():
+        _search_demo(out, workdir, seed)
+
+
+_QUERIES = ("red kurta for women", "black leather wrist watch", "white sports shoes for men")
+
+
+def _search_demo(out: Console, workdir: Path, seed: int) -> None:
+    from furima.datasets import demo_photos_path
+    from furima.search import PoolColumns, SimilarSearch
+
+    out.rule("4. index: photos and titles into a searchable feature pool")
+    photos = pd.read_parquet(demo_photos_path())
+    unseen = np.random.default_rng(seed).choice(len(photos), 3, replace=False)
+    catalog = photos.drop(index=photos.index[unseen])
+    columns = PoolColumns(photo="jpeg", label="article_type", category="master_category")
+    pool = SimilarSearch.build(catalog, columns=columns, progress=True)
+    path = pool.save(workdir / "models" / "search")
+    out.print(f"{len(pool):,} listings encoded (photo + title), embedding trained, saved {path}")
+
+    out.rule("5. search: words and photos find listings")
+    pool = SimilarSearch.load(path)
+    titles = catalog.set_index("id")["title"]
+    by_text = pool.similar(texts=list(_QUERIES), k=3)
+    by_photo = pool.similar(photos=photos["jpeg"].iloc[unseen].tolist(), k=3)
+    asked = [*_QUERIES, *(f"photo of {t}" for t in photos["title"].iloc[unseen])]
+    ids = np.vstack([by_text.ids, by_photo.ids])
+    scores = np.vstack([by_text.scores, by_photo.scores])
+    for query, row_ids, row_scores in zip(asked, ids, scores, strict=True):
+        out.print(f"[bold]{escape(query)}[/bold] -> " + _hits(titles, row_ids, row_scores))
+    out.print(f"try: furima search --index {path} --text 'blue denim jeans'")
+
+
+def _hits(titles: pd.Series, ids: np.ndarray, scores: np.ndarray) -> str:
+    found = zip(ids, scores, strict=True)
+    return "; ".join(f"{escape(str(titles[i]))} ({s:.2f})" for i, s in found if i >= 0)
 
 
 def _table(test: pd.DataFrame, suggestions: list[PriceSuggestion]) -> Table:

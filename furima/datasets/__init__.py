@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["demo_listings_path"]
+__all__ = ["demo_listings_path", "demo_photos_path"]
 
 
 def demo_listings_path() -> Path:
     """3,000 real Myntra listings with prices (see PROVENANCE.md beside this file)."""
     return Path(__file__).with_name("myntra_sample.parquet")
+
+
+def demo_photos_path() -> Path:
+    """2,000 real Myntra product photos with titles and labels (see PROVENANCE.md)."""
+    return Path(__file__).with_name("myntra_photos_sample.parquet")
