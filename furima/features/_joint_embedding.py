@@ -50,7 +50,8 @@ class PhotoTextEmbedder:
         label_weight: Weight of the product-type loss against the contrastive loss (0: off).
         label_scale: Cosine-softmax scale (inverse temperature) of the product-type head.
         epochs: Passes over the training pairs.
-        batch_size: Pairs per step (also the number of in-batch negatives).
+        batch_size: Pairs per step (also the number of in-batch negatives); capped at an
+            eighth of the training pairs so small catalogs still get enough steps.
         learning_rate: AdamW learning rate.
         weight_decay: AdamW weight decay.
         dropout: Dropout on the photo tower's input and hidden layer.
@@ -66,9 +67,9 @@ class PhotoTextEmbedder:
         hidden: int = 1024,
         label_weight: float = 1.0,
         label_scale: float = 16.0,
-        epochs: int = 30,
-        batch_size: int = 512,
-        learning_rate: float = 2e-3,
+        epochs: int = 40,
+        batch_size: int = 1024,
+        learning_rate: float = 3e-3,
         weight_decay: float = 1e-4,
         dropout: float = 0.2,
         seed: int = 0,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from furima.exceptions import DataError, ImageError
+from furima.exceptions import DataError, ImageError, UnknownListingError
 from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder
 from furima.index import SearchResult, VectorIndex
 from furima.search._columns import PoolColumns
@@ -94,8 +94,17 @@ class SimilarSearch:
 
     def delete(self, ids: Sequence[int] | np.ndarray) -> SimilarSearch:
         """Remove listings (e.g. taken down); unknown ids raise ``UnknownListingError``."""
-        for index in self.indexes.values():
-            index.delete(ids)
+        wanted = np.asarray(ids, dtype=np.int64)
+        held = [index.contains(wanted) for index in self.indexes.values()]
+        unknown = wanted[~np.logical_or.reduce(held)]
+        if len(unknown):
+            raise UnknownListingError(
+                f"{len(unknown)} listing id(s) are not in the pool, e.g. {unknown[:5].tolist()}.",
+                ids=unknown.tolist(),
+            )
+        for index, mask in zip(self.indexes.values(), held, strict=True):
+            if mask.any():
+                index.delete(wanted[mask])
         return self
 
     def __len__(self) -> int:

@@ -141,3 +141,16 @@ def test_photo_from_a_phone_sized_png(pool: SimilarSearch, photo_listings: pd.Da
     big.save(buffer, format="PNG")
     found = pool.similar(photos=[buffer.getvalue()], k=1)
     assert found.ids[0, 0] == photo_listings["id"].iloc[10]
+
+
+def test_raw_pool_deletes_listings_held_only_by_the_title_pool(
+    photo_listings: pd.DataFrame,
+) -> None:
+    table = photo_listings.iloc[:12].copy()
+    table.loc[table.index[0], "jpeg"] = None
+    search = SimilarSearch.build(table, columns=COLUMNS, train_embedder=False)
+    assert len(search.indexes["photos"]) == 11 and len(search.indexes["titles"]) == 12
+    search.delete([int(table["id"].iloc[0])])
+    assert len(search.indexes["titles"]) == 11
+    with pytest.raises(UnknownListingError, match="not in the pool"):
+        search.delete([int(table["id"].iloc[0])])
