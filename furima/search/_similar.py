@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,14 +239,14 @@ class SimilarSearch:
 
     # -- persistence ---------------------------------------------------------------------
 
-    def save(self, path: Any) -> Any:
+    def save(self, path: str | Path) -> Path:
         """Save atomically to a folder (manifest, embedding weights, one index per pool)."""
         from furima.search._persistence import save_search
 
         return save_search(self, path)
 
     @classmethod
-    def load(cls, path: Any) -> SimilarSearch:
+    def load(cls, path: str | Path) -> SimilarSearch:
         """Load a pool saved by :meth:`save`."""
         from furima.search._persistence import load_search
 
