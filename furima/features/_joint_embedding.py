@@ -67,7 +67,7 @@ class PhotoTextEmbedder:
         hidden: int = 1024,
         label_weight: float = 1.0,
         label_scale: float = 16.0,
-        epochs: int = 40,
+        epochs: int = 60,
         batch_size: int = 1024,
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-4,
