@@ -15,7 +15,6 @@ Encoder outputs are cached per data file hash under ``--cache`` (they take minut
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -32,13 +31,14 @@ QUERY_SHARE = 0.2
 
 def quality_cases(data: Path, seed: int, cache: Path) -> None:
     """Run both quality cases and print one JSON line per case."""
+    from furima._artifacts import sha256
     from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder, l2_normalise
 
     file = data / DATA_FILE
     if not file.is_file():
         raise SystemExit(f"{file} not found: pass --data pointing at the shared data folder.")
     table = pd.read_parquet(file, columns=["id", "title", "article_type", "jpeg"])
-    digest = _file_hash(file)
+    digest = sha256(file)
     photos = _cached(
         cache, digest, "photo", lambda: PhotoEncoder().encode(table["jpeg"].tolist(), progress=True)
     )
@@ -143,14 +143,6 @@ def _cached(cache: Path, digest: str, name: str, compute: Any) -> np.ndarray:
     np.save(partial, rows)
     os.replace(partial, file)
     return rows
-
-
-def _file_hash(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _emit(base: dict[str, Any], case: str, metric: str, **values: Any) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,52 +49,73 @@ def train_towers(
     on_epoch: Callable[[float], None],
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Train the two towers; return their weights as numpy arrays and the loss per epoch."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cfg.threads or 1)  # small matrices: extra threads mostly wait
-    try:
-        return _train(cfg, photos, titles, labels, n_classes, text_groups, on_epoch)
-    finally:
-        torch.set_num_threads(threads)
+    with _torch_threads(cfg.threads or 1):  # small matrices: extra threads mostly wait
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        model = _Model(cfg, photos.shape[1], titles.shape[1], n_classes)
+        optimiser = torch.optim.AdamW(
+            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+        )
+        steps_per_epoch = max(1, math.ceil(len(photos) / cfg.batch_size))
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=cfg.learning_rate, total_steps=cfg.epochs * steps_per_epoch
+        )
+        data = _Tensors(photos, titles, labels, text_groups)
+        history: list[float] = []
+        for epoch in range(cfg.epochs):
+            batches = torch.from_numpy(rng.permutation(len(photos))).split(cfg.batch_size)
+            history.append(_epoch(model, cfg, optimiser, schedule, data, batches))
+            on_epoch(epoch + 1)
+        return _export(model), history
 
 
-def _train(
+class _Tensors:
+    """The training rows as tensors, sliced per batch."""
+
+    def __init__(
+        self, photos: np.ndarray, titles: np.ndarray, labels: np.ndarray, groups: np.ndarray
+    ) -> None:
+        self.photos, self.titles = torch.from_numpy(photos), torch.from_numpy(titles)
+        self.labels, self.groups = torch.from_numpy(labels), torch.from_numpy(groups)
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+
+def _epoch(
+    model: _Model,
     cfg: PhotoTextEmbedder,
-    photos: np.ndarray,
-    titles: np.ndarray,
-    labels: np.ndarray,
-    n_classes: int,
-    text_groups: np.ndarray,
-    on_epoch: Callable[[float], None],
-) -> tuple[dict[str, np.ndarray], list[float]]:
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = _Model(cfg, photos.shape[1], titles.shape[1], n_classes)
-    optimiser = torch.optim.AdamW(
-        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-    )
-    steps_per_epoch = max(1, math.ceil(len(photos) / cfg.batch_size))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=cfg.learning_rate, total_steps=cfg.epochs * steps_per_epoch
-    )
-    photo_t, title_t = torch.from_numpy(photos), torch.from_numpy(titles)
-    label_t, group_t = torch.from_numpy(labels), torch.from_numpy(text_groups)
-    history: list[float] = []
-    for epoch in range(cfg.epochs):
-        model.train()
-        order = torch.from_numpy(rng.permutation(len(photos)))
-        total = 0.0
-        for batch in order.split(cfg.batch_size):
-            if len(batch) < 2:
-                continue
-            loss = _loss(model, cfg, photo_t[batch], title_t[batch], label_t[batch], group_t[batch])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += float(loss.detach()) * len(batch)
-        history.append(total / len(photos))
-        on_epoch(epoch + 1)
-    return _export(model), history
+    optimiser: Any,
+    schedule: Any,
+    data: _Tensors,
+    batches: tuple[torch.Tensor, ...],
+) -> float:
+    """One pass over the batches; returns the mean loss per row."""
+    model.train()
+    total = 0.0
+    for batch in batches:
+        if len(batch) < 2:
+            continue
+        loss = _loss(
+            model, cfg, data.photos[batch], data.titles[batch], data.labels[batch],
+            data.groups[batch],
+        )  # fmt: skip
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        total += float(loss.detach()) * len(batch)
+    return total / len(data)
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _loss(

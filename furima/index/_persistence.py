@@ -10,7 +10,7 @@ A saved :class:`VectorIndex` is a folder::
                     (numpy, loaded with allow_pickle=False)
 
 ``path`` is a symlink swapped atomically to a new version folder on each save (see
-:mod:`furima.index._atomic`): a crash mid-save leaves the previous index loadable.
+:mod:`furima._artifacts`): a crash mid-save leaves the previous index loadable.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from furima._artifacts import ArtifactKind, check_files, read_manifest, save_atomically, stamp
 from furima.exceptions import IndexFormatError
-from furima.index._atomic import check_files, read_manifest, save_atomically, stamp
 from furima.index._backends import read_backend
 from furima.index._columns import Column
 from furima.index._metadata import Metadata
@@ -31,12 +31,36 @@ from furima.index._store import RawVectors
 if TYPE_CHECKING:
     from furima.index._vector_index import VectorIndex
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_index", "read_index_folder", "save_index"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "index_artifact",
+    "load_index",
+    "read_index_folder",
+    "save_index",
+]
 
 FORMAT = "furima.vector_index"
 FORMAT_VERSION = 1
 _INDEX, _VECTORS, _ARRAYS = "index.faiss", "vectors.f32", "arrays.npz"
 REBUILD_HINT = "VectorIndex(...).add(...) and save()"
+
+
+def index_artifact(kind: str, version: int, rebuild_hint: str) -> ArtifactKind:
+    """How a saved index-layer folder (``kind`` format, up to ``version``) reports problems."""
+    return ArtifactKind(
+        format=kind,
+        version=version,
+        noun=f"saved {kind}",
+        written_by="save()",
+        too_new=(
+            f"in format {{saved}}; this furima reads {kind} format {{supported}} and older. "
+            f"Upgrade furima, or rebuild the index with this version ({rebuild_hint})."
+        ),
+        damaged="the index is corrupt, truncated or was modified. Restore it from a backup or "
+        "rebuild it.",
+        error=IndexFormatError,
+    )
 
 
 def versions() -> dict[str, str]:
@@ -96,9 +120,10 @@ def load_index(
     path: Path, *, verify: bool = True, storage: str | Path | None = None
 ) -> VectorIndex:
     """Rebuild a :class:`VectorIndex` saved by :func:`save_index`."""
-    manifest = read_manifest(path, FORMAT, FORMAT_VERSION, REBUILD_HINT)
+    kind = index_artifact(FORMAT, FORMAT_VERSION, REBUILD_HINT)
+    manifest = read_manifest(path, kind)
     if verify:
-        check_files(path, manifest)
+        check_files(path, manifest, kind)
     return read_index_folder(path.resolve(), manifest, storage)
 
 

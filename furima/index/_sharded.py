@@ -19,8 +19,8 @@ from typing import Any, cast
 
 import numpy as np
 
+from furima._artifacts import check_files, read_manifest, save_atomically, stamp
 from furima.exceptions import DataError, IndexConfigError
-from furima.index._atomic import check_files, read_manifest, save_atomically, stamp
 from furima.index._backends import HNSWParams, IVFPQParams
 from furima.index._base import merge_topk, pad_topk
 from furima.index._checks import (
@@ -381,13 +381,14 @@ class ShardedIndex:
         """Load a sharded index saved by :meth:`save`."""
         from furima.index._persistence import FORMAT as SHARD_FORMAT
         from furima.index._persistence import FORMAT_VERSION as SHARD_VERSION
-        from furima.index._persistence import read_index_folder
+        from furima.index._persistence import index_artifact, read_index_folder
 
         path = Path(path)
         hint = "ShardedIndex(...).add(...) and save()"
-        manifest = read_manifest(path, FORMAT, FORMAT_VERSION, hint)
+        kind = index_artifact(FORMAT, FORMAT_VERSION, hint)
+        manifest = read_manifest(path, kind)
         if verify:
-            check_files(path, manifest)
+            check_files(path, manifest, kind)
         options = dict(manifest["options"])
         fields = {k: v for k, v in options.pop("fields").items() if k != TIME_FIELD}
         options["params"] = _params_from(options.get("params"))
@@ -400,7 +401,8 @@ class ShardedIndex:
         )
         for entry in manifest["shards"]:
             folder = path.resolve() / entry["folder"]
-            shard_manifest = read_manifest(folder, SHARD_FORMAT, SHARD_VERSION, hint)
+            shard_kind = index_artifact(SHARD_FORMAT, SHARD_VERSION, hint)
+            shard_manifest = read_manifest(folder, shard_kind)
             shard_index = read_index_folder(folder, shard_manifest, storage)
             start = np.datetime64(entry["start"], "s")
             shard = _Shard(

@@ -7,18 +7,13 @@ A saved model is a folder::
                           (numpy, loaded with allow_pickle=False)
     stacker_<name>.txt    LightGBM text models (point, low, high)
 
-``path`` itself is a symlink to a hidden version folder beside it (``.price@xxxx``); saving
-writes a new version folder and swaps the link with one atomic rename, so a crash never leaves
-a half-written model, or no model, where a model is expected.
+``path`` itself is a symlink to a hidden version folder beside it; saving writes a new version
+folder and swaps the link with one atomic rename (see :mod:`furima._artifacts`), so a crash
+never leaves a half-written model, or no model, where a model is expected.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from furima import _artifacts as artifacts
+from furima._artifacts import ArtifactKind, check_files, save_atomically, stamp
 from furima.exceptions import ModelFormatError
 from furima.pricing._members import MEMBERS
 from furima.pricing._stacker import LinearBlend, Stacker
@@ -35,8 +32,16 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
 
 FORMAT = "furima.price_model"
 FORMAT_VERSION = 2
-_MANIFEST = "manifest.json"
 _ARRAYS = "arrays.npz"
+PRICE_MODEL = ArtifactKind(
+    format=FORMAT,
+    version=FORMAT_VERSION,
+    noun="furima price model",
+    written_by="`furima price fit` or PriceSuggester.save()",
+    too_new="in model format {saved}; this furima reads format {supported} and older. Upgrade "
+    "furima, or refit the model with this version (`furima price fit`).",
+    damaged="the model is corrupt or was modified. Restore it or refit.",
+)
 _LIBRARIES = ("numpy", "scipy", "scikit-learn", "lightgbm", "pandas")
 _PARAMS = (
     "coverage",
@@ -47,14 +52,6 @@ _PARAMS = (
     "n_threads",
     "random_state",
 )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -98,9 +95,7 @@ def _write(model: PriceSuggester, folder: Path) -> None:
     np.savez(folder / _ARRAYS, allow_pickle=False, **arrays)
     for name, booster in model.stacker_.models_.items():
         booster.save_model(str(folder / f"stacker_{name}.txt"))
-    manifest = _manifest(model, members)
-    manifest["files"] = {p.name: _sha256(p) for p in sorted(folder.iterdir())}
-    (folder / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    stamp(folder, _manifest(model, members))
 
 
 def save_model(model: PriceSuggester, path: Path) -> Path:
@@ -110,79 +105,12 @@ def save_model(model: PriceSuggester, path: Path) -> Path:
     swapped to the new folder by a single rename, so readers see the old model or the new one,
     never a mix, and a crash at any point leaves the previous model loadable.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    version = Path(tempfile.mkdtemp(prefix=f".{path.name}@", dir=path.parent))
-    try:
-        version.chmod(0o777 & ~_umask())
-        _write(model, version)
-        _point(path, version)
-    except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _point(path: Path, version: Path) -> None:
-    """Make ``path`` a symlink to ``version`` atomically and delete the version it replaced."""
-    previous = path.resolve() if path.is_symlink() else None
-    if path.exists() and not path.is_symlink():  # a plain folder, e.g. a copied model
-        previous = Path(tempfile.mkdtemp(prefix=f".{path.name}@", dir=path.parent))
-        os.replace(path, previous)
-    link = path.with_name(f".{path.name}.link-{os.getpid()}")
-    link.unlink(missing_ok=True)
-    link.symlink_to(version.name)
-    try:
-        os.replace(link, path)
-    except BaseException:
-        link.unlink(missing_ok=True)
-        raise
-    if previous is not None and previous != version.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
+    return save_atomically(path, lambda folder: _write(model, folder))
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
     """The manifest of a saved model, checked for format and version."""
-    file = path / _MANIFEST
-    if not file.is_file():
-        raise ModelFormatError(
-            f"{str(path)!r} is not a furima price model: it has no {_MANIFEST}. "
-            "Point at the folder written by `furima price fit` or PriceSuggester.save()."
-        )
-    try:
-        manifest: dict[str, Any] = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFormatError(f"{str(file)!r} is not valid JSON ({error}).") from error
-    if manifest.get("format") != FORMAT:
-        raise ModelFormatError(
-            f"{str(path)!r} holds a {manifest.get('format')!r} artifact, not a {FORMAT!r}."
-        )
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        saved_by = manifest.get("versions", {}).get("furima", "an unknown version")
-        raise ModelFormatError(
-            f"{str(path)!r} was saved by furima {saved_by} in model format {version}; this "
-            f"furima reads format {FORMAT_VERSION} and older. Upgrade furima, or refit the "
-            "model with this version (`furima price fit`)."
-        )
-    return manifest
-
-
-def _check_files(path: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in manifest.get("files", {}).items():
-        file = path / name
-        if not file.is_file():
-            raise ModelFormatError(f"{str(path)!r} is incomplete: {name} is missing.")
-        if _sha256(file) != expected:
-            raise ModelFormatError(
-                f"{str(file)!r} does not match its checksum in the manifest: the model is "
-                "corrupt or was modified. Restore it or refit."
-            )
+    return artifacts.read_manifest(path, PRICE_MODEL)
 
 
 def load_model(path: Path) -> PriceSuggester:
@@ -190,7 +118,7 @@ def load_model(path: Path) -> PriceSuggester:
     import lightgbm
 
     manifest = read_manifest(path)
-    _check_files(path, manifest)
+    check_files(path, manifest, PRICE_MODEL)
     model = PriceSuggester(**manifest["params"])
     with np.load(path / _ARRAYS, allow_pickle=False) as archive:
         arrays = {key: archive[key] for key in archive.files}

@@ -5,7 +5,7 @@
     photos/, titles/ one saved :class:`~furima.index.VectorIndex` per pool
 
 The folder is written next to ``path`` and swapped in atomically (see
-:mod:`furima.index._atomic`): a crash mid-save leaves the previous pool loadable.
+:mod:`furima._artifacts`): a crash mid-save leaves the previous pool loadable.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from furima._artifacts import check_files, read_manifest, save_atomically, stamp
 from furima.exceptions import IndexFormatError
 from furima.index import VectorIndex
-from furima.index._atomic import check_files, read_manifest, save_atomically, stamp
+from furima.index._persistence import index_artifact
 
 if TYPE_CHECKING:
     from furima.search._similar import SimilarSearch
@@ -63,8 +64,9 @@ def load_search(path: str | Path) -> SimilarSearch:
     from furima.search._similar import SimilarSearch
 
     folder = Path(path)
-    manifest = read_manifest(folder, FORMAT, FORMAT_VERSION, _REBUILD_HINT)
-    check_files(folder, manifest)
+    kind = index_artifact(FORMAT, FORMAT_VERSION, _REBUILD_HINT)
+    manifest = read_manifest(folder, kind)
+    check_files(folder, manifest, kind)
     _check_encoders(manifest, PhotoEncoder.name, MiniLMEncoder.name)
     embedder = None
     if manifest.get("embedder") is not None:

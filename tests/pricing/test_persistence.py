@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import furima
+from furima._artifacts import sha256
 from furima.exceptions import ModelFormatError
 from furima.pricing import PriceSuggester, _persistence
 
@@ -72,7 +73,7 @@ def test_manifest_contents(small_model: PriceSuggester, saved: Path) -> None:
     assert sorted(manifest["files"]) == EXPECTED_FILES
     assert entries(saved) == sorted(["manifest.json", *EXPECTED_FILES])
     for name, digest in manifest["files"].items():
-        assert digest == _persistence._sha256(saved / name)
+        assert digest == sha256(saved / name)
         assert len(digest) == 64 and int(digest, 16) >= 0
 
 
@@ -205,7 +206,7 @@ def test_crash_at_the_swap_keeps_the_previous_model(
     def crash(src: str | Path, dst: str | Path) -> None:
         raise OSError("killed")
 
-    monkeypatch.setattr("furima.pricing._persistence.os.replace", crash)
+    monkeypatch.setattr("furima._artifacts.os.replace", crash)
     with pytest.raises(OSError, match="killed"):
         other.save(saved)
     monkeypatch.undo()

@@ -6,8 +6,8 @@ link with one rename, so readers see the old artifact or the new one, never a mi
 at any point (even SIGKILL) leaves the previous artifact loadable. Version folders left behind
 by a killed save are removed by the next successful save to the same path.
 
-This is the layout of ``furima.pricing._persistence``, made generic for the index layer (which
-may not import ``pricing``).
+Price models, vector indexes and search pools all save this way; each describes itself and
+the wording of its load errors with an :class:`ArtifactKind`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,46 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from furima.exceptions import IndexFormatError
+from furima.exceptions import ModelFormatError
 
-__all__ = ["MANIFEST", "check_files", "read_manifest", "save_atomically", "sha256", "stamp"]
+__all__ = [
+    "MANIFEST",
+    "ArtifactKind",
+    "check_files",
+    "read_manifest",
+    "save_atomically",
+    "sha256",
+    "stamp",
+]
 
 MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ArtifactKind:
+    """What a saved folder holds, and how errors on loading it read.
+
+    Attributes:
+        format: The manifest's ``format`` value.
+        version: The newest ``format_version`` this furima reads.
+        noun: What a folder without a manifest is not (``"furima price model"``).
+        written_by: What writes a good folder (``"save()"``).
+        too_new: Message tail for a newer format; ``{saved}`` and ``{supported}`` are filled in.
+        damaged: What to do when a file fails its checksum.
+        error: The exception raised.
+    """
+
+    format: str
+    version: int
+    noun: str
+    written_by: str
+    too_new: str
+    damaged: str
+    error: type[ModelFormatError] = ModelFormatError
 
 
 def sha256(path: Path) -> str:
@@ -120,43 +152,39 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def read_manifest(path: Path, kind: str, supported: int, rebuild_hint: str) -> dict[str, Any]:
+def read_manifest(path: Path, kind: ArtifactKind) -> dict[str, Any]:
     """The manifest of a saved ``kind`` artifact, checked for format and version."""
     file = Path(path) / MANIFEST
     if not file.is_file():
-        raise IndexFormatError(
-            f"{str(path)!r} is not a saved {kind}: it has no {MANIFEST}. Point at the folder "
-            "written by save()."
+        raise kind.error(
+            f"{str(path)!r} is not a {kind.noun}: it has no {MANIFEST}. Point at the folder "
+            f"written by {kind.written_by}."
         )
     try:
         manifest: dict[str, Any] = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise IndexFormatError(f"{str(file)!r} is not valid JSON ({error}).") from error
-    if manifest.get("format") != kind:
-        raise IndexFormatError(
-            f"{str(path)!r} holds a {manifest.get('format')!r} artifact, not a {kind!r}."
+        raise kind.error(f"{str(file)!r} is not valid JSON ({error}).") from error
+    if manifest.get("format") != kind.format:
+        raise kind.error(
+            f"{str(path)!r} holds a {manifest.get('format')!r} artifact, not a {kind.format!r}."
         )
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > supported:
+    if not isinstance(version, int) or version > kind.version:
         saved_by = manifest.get("versions", {}).get("furima", "an unknown version")
-        raise IndexFormatError(
-            f"{str(path)!r} was saved by furima {saved_by} in format {version}; this furima "
-            f"reads {kind} format {supported} and older. Upgrade furima, or rebuild the index "
-            f"with this version ({rebuild_hint})."
-        )
+        tail = kind.too_new.format(saved=version, supported=kind.version)
+        raise kind.error(f"{str(path)!r} was saved by furima {saved_by} {tail}")
     return manifest
 
 
-def check_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Raise :class:`IndexFormatError` unless every file matches its manifest checksum."""
+def check_files(path: Path, manifest: dict[str, Any], kind: ArtifactKind) -> None:
+    """Raise ``kind.error`` unless every file matches its manifest checksum."""
     for name, expected in manifest.get("files", {}).items():
         file = Path(path) / name
         if not file.is_file():
-            raise IndexFormatError(f"{str(path)!r} is incomplete: {name} is missing.")
+            raise kind.error(f"{str(path)!r} is incomplete: {name} is missing.")
         with contextlib.suppress(OSError):
             if sha256(file) == expected:
                 continue
-        raise IndexFormatError(
-            f"{str(file)!r} does not match its checksum in the manifest: the index is corrupt, "
-            "truncated or was modified. Restore it from a backup or rebuild it."
+        raise kind.error(
+            f"{str(file)!r} does not match its checksum in the manifest: {kind.damaged}"
         )
