@@ -56,14 +56,15 @@ def train_towers(
         optimiser = torch.optim.AdamW(
             model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
         )
-        steps_per_epoch = max(1, math.ceil(len(photos) / cfg.batch_size))
+        batch_size = min(cfg.batch_size, max(32, len(photos) // 8))  # small catalogs: more steps
+        steps_per_epoch = max(1, math.ceil(len(photos) / batch_size))
         schedule = torch.optim.lr_scheduler.OneCycleLR(
             optimiser, max_lr=cfg.learning_rate, total_steps=cfg.epochs * steps_per_epoch
         )
         data = _Tensors(photos, titles, labels, text_groups)
         history: list[float] = []
         for epoch in range(cfg.epochs):
-            batches = torch.from_numpy(rng.permutation(len(photos))).split(cfg.batch_size)
+            batches = torch.from_numpy(rng.permutation(len(photos))).split(batch_size)
             history.append(_epoch(model, cfg, optimiser, schedule, data, batches))
             on_epoch(epoch + 1)
         return _export(model), history
