@@ -8,6 +8,7 @@ from furima.cli._demo import demo
 from furima.cli._ingest import ingest
 from furima.cli._price import price_app
 from furima.cli._search import index_app, search
+from furima.cli._serve import serve
 
 __all__ = ["app", "main"]
 
@@ -22,6 +23,7 @@ app.command("demo")(demo)
 app.add_typer(price_app, name="price")
 app.add_typer(index_app, name="index")
 app.command("search")(search)
+app.command("serve")(serve)
 
 
 def main() -> None:

@@ -1,0 +1,48 @@
+"""ServeSettings: typed, validated at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from furima.serve import ServeSettings
+
+
+def test_defaults() -> None:
+    settings = ServeSettings()
+    assert settings.listing_assistant is None
+    assert settings.max_upload_bytes == 10 * 1024 * 1024
+    assert settings.max_text_chars == 2000
+
+
+def test_a_string_path_becomes_a_path() -> None:
+    assert ServeSettings(listing_assistant="models/a").listing_assistant == Path("models/a")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"max_upload_bytes": 0},
+            "`max_upload_bytes` must be a positive number of bytes, but got 0.",
+        ),
+        (
+            {"max_text_chars": -1},
+            "`max_text_chars` must be a positive number of characters, but got -1.",
+        ),
+    ],
+)
+def test_bad_limits_are_refused(kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        ServeSettings(**kwargs)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_importing_furima_serve_does_not_import_fastapi() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, furima.serve; print('fastapi' in sys.modules, 'uvicorn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
