@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy furima benchmarks
 
 test: lint
+	bash tools/install_browser.sh
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -36,3 +36,9 @@ def settings() -> ServeSettings:
 def client(settings: ServeSettings, fake: FakeAssistant) -> Iterator[TestClient]:
     with TestClient(create_app(settings, listing_assistant=fake)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def page_assistant(photo_listings: pd.DataFrame) -> FakeAssistant:
+    """The assistant behind the browser tests."""
+    return FakeAssistant(photo_listings)
