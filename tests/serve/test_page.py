@@ -97,13 +97,14 @@ class Visit:
 
 
 def row_of(listings: pd.DataFrame, article_type: str) -> pd.Series:
+    """A listing of that type the real assistant was not fitted on."""
     return listings[listings["article_type"] == article_type].iloc[0]
 
 
 def test_photo_to_edited_listing_json_on_desktop(
-    browser: Any, base_url: str, photo_listings: pd.DataFrame, tmp_path: Path
+    browser: Any, base_url: str, held_out: pd.DataFrame, tmp_path: Path
 ) -> None:
-    row = row_of(photo_listings, "Watches")
+    row = row_of(held_out, "Watches")
     photo = tmp_path / "my_watch.jpg"
     photo.write_bytes(row["jpeg"])
     visit = Visit(browser, base_url, 1280, 900)
@@ -178,9 +179,9 @@ def test_a_non_image_shows_words_a_seller_understands(
 
 
 def test_phone_viewport_one_column_no_sideways_scroll(
-    browser: Any, base_url: str, photo_listings: pd.DataFrame
+    browser: Any, base_url: str, held_out: pd.DataFrame
 ) -> None:
-    row = row_of(photo_listings, "Kurtas")
+    row = row_of(held_out, "Kurtas")
     visit = Visit(browser, base_url, 390, 844)
     page = visit.page
     # Drag-and-drop: a drop event carrying the photo, as a browser sends it.
