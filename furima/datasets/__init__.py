@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["demo_listings_path", "demo_photos_path"]
+from furima.datasets._myntra import with_brand
+
+__all__ = ["demo_listings_path", "demo_photos_path", "with_brand"]
 
 
 def demo_listings_path() -> Path:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from furima._training import torch_threads
 
 if TYPE_CHECKING:
     from furima.features._joint_embedding import PhotoTextEmbedder
@@ -49,7 +50,7 @@ def train_towers(
     on_epoch: Callable[[float], None],
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Train the two towers; return their weights as numpy arrays and the loss per epoch."""
-    with _torch_threads(cfg.threads or 1):  # small matrices: extra threads mostly wait
+    with torch_threads(cfg.threads or 1):  # small matrices: extra threads mostly wait
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         model = _Model(cfg, photos.shape[1], titles.shape[1], n_classes)
@@ -107,16 +108,6 @@ def _epoch(
         schedule.step()
         total += float(loss.detach()) * len(batch)
     return total / len(data)
-
-
-@contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _loss(

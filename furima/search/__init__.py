@@ -11,6 +11,6 @@ and answers batch-first queries with metadata filters::
 from __future__ import annotations
 
 from furima.search._columns import PoolColumns
-from furima.search._similar import SimilarSearch
+from furima.search._similar import PoolFeatures, SimilarSearch
 
-__all__ = ["PoolColumns", "SimilarSearch"]
+__all__ = ["PoolColumns", "PoolFeatures", "SimilarSearch"]

@@ -23,7 +23,7 @@ from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder
 from furima.index import SearchResult, VectorIndex
 from furima.search._columns import PoolColumns
 
-__all__ = ["SimilarSearch"]
+__all__ = ["PoolFeatures", "SimilarSearch"]
 
 PHOTOS, TITLES = "photos", "titles"
 
@@ -61,6 +61,7 @@ class SimilarSearch:
         train_embedder: bool = True,
         embedder: PhotoTextEmbedder | None = None,
         backend: str = "auto",
+        features: PoolFeatures | None = None,
         progress: bool = False,
     ) -> SimilarSearch:
         """Encode ``listings``, train the joint embedding (when asked) and index them.
@@ -68,13 +69,15 @@ class SimilarSearch:
         The embedding trains on the listings that have both a photo and a title, with
         ``columns.label`` as product type when given. ``embedder``: an unfitted
         :class:`PhotoTextEmbedder` to train with its settings, or a fitted one to reuse.
+        ``features``: encoder outputs already computed for ``listings`` (from
+        :meth:`encode_listings`), so callers that need them too encode only once.
         """
         columns = columns or PoolColumns()
         columns.check(listings)
         if len(listings) == 0:
             raise DataError("the listings table is empty; nothing to index.")
         search = cls(columns=columns, embedder=embedder, indexes={})
-        features = search._raw_features(listings, progress)
+        features = features or search.encode_listings(listings, progress=progress)
         trainable = features.photos is not None and features.titles is not None
         if train_embedder and trainable and (embedder is None or not embedder.is_fitted):
             search.embedder = search._train(listings, features, embedder, progress)
@@ -87,7 +90,7 @@ class SimilarSearch:
     def add(self, listings: pd.DataFrame, *, progress: bool = False) -> SimilarSearch:
         """Add or replace listings (same columns as :meth:`build`)."""
         self.columns.check(listings)
-        features = self._raw_features(listings, progress)
+        features = self.encode_listings(listings, progress=progress)
         ids, metadata = self.columns.ids(listings), self.columns.metadata(listings)
         for name, (rows, vectors) in self._listing_vectors(features).items():
             self.indexes[name].upsert(ids[rows], vectors, _take(metadata, rows))
@@ -147,6 +150,25 @@ class SimilarSearch:
         assert texts is not None
         return self.indexes[self._pool_for_texts()].search(self.encode_texts(texts), k, filters)
 
+    def similar_to_features(
+        self,
+        *,
+        photos: np.ndarray | None = None,
+        texts: np.ndarray | None = None,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+    ) -> SearchResult:
+        """Like :meth:`similar`, for queries already encoded by the pool's raw encoders
+        (``photo_encoder`` / ``text_encoder`` outputs); give exactly one of the two."""
+        if (photos is None) == (texts is None):
+            raise DataError("give exactly one of photos or texts.")
+        if photos is not None:
+            vectors = self.embedder.transform_photos(photos) if self.embedder else photos
+            return self.indexes[self._pool_for_photos()].search(vectors, k, filters)
+        assert texts is not None
+        vectors = self.embedder.transform_texts(texts) if self.embedder else texts
+        return self.indexes[self._pool_for_texts()].search(vectors, k, filters)
+
     def encode_photos(self, photos: Sequence[Any]) -> np.ndarray:
         """Query photos to pool vectors."""
         raw = self.photo_encoder.encode(photos)
@@ -179,8 +201,9 @@ class SimilarSearch:
 
     # -- features ------------------------------------------------------------------------
 
-    def _raw_features(self, listings: pd.DataFrame, progress: bool) -> _RawFeatures:
-        features = _RawFeatures(has_photo=np.zeros(len(listings), dtype=bool))
+    def encode_listings(self, listings: pd.DataFrame, *, progress: bool = False) -> PoolFeatures:
+        """Raw encoder outputs (photo and title features) of a listings table."""
+        features = PoolFeatures(has_photo=np.zeros(len(listings), dtype=bool))
         if self.columns.photo is not None:
             values = listings[self.columns.photo].tolist()
             features.has_photo = np.array([_present(value) for value in values], dtype=bool)
@@ -199,7 +222,7 @@ class SimilarSearch:
     def _train(
         self,
         listings: pd.DataFrame,
-        features: _RawFeatures,
+        features: PoolFeatures,
         embedder: PhotoTextEmbedder | None,
         progress: bool,
     ) -> PhotoTextEmbedder:
@@ -217,7 +240,7 @@ class SimilarSearch:
             progress=progress,
         )
 
-    def _listing_vectors(self, features: _RawFeatures) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _listing_vectors(self, features: PoolFeatures) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Pool name -> (rows of the listings table it holds, their vectors)."""
         photos, titles, has_photo = features.photos, features.titles, features.has_photo
         everyone = np.ones(len(has_photo), dtype=bool)
@@ -254,7 +277,7 @@ class SimilarSearch:
 
 
 @dataclass
-class _RawFeatures:
+class PoolFeatures:
     """Encoder outputs for a listings table (photo rows are zero where there is no photo)."""
 
     has_photo: np.ndarray

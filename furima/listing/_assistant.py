@@ -1,0 +1,633 @@
+"""ListingAssistant: from a seller's photo and/or words to a ready listing, with evidence.
+
+The method Mercari described for AI listing: encode the photo, look up similar past listings in
+a feature pool, and estimate the attributes and the price from trained models and from those
+neighbours. Here:
+
+- :class:`~furima.listing.AttributeClassifier` suggests category levels, colour, gender,
+  usage and brand with calibrated confidences; a field below its threshold stays empty;
+- a :class:`~furima.search.SimilarSearch` pool finds the similar listings that back each
+  suggestion (and flags photos unlike anything in the catalog);
+- :class:`~furima.listing.TitleStyle` writes the title the way the catalog writes them;
+- a :class:`~furima.pricing.PriceSuggester` (and priced neighbours) give the price range.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from furima.exceptions import DataError, NotFittedError, UnknownListingError
+from furima.listing._brands import BrandMatcher
+from furima.listing._classifier import AttributeClassifier
+from furima.listing._features import ListingEncoders, ListingFeatures
+from furima.listing._fields import ListingFields
+from furima.listing._suggestion import (
+    Choice,
+    FieldSuggestion,
+    ListingSuggestion,
+    PriceRange,
+    SimilarListing,
+    TitleSuggestion,
+)
+from furima.listing._titles import TitleStyle
+from furima.search import PoolColumns, SimilarSearch
+
+if TYPE_CHECKING:
+    from furima.features import PhotoTextEmbedder
+    from furima.pricing import PriceSuggester
+
+__all__ = ["MAX_TEXT_CHARS", "ListingAssistant"]
+
+#: Longer draft texts are refused (a listing description is a few hundred characters).
+MAX_TEXT_CHARS = 5000
+_EVIDENCE = 5  # listing ids shown as evidence per field
+_TOP = 3  # candidates shown per field
+_FAMILIAR_QUANTILE = 0.01  # photos less similar to the catalog than 99% of its own are unfamiliar
+_FAMILIAR_SAMPLE = 1000
+_LIKELY = 0.5  # unfilled fields still name the title when at least this likely
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One seller request, validated."""
+
+    photo: Any | None
+    text: str | None
+    brand: str | None
+    condition: int | None
+
+
+class ListingAssistant:
+    """Suggests a listing's fields, title and price from a photo and/or draft words.
+
+    Args:
+        neighbours: Similar listings looked up per request (evidence, title words, prices).
+        min_confidence: Fill threshold for every field (a float), per field (a mapping), or
+            ``None`` for the thresholds learned on held-out listings (filled fields right
+            ``classifier.target_precision`` of the time).
+        classifier: An unfitted :class:`AttributeClassifier` carrying the settings to train.
+        embedder: An unfitted ``PhotoTextEmbedder`` for the similar-listing pool, or ``None``
+            for the default; ``train_embedder=False`` indexes raw encoder features instead.
+        train_embedder: Learn the joint photo-text space of the pool (better neighbours).
+        backend: Vector index backend of the pool (``"auto"`` picks by size).
+        seed: Random seed.
+    """
+
+    def __init__(
+        self,
+        *,
+        neighbours: int = 10,
+        min_confidence: float | Mapping[str, float] | None = None,
+        classifier: AttributeClassifier | None = None,
+        embedder: PhotoTextEmbedder | None = None,
+        train_embedder: bool = True,
+        backend: str = "auto",
+        seed: int = 0,
+    ) -> None:
+        self.neighbours = neighbours
+        self.min_confidence = min_confidence
+        self.classifier = classifier
+        self.embedder = embedder
+        self.train_embedder = train_embedder
+        self.backend = backend
+        self.seed = seed
+        self._encoders: ListingEncoders | None = None
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(
+        self,
+        catalog: pd.DataFrame,
+        *,
+        fields: ListingFields | None = None,
+        price_model: PriceSuggester | None = None,
+        features: ListingFeatures | None = None,
+        progress: bool = False,
+    ) -> ListingAssistant:
+        """Learn from a catalog of past listings (one row each, columns named by ``fields``).
+
+        ``price_model``: a fitted :class:`~furima.pricing.PriceSuggester` for the price range.
+        ``features``: encoder outputs already computed for ``catalog`` (see
+        :meth:`encode`), to skip encoding.
+        """
+        self.fields_ = fields = fields or ListingFields()
+        fields.check(catalog)
+        if len(catalog) < 10:
+            raise DataError(f"the catalog has {len(catalog)} listings; give at least 10.")
+        catalog = catalog.reset_index(drop=True)
+        ids = PoolColumns(id=fields.id).ids(catalog)
+        if features is None:
+            photos = catalog[fields.photo].tolist() if fields.photo else [None] * len(catalog)
+            features = self.encoders.encode(
+                photos, catalog[fields.title].tolist(), progress=progress
+            )
+        if len(features) != len(catalog):
+            raise DataError(f"features have {len(features)} rows for {len(catalog)} listings.")
+        self.brands_ = (
+            BrandMatcher.fit(catalog[fields.brand], catalog[fields.title]) if fields.brand else None
+        )
+        self.classifier_ = self._fit_classifier(catalog, features, progress)
+        self.parents_ = _parent_maps(catalog, fields.category)
+        self.title_style_ = self._fit_title_style(catalog)
+        self.search_ = self._build_pool(catalog, features, progress)
+        self.catalog_ = _reference_table(catalog, ids, fields)
+        self.familiar_score_ = self._familiar_score(ids[features.has_photo])
+        self.catalog_ascii_ = _ascii_share(catalog[fields.title].astype("string").fillna(""))
+        self.price_model_ = price_model
+        return self
+
+    @property
+    def encoders(self) -> ListingEncoders:
+        if self._encoders is None:
+            self._encoders = ListingEncoders()
+        return self._encoders
+
+    def encode(
+        self, catalog: pd.DataFrame, fields: ListingFields, *, progress: bool = False
+    ) -> ListingFeatures:
+        """Encoder outputs of a catalog, reusable across :meth:`fit` calls."""
+        fields.check(catalog)
+        photos = catalog[fields.photo].tolist() if fields.photo else [None] * len(catalog)
+        return self.encoders.encode(photos, catalog[fields.title].tolist(), progress=progress)
+
+    def _fit_classifier(
+        self, catalog: pd.DataFrame, features: ListingFeatures, progress: bool
+    ) -> AttributeClassifier:
+        fields = self.fields_
+        labels: dict[str, Any] = {
+            name: catalog[name].to_numpy(dtype=object) for name in fields.suggested
+        }
+        if fields.brand and self.brands_ is not None:
+            labels[fields.brand] = self.brands_.trainable(catalog[fields.brand])
+        classifier = self.classifier or AttributeClassifier(seed=self.seed)
+        fresh = AttributeClassifier(**classifier.get_params())
+        return fresh.fit(
+            labels,
+            photos=features.photo_inputs,
+            texts=features.titles,
+            has_photo=features.has_photo,
+            has_text=features.has_text,
+            progress=progress,
+        )
+
+    def _fit_title_style(self, catalog: pd.DataFrame) -> TitleStyle | None:
+        fields = self.fields_
+        noun = fields.category[-1] if fields.category else None
+        if noun is None:
+            return None
+        values = {name: catalog[name].tolist() for name in fields.suggested}
+        return TitleStyle().fit(catalog[fields.title].astype(str).tolist(), values, noun)
+
+    def _build_pool(
+        self, catalog: pd.DataFrame, features: ListingFeatures, progress: bool
+    ) -> SimilarSearch:
+        fields = self.fields_
+        columns = PoolColumns(
+            id=fields.id,
+            title=fields.title,
+            photo=fields.photo,
+            label=fields.category[-1] if fields.category else None,
+            category=fields.category[0] if fields.category else None,
+            price=fields.price,
+        )
+        return SimilarSearch.build(
+            catalog,
+            columns=columns,
+            train_embedder=self.train_embedder,
+            embedder=self.embedder,
+            backend=self.backend,
+            features=features.pool(),
+            progress=progress,
+        )
+
+    def _familiar_score(self, ids_with_photo: np.ndarray) -> float:
+        """Top-1 similarity below which a photo is unlike the catalog (its 1st percentile)."""
+        if len(ids_with_photo) < 20:
+            return -1.0
+        rng = np.random.default_rng(self.seed)
+        sample = rng.choice(
+            ids_with_photo, min(_FAMILIAR_SAMPLE, len(ids_with_photo)), replace=False
+        )
+        scores = self.search_.similar(listing_ids=sample, k=1).scores[:, 0]
+        return float(np.quantile(scores[np.isfinite(scores)], _FAMILIAR_QUANTILE))
+
+    # -- suggesting ----------------------------------------------------------------------
+
+    def suggest(
+        self,
+        *,
+        photo: Any | None = None,
+        text: str | None = None,
+        brand: str | None = None,
+        condition: int | None = None,
+    ) -> ListingSuggestion:
+        """Suggestions for one listing: a photo (bytes, path or PIL image) and/or words.
+
+        ``brand`` and ``condition`` (1-5), when the seller gives them, are kept as given and
+        inform the price.
+        """
+        return self.suggest_batch(
+            photos=[photo], texts=[text], brands=[brand], conditions=[condition]
+        )[0]
+
+    def suggest_batch(
+        self,
+        *,
+        photos: Sequence[Any | None] | None = None,
+        texts: Sequence[str | None] | None = None,
+        brands: Sequence[str | None] | None = None,
+        conditions: Sequence[int | None] | None = None,
+    ) -> list[ListingSuggestion]:
+        """:meth:`suggest` for many listings at once (one encoder and model call per batch)."""
+        self._check_fitted()
+        queries = _queries(photos, texts, brands, conditions)
+        notes: list[list[str]] = [[] for _ in queries]
+        usable_texts = [self._usable_text(q, note) for q, note in zip(queries, notes, strict=True)]
+        features = self.encoders.encode([q.photo for q in queries], usable_texts)
+        return self._suggest_features(queries, features, notes)
+
+    def _suggest_features(
+        self, queries: list[_Query], features: ListingFeatures, notes: list[list[str]]
+    ) -> list[ListingSuggestion]:
+        probabilities, modes = self.classifier_.predict_proba(
+            photos=features.photo_inputs,
+            texts=features.titles,
+            has_photo=features.has_photo,
+            has_text=features.has_text,
+        )
+        found = self._neighbours(features)
+        familiar = self._familiar(features, found.scores[:, 0])
+        answers = []
+        for row, query in enumerate(queries):
+            if not familiar[row]:
+                notes[row].append(
+                    "This photo looks unlike anything in the catalog, so no fields were "
+                    "filled in; please fill them yourself or try a clearer photo."
+                )
+            neighbours = self._similar_listings(found.ids[row], found.scores[row])
+            suggestions = self._field_suggestions(
+                {n: p[row] for n, p in probabilities.items()},
+                modes[row],
+                familiar[row],
+                neighbours,
+                query,
+            )
+            answers.append(self._answer(query, suggestions, neighbours, notes[row]))
+        return answers
+
+    def _usable_text(self, query: _Query, notes: list[str]) -> str | None:
+        """The words to use: text in a script the catalog does not use is set aside when a
+        photo is given (the text model only knows the catalog's language)."""
+        if query.text is None:
+            return None
+        foreign = self.catalog_ascii_ > 0.9 and _ascii_share(pd.Series([query.text])) < 0.5
+        if not foreign:
+            return query.text
+        if query.photo is not None:
+            notes.append(
+                "The words are not in the catalog's language, so the suggestions come from "
+                "the photo alone."
+            )
+            return None
+        notes.append(
+            "The words are not in the catalog's language; suggestions from them are unsure, "
+            "so add a photo if you can."
+        )
+        return query.text
+
+    def _neighbours(self, features: ListingFeatures) -> Any:
+        k = min(self.neighbours, len(self.catalog_))
+        has_photo = features.has_photo
+        found = (
+            self.search_.similar_to_features(texts=features.titles, k=k)
+            if not has_photo.all()
+            else None
+        )
+        if has_photo.any():
+            by_photo = self.search_.similar_to_features(photos=features.photos, k=k)
+            if found is None:
+                return by_photo
+            found.ids[has_photo], found.scores[has_photo] = (
+                by_photo.ids[has_photo],
+                by_photo.scores[has_photo],
+            )
+        return found
+
+    def _familiar(self, features: ListingFeatures, top_scores: np.ndarray) -> np.ndarray:
+        """Photos at least as close to the catalog as its own 1st percentile (texts always)."""
+        return ~features.has_photo | (top_scores >= self.familiar_score_)
+
+    def _similar_listings(self, ids: np.ndarray, scores: np.ndarray) -> list[SimilarListing]:
+        fields = self.fields_
+        kept = ids >= 0
+        records = self.catalog_.loc[ids[kept]].to_dict("records")
+        return [
+            SimilarListing(
+                id=int(listing_id),
+                title=str(record[fields.title]),
+                score=float(score),
+                attributes={n: str(record[n]) for n in fields.suggested if pd.notna(record[n])},
+                price=_price_of(record, fields.price),
+            )
+            for listing_id, record, score in zip(ids[kept], records, scores[kept], strict=True)
+        ]
+
+    def _field_suggestions(
+        self,
+        probabilities: dict[str, np.ndarray],
+        mode: str,
+        familiar: bool,
+        neighbours: list[SimilarListing],
+        query: _Query,
+    ) -> list[FieldSuggestion]:
+        suggestions = {}
+        for name in self.fields_.suggested:
+            classes = self.classifier_.classes_[name]
+            p = probabilities[name]
+            best = np.argsort(-p)[:_TOP]
+            top = [Choice(str(classes[i]), float(p[i])) for i in best]
+            threshold = self._threshold(name, mode)
+            value = top[0].value if familiar and top[0].confidence >= threshold else None
+            suggestions[name] = FieldSuggestion(
+                name=name,
+                label=self.fields_.label(name),
+                value=value,
+                confidence=top[0].confidence,
+                threshold=threshold,
+                top=top,
+                evidence=_agreeing(neighbours, name, top[0].value),
+                source=mode,
+            )
+        if self.fields_.brand:
+            suggestions[self.fields_.brand] = self._brand(
+                suggestions[self.fields_.brand], query, neighbours
+            )
+        return _consistent_categories(
+            list(suggestions.values()), self.fields_.category, self.parents_
+        )
+
+    def _threshold(self, name: str, mode: str) -> float:
+        if isinstance(self.min_confidence, int | float):
+            return float(self.min_confidence)
+        if isinstance(self.min_confidence, Mapping) and name in self.min_confidence:
+            return float(self.min_confidence[name])
+        return self.classifier_.threshold(name, mode)
+
+    def _brand(
+        self, suggestion: FieldSuggestion, query: _Query, neighbours: list[SimilarListing]
+    ) -> FieldSuggestion:
+        """The seller's brand as given; else a brand named in the words; else the model's."""
+        name = suggestion.name
+        if query.brand:
+            return FieldSuggestion(
+                name, suggestion.label, query.brand, 1.0, suggestion.threshold,
+                [Choice(query.brand, 1.0)], _agreeing(neighbours, name, query.brand), "seller",
+            )  # fmt: skip
+        named = self.brands_.find(query.text) if self.brands_ and query.text else None
+        if named is None:
+            return suggestion
+        confidence = self.brands_.precision if self.brands_ else 0.0
+        value = named if confidence >= suggestion.threshold else None
+        return FieldSuggestion(
+            name, suggestion.label, value, confidence, suggestion.threshold,
+            [Choice(named, confidence)], _agreeing(neighbours, name, named), "text",
+        )  # fmt: skip
+
+    def _answer(
+        self,
+        query: _Query,
+        suggestions: list[FieldSuggestion],
+        neighbours: list[SimilarListing],
+        notes: list[str],
+    ) -> ListingSuggestion:
+        empty = [s.label.lower() for s in suggestions if not s.filled]
+        if empty and len(empty) < len(suggestions):
+            notes.append(f"Not sure enough to fill in: {', '.join(empty)}. Please choose.")
+        title = self._title(suggestions, neighbours)
+        return ListingSuggestion(
+            fields=suggestions,
+            title=title,
+            price=self._price(query, suggestions, title, neighbours),
+            similar=neighbours,
+            notes=notes,
+        )
+
+    def _title(
+        self, suggestions: list[FieldSuggestion], neighbours: list[SimilarListing]
+    ) -> TitleSuggestion | None:
+        if self.title_style_ is None or not any(s.filled for s in suggestions):
+            return None
+        values = {s.name: _likely(s) for s in suggestions}
+        kind = values.get(self.fields_.category[-1])
+        backing = [
+            n
+            for n in neighbours
+            if kind is None or n.attributes.get(self.fields_.category[-1]) == kind
+        ]
+        backing = backing or neighbours
+        text = self.title_style_.compose(
+            values, [n.title for n in backing], [max(n.score, 0.0) for n in backing]
+        )
+        return TitleSuggestion(text, [n.id for n in backing[:_EVIDENCE]]) if text else None
+
+    def _price(
+        self,
+        query: _Query,
+        suggestions: list[FieldSuggestion],
+        title: TitleSuggestion | None,
+        neighbours: list[SimilarListing],
+    ) -> PriceRange | None:
+        priced = [n for n in neighbours if n.price is not None]
+        evidence = [n.id for n in priced[:_EVIDENCE]]
+        if self.price_model_ is not None and (title is not None or query.text):
+            draft = self._draft_listing(query, suggestions, title)
+            (price,) = self.price_model_.suggest(draft)
+            return PriceRange(price.price, price.low, price.high, price.coverage, evidence, "model")
+        if len(priced) >= 3:
+            prices = np.array([n.price for n in priced], dtype=np.float64)
+            low, middle, high = np.quantile(prices, [0.1, 0.5, 0.9])
+            return PriceRange(
+                float(middle), float(low), float(high), 0.8, evidence, "similar listings"
+            )
+        return None
+
+    def _draft_listing(
+        self, query: _Query, suggestions: list[FieldSuggestion], title: TitleSuggestion | None
+    ) -> pd.DataFrame:
+        """The listing as the price model reads it (name, brand, category, attributes)."""
+        values = {s.name: s.value for s in suggestions}
+        fields = self.fields_
+        path = [str(values[level]) for level in fields.category if values.get(level)]
+        row: dict[str, Any] = {
+            "name": title.value if title is not None else query.text,
+            "description": query.text or "",
+            "brand": values.get(fields.brand) if fields.brand else None,
+            "category": "/".join(path) if path else None,
+            "condition": query.condition,
+        }
+        for name in fields.attributes:
+            row[fields.price_attributes.get(name, name)] = values.get(name)
+        return pd.DataFrame([row])
+
+    # -- catalog -------------------------------------------------------------------------
+
+    def photo(self, listing_id: int) -> bytes:
+        """The photo of a catalog listing, as stored (JPEG, PNG, ... bytes)."""
+        self._check_fitted()
+        if listing_id not in self.catalog_.index or "photo_bytes" not in self.catalog_:
+            raise UnknownListingError(
+                f"no catalog listing {listing_id} with a photo.", ids=[listing_id]
+            )
+        data = self.catalog_.at[listing_id, "photo_bytes"]
+        if not isinstance(data, bytes) or not data:
+            raise UnknownListingError(
+                f"catalog listing {listing_id} has no photo.", ids=[listing_id]
+            )
+        return data
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classifier_"):
+            raise NotFittedError("this ListingAssistant is not fitted; call fit() or load().")
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Save atomically to a folder (manifest, classifier, pool, catalog, price model)."""
+        from furima.listing._persistence import save_assistant
+
+        self._check_fitted()
+        return save_assistant(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ListingAssistant:
+        """Load an assistant written by :meth:`save`."""
+        from furima.listing._persistence import load_assistant
+
+        return load_assistant(path)
+
+
+def _queries(
+    photos: Sequence[Any | None] | None,
+    texts: Sequence[str | None] | None,
+    brands: Sequence[str | None] | None,
+    conditions: Sequence[int | None] | None,
+) -> list[_Query]:
+    given = [x for x in (photos, texts) if x is not None]
+    if not given:
+        raise DataError("give a photo or some words describing the item (or both).")
+    n = len(given[0])
+    columns = [
+        list(x) if x is not None else [None] * n for x in (photos, texts, brands, conditions)
+    ]
+    if any(len(column) != n for column in columns):
+        raise DataError("photos, texts, brands and conditions must have one entry per listing.")
+    return [_query(i, *values) for i, values in enumerate(zip(*columns, strict=True))]
+
+
+def _query(row: int, photo: Any, text: Any, brand: Any, condition: Any) -> _Query:
+    where = f"listing {row}: " if row else ""
+    if isinstance(photo, bytes | str) and len(photo) == 0:
+        photo = None
+    text = str(text).strip() if text is not None else None
+    if text is not None and len(text) > MAX_TEXT_CHARS:
+        raise DataError(
+            f"{where}the words are {len(text):,} characters long; keep them under "
+            f"{MAX_TEXT_CHARS:,} (a title and a short description are enough)."
+        )
+    if photo is None and not text:
+        raise DataError(f"{where}give a photo or some words describing the item (or both).")
+    if condition is not None and (not isinstance(condition, int) or not 1 <= condition <= 5):
+        raise DataError(
+            f"{where}condition must be a whole number from 1 (new) to 5, got {condition!r}."
+        )
+    brand = str(brand).strip() or None if brand is not None else None
+    return _Query(photo, text or None, brand, condition)
+
+
+def _price_of(record: Mapping[Any, Any], column: str | None) -> float | None:
+    value = record[column] if column else None
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _likely(suggestion: FieldSuggestion) -> str | None:
+    """A field's value for the title: the filled value, else a candidate more likely right
+    than wrong (the seller edits the title anyway; a missing word helps less)."""
+    if suggestion.value is not None or not suggestion.top:
+        return suggestion.value
+    best = suggestion.top[0]
+    return best.value if best.confidence >= _LIKELY else None
+
+
+def _agreeing(neighbours: list[SimilarListing], name: str, value: str) -> list[int]:
+    return [n.id for n in neighbours if n.attributes.get(name) == value][:_EVIDENCE]
+
+
+def _parent_maps(catalog: pd.DataFrame, levels: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """For each category level but the first: value -> its commonest parent value."""
+    maps: dict[str, dict[str, str]] = {}
+    for parent, child in itertools.pairwise(levels):
+        pairs = catalog[[parent, child]].dropna().astype(str)
+        counts = pairs.groupby([child, parent]).size().sort_values(ascending=False)
+        maps[child] = {
+            c: p for (c, p) in counts.index[~counts.index.get_level_values(0).duplicated()]
+        }
+    return maps
+
+
+def _consistent_categories(
+    suggestions: list[FieldSuggestion], levels: tuple[str, ...], parents: dict[str, dict[str, str]]
+) -> list[FieldSuggestion]:
+    """Fill coarser category levels from the finest filled one, so the path never contradicts
+    itself (a confident ``Tshirts`` implies ``Topwear`` and ``Apparel``)."""
+    by_name = {s.name: s for s in suggestions}
+    for parent, child in reversed(list(itertools.pairwise(levels))):
+        filled = by_name[child]
+        if filled.value is None:
+            continue
+        implied = parents[child].get(filled.value)
+        current = by_name[parent]
+        if implied is None or current.value == implied:
+            continue
+        confidence = max(
+            filled.confidence,
+            next((c.confidence for c in current.top if c.value == implied), 0.0),
+        )
+        by_name[parent] = FieldSuggestion(
+            current.name, current.label, implied, confidence, current.threshold,
+            current.top, current.evidence, current.source,
+        )  # fmt: skip
+    return [by_name[s.name] for s in suggestions]
+
+
+def _reference_table(catalog: pd.DataFrame, ids: np.ndarray, fields: ListingFields) -> pd.DataFrame:
+    """What suggestions show of catalog listings: title, fields, price and photo bytes."""
+    columns = [fields.title, *fields.suggested, *((fields.price,) if fields.price else ())]
+    table = catalog[columns].copy()
+    for name in (fields.title, *fields.suggested):
+        table[name] = table[name].astype("string")
+    if fields.photo:
+        table["photo_bytes"] = [_photo_bytes(value) for value in catalog[fields.photo]]
+    table.index = pd.Index(ids, name="id")
+    return table
+
+
+def _photo_bytes(value: Any) -> bytes | None:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str | Path) and str(value) and Path(value).is_file():
+        return Path(value).read_bytes()
+    return None
+
+
+def _ascii_share(texts: pd.Series) -> float:
+    """Share of letters that are ASCII (Latin script) across ``texts``."""
+    letters = "".join(texts.astype(str).tolist()[:5000])
+    alphabetic = [c for c in letters if c.isalpha()]
+    return sum(c.isascii() for c in alphabetic) / len(alphabetic) if alphabetic else 1.0

@@ -1,0 +1,377 @@
+"""AttributeClassifier: category, colour, gender, ... from photo and text features.
+
+One small network with a softmax head per field, trained on encoder outputs (EfficientNet
+photo features, MiniLM title features). It answers from a photo alone, from words alone, or
+from both. Probabilities are calibrated per field and input mode by temperature scaling on
+held-out rows, and each field gets the confidence threshold above which its predictions were
+right at least ``target_precision`` of the time on those rows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from furima._progress import tracker
+from furima.exceptions import DataError, NotFittedError
+from furima.listing._calibration import (
+    expected_calibration_error,
+    fill_threshold,
+    fit_temperature,
+    softmax,
+)
+
+__all__ = ["MODES", "AttributeClassifier"]
+
+PHOTO, TEXT, BOTH = "photo", "text", "photo+text"
+MODES = (PHOTO, TEXT, BOTH)
+
+
+class AttributeClassifier:
+    """Calibrated multi-field classifier on photo and/or text features.
+
+    Args:
+        hidden: Width of the shared hidden layer.
+        dropout: Dropout after the hidden layer.
+        input_dropout: Dropout on photo features while training (feature noise).
+        epochs: Passes over the training rows.
+        batch_size: Rows per step (capped at an eighth of the rows for small catalogs).
+        learning_rate: Peak learning rate of the one-cycle schedule (AdamW).
+        weight_decay: AdamW weight decay.
+        label_smoothing: Cross-entropy label smoothing.
+        calibration_share: Share of rows held out to fit temperatures and thresholds.
+        target_precision: Filled fields should be right this often (sets the thresholds).
+        seed: Seed of the split, initialisation and batches.
+        threads: PyTorch threads for training (``None``: 1, fastest on a busy machine).
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden: int = 1024,
+        dropout: float = 0.3,
+        input_dropout: float = 0.2,
+        epochs: int = 30,
+        batch_size: int = 512,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1e-4,
+        label_smoothing: float = 0.1,
+        calibration_share: float = 0.1,
+        target_precision: float = 0.95,
+        seed: int = 0,
+        threads: int | None = None,
+    ) -> None:
+        self.hidden = hidden
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.calibration_share = calibration_share
+        self.target_precision = target_precision
+        self.seed = seed
+        self.threads = threads
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters, as given to ``__init__``."""
+        names = inspect.signature(AttributeClassifier).parameters
+        return {name: getattr(self, name) for name in names}
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(
+        self,
+        labels: Mapping[str, Sequence[Any] | np.ndarray],
+        *,
+        photos: np.ndarray | None = None,
+        texts: np.ndarray | None = None,
+        has_photo: np.ndarray | None = None,
+        has_text: np.ndarray | None = None,
+        progress: bool = False,
+    ) -> AttributeClassifier:
+        """Learn every field in ``labels`` (field -> one value per row; blank means unknown).
+
+        Give ``photos`` ``[n, d]`` and/or ``texts`` ``[n, e]``; ``has_photo`` / ``has_text``
+        mark rows without one (their feature rows are ignored).
+        """
+        self._check_params()
+        rows = _rows(photos, texts)
+        present = _presence(rows, photos, texts, has_photo, has_text)
+        self.fields_ = list(labels)
+        if not self.fields_:
+            raise DataError("give at least one field to learn, e.g. {'article_type': [...]}.")
+        codes = self._encode_labels(labels, rows)
+        self.photo_dim_ = 0 if photos is None else photos.shape[1]
+        self.text_dim_ = 0 if texts is None else texts.shape[1]
+        self._fit_scaling(photos, present[:, 0])
+        features = self._scaled(photos, texts, rows)
+        train, held = self._split(rows)
+        self._train(features, present, codes, train, progress)
+        self._calibrate(features, present, codes, held)
+        return self
+
+    def _check_params(self) -> None:
+        if not 0 < self.calibration_share < 0.5:
+            raise ValueError(
+                f"calibration_share must be in (0, 0.5), got {self.calibration_share}."
+            )
+        if not 0 < self.target_precision <= 1:
+            raise ValueError(f"target_precision must be in (0, 1], got {self.target_precision}.")
+        if self.epochs < 1 or self.hidden < 1:
+            raise ValueError(f"epochs and hidden must be >= 1, got {self.epochs}, {self.hidden}.")
+
+    def _encode_labels(self, labels: Mapping[str, Any], rows: int) -> np.ndarray:
+        self.classes_: dict[str, np.ndarray] = {}
+        codes = np.full((rows, len(self.fields_)), -1, dtype=np.int64)
+        for j, name in enumerate(self.fields_):
+            values = pd.Series(np.asarray(labels[name], dtype=object), dtype="string")
+            if len(values) != rows:
+                raise DataError(f"field {name!r} has {len(values)} labels for {rows} rows.")
+            values = values.str.strip()
+            values = values.where(values != "")
+            if values.notna().sum() == 0:
+                raise DataError(f"field {name!r} has no labels; give values or drop the field.")
+            factorised, uniques = pd.factorize(values, sort=True)
+            codes[:, j] = factorised
+            self.classes_[name] = np.asarray(uniques, dtype=object).astype(str)
+        return codes
+
+    def _fit_scaling(self, photos: np.ndarray | None, has_photo: np.ndarray) -> None:
+        if photos is None or not has_photo.any():
+            self.photo_mean_ = np.zeros(self.photo_dim_, np.float32)
+            self.photo_scale_ = np.ones(self.photo_dim_, np.float32)
+            return
+        seen = photos[has_photo]
+        self.photo_mean_ = seen.mean(axis=0).astype(np.float32)
+        self.photo_scale_ = (1 / (seen.std(axis=0) + 1e-6)).astype(np.float32)
+
+    def _scaled(
+        self, photos: np.ndarray | None, texts: np.ndarray | None, rows: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised photo features; text vectors (unit length) scaled to unit variance."""
+        p = np.zeros((rows, self.photo_dim_), np.float32)
+        if photos is not None:
+            p = ((photos - self.photo_mean_) * self.photo_scale_).astype(np.float32)
+        t = np.zeros((rows, self.text_dim_), np.float32)
+        if texts is not None:
+            t = (texts * math.sqrt(max(self.text_dim_, 1))).astype(np.float32)
+        return p, t
+
+    def _split(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        order = np.random.default_rng(self.seed).permutation(rows)
+        held = max(1, round(rows * self.calibration_share))
+        if rows - held < 2:
+            raise DataError(f"need at least 3 labelled rows to train, got {rows}.")
+        return np.sort(order[held:]), np.sort(order[:held])
+
+    def _train(
+        self,
+        features: tuple[np.ndarray, np.ndarray],
+        present: np.ndarray,
+        codes: np.ndarray,
+        train: np.ndarray,
+        progress: bool,
+    ) -> None:
+        from furima.listing._classifier_training import train_heads
+
+        photos, texts = features
+        with tracker(progress) as bar:
+            bar.start(f"training classifiers ({len(self.fields_)} fields)", total=self.epochs)
+            self.weights_ = train_heads(
+                self,
+                photos[train],
+                texts[train],
+                present[train],
+                codes[train],
+                [len(self.classes_[name]) for name in self.fields_],
+                bar.update,
+            )
+
+    def _calibrate(
+        self,
+        features: tuple[np.ndarray, np.ndarray],
+        present: np.ndarray,
+        codes: np.ndarray,
+        held: np.ndarray,
+    ) -> None:
+        """Temperatures, thresholds and calibration metrics per field and input mode."""
+        self.temperatures_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
+        self.thresholds_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
+        self.calibration_: dict[str, dict[str, dict[str, float]]] = {n: {} for n in self.fields_}
+        for mode in MODES:
+            flags = _mode_flags(mode, len(held))
+            usable = (present[held] >= flags).all(axis=1)
+            if not usable.any():
+                continue
+            rows = held[usable]
+            logits = self._logits(features[0][rows], features[1][rows], flags[usable])
+            for j, name in enumerate(self.fields_):
+                self._calibrate_field(name, mode, logits[name], codes[rows, j])
+
+    def _calibrate_field(
+        self, name: str, mode: str, logits: np.ndarray, labels: np.ndarray
+    ) -> None:
+        temperature = fit_temperature(logits, labels)
+        known = labels >= 0
+        before = softmax(logits[known])
+        after = softmax(logits[known], temperature)
+        correct = (after.argmax(axis=1) == labels[known]).astype(np.float64)
+        confidence = after.max(axis=1)
+        threshold = fill_threshold(confidence, correct, self.target_precision)
+        filled = confidence >= threshold
+        self.temperatures_[name][mode] = temperature
+        self.thresholds_[name][mode] = threshold
+        self.calibration_[name][mode] = {
+            "rows": int(known.sum()),
+            "temperature": temperature,
+            "accuracy": float(correct.mean()) if len(correct) else float("nan"),
+            "ece_before": expected_calibration_error(before.max(axis=1), correct),
+            "ece": expected_calibration_error(confidence, correct),
+            "threshold": threshold,
+            "filled": float(filled.mean()) if len(filled) else 0.0,
+            "precision_filled": float(correct[filled].mean()) if filled.any() else float("nan"),
+        }
+
+    # -- predicting ----------------------------------------------------------------------
+
+    def predict_proba(
+        self,
+        *,
+        photos: np.ndarray | None = None,
+        texts: np.ndarray | None = None,
+        has_photo: np.ndarray | None = None,
+        has_text: np.ndarray | None = None,
+    ) -> tuple[dict[str, np.ndarray], list[str]]:
+        """Calibrated probabilities per field ``[n, classes]``, and each row's input mode."""
+        self._check_fitted()
+        rows = _rows(photos, texts)
+        self._check_dims(photos, texts)
+        present = _presence(rows, photos, texts, has_photo, has_text)
+        if not present.any(axis=1).all():
+            raise DataError("every row needs a photo or a text to classify.")
+        p, t = self._scaled(photos, texts, rows)
+        logits = self._logits(p, t, present)
+        modes = [_mode_of(row) for row in present]
+        temperatures = {n: np.array([self._temperature(n, m) for m in modes]) for n in logits}
+        return {n: softmax(logits[n], temperatures[n][:, None]) for n in logits}, modes
+
+    def predict(self, **features: Any) -> dict[str, np.ndarray]:
+        """The most likely class per field (``predict_proba``'s arguments)."""
+        probabilities, _ = self.predict_proba(**features)
+        return {n: self.classes_[n][p.argmax(axis=1)] for n, p in probabilities.items()}
+
+    def threshold(self, field: str, mode: str) -> float:
+        """Confidence below which ``field`` is left empty for inputs of ``mode``."""
+        self._check_fitted()
+        by_mode = self.thresholds_[field]
+        return by_mode.get(mode, by_mode.get(PHOTO, by_mode.get(TEXT, 1.0)))
+
+    def _temperature(self, field: str, mode: str) -> float:
+        by_mode = self.temperatures_[field]
+        return by_mode.get(mode, by_mode.get(PHOTO, by_mode.get(TEXT, 1.0)))
+
+    def _logits(self, photos: np.ndarray, texts: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
+        w = self.weights_
+        x = np.concatenate(
+            [photos * flags[:, :1], texts * flags[:, 1:], flags.astype(np.float32)], axis=1
+        )
+        h = _gelu(x @ w["w1"] + w["b1"])
+        out = h @ w["w2"] + w["b2"]
+        sizes = np.cumsum([len(self.classes_[name]) for name in self.fields_])[:-1]
+        return dict(zip(self.fields_, np.split(out, sizes, axis=1), strict=True))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise NotFittedError("this AttributeClassifier is not fitted; call fit() first.")
+
+    def _check_dims(self, photos: np.ndarray | None, texts: np.ndarray | None) -> None:
+        for name, given, expected in (
+            ("photos", photos, self.photo_dim_),
+            ("texts", texts, self.text_dim_),
+        ):
+            if given is not None and given.shape[1] != expected:
+                raise DataError(
+                    f"{name} have {given.shape[1]} features but the classifier was trained "
+                    f"on {expected}; encode them with the same encoder."
+                )
+
+    # -- state ---------------------------------------------------------------------------
+
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays (for ``np.savez``) and JSON-ready learned values."""
+        self._check_fitted()
+        arrays = {**self.weights_, "photo_mean": self.photo_mean_, "photo_scale": self.photo_scale_}
+        learned = {
+            "fields": self.fields_,
+            "classes": {name: values.tolist() for name, values in self.classes_.items()},
+            "photo_dim": self.photo_dim_,
+            "text_dim": self.text_dim_,
+            "temperatures": self.temperatures_,
+            "thresholds": self.thresholds_,
+            "calibration": self.calibration_,
+        }
+        return arrays, learned
+
+    @classmethod
+    def from_state(
+        cls, arrays: Mapping[str, np.ndarray], learned: Mapping[str, Any], params: dict[str, Any]
+    ) -> AttributeClassifier:
+        """Rebuild a fitted classifier from :meth:`get_state` output and its parameters."""
+        model = cls(**params)
+        model.weights_ = {name: arrays[name] for name in ("w1", "b1", "w2", "b2")}
+        model.photo_mean_, model.photo_scale_ = arrays["photo_mean"], arrays["photo_scale"]
+        model.fields_ = list(learned["fields"])
+        model.classes_ = {n: np.asarray(v, dtype=object) for n, v in learned["classes"].items()}
+        model.photo_dim_, model.text_dim_ = learned["photo_dim"], learned["text_dim"]
+        model.temperatures_ = learned["temperatures"]
+        model.thresholds_ = learned["thresholds"]
+        model.calibration_ = learned["calibration"]
+        return model
+
+
+def _rows(photos: np.ndarray | None, texts: np.ndarray | None) -> int:
+    if photos is None and texts is None:
+        raise DataError("give photo features, text features, or both.")
+    sizes = {len(a) for a in (photos, texts) if a is not None}
+    if len(sizes) != 1:
+        raise DataError(f"photos and texts must have the same number of rows, got {sizes}.")
+    return sizes.pop()
+
+
+def _presence(
+    rows: int,
+    photos: np.ndarray | None,
+    texts: np.ndarray | None,
+    has_photo: np.ndarray | None,
+    has_text: np.ndarray | None,
+) -> np.ndarray:
+    """``[rows, 2]`` bools: which rows have a photo and which have a text."""
+
+    def column(given: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+        if given is None:
+            return np.zeros(rows, dtype=bool)
+        return np.ones(rows, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+
+    return np.stack([column(photos, has_photo), column(texts, has_text)], axis=1)
+
+
+def _mode_flags(mode: str, rows: int) -> np.ndarray:
+    flags = {PHOTO: (True, False), TEXT: (False, True), BOTH: (True, True)}[mode]
+    return np.tile(np.array(flags, dtype=bool), (rows, 1))
+
+
+def _mode_of(present: np.ndarray) -> str:
+    return BOTH if present.all() else PHOTO if present[0] else TEXT
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh approximation (as trained)."""
+    result: np.ndarray = 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+    return result

@@ -1,0 +1,131 @@
+"""Saving and loading a :class:`ListingAssistant` as one folder with a JSON manifest.
+
+    manifest.json    format, versions, fields, parameters, learned values, metrics, checksums
+    classifier.npz   the attribute classifier's weights and photo feature scaling
+    catalog.parquet  the catalog listings shown as evidence (titles, fields, prices, photos)
+    search/          the similar-listing pool (a saved SimilarSearch)
+    price/           the price model, when the assistant has one (a saved PriceSuggester)
+
+The folder is written beside ``path`` and swapped in atomically (see :mod:`furima._artifacts`):
+a crash mid-save leaves the previous assistant loadable.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from furima._artifacts import ArtifactKind, check_files, read_manifest, save_atomically, stamp
+from furima.exceptions import ModelFormatError
+
+if TYPE_CHECKING:
+    from furima.listing._assistant import ListingAssistant
+
+__all__ = ["load_assistant", "save_assistant"]
+
+FORMAT = "furima.listing_assistant"
+FORMAT_VERSION = 1
+_CLASSIFIER, _CATALOG, _SEARCH, _PRICE = "classifier.npz", "catalog.parquet", "search", "price"
+KIND = ArtifactKind(
+    format=FORMAT,
+    version=FORMAT_VERSION,
+    noun="saved furima listing assistant",
+    written_by="ListingAssistant.save()",
+    too_new=(
+        "in format {saved}; this furima reads listing assistant format {supported} and "
+        "older. Upgrade furima, or fit the assistant again with this version."
+    ),
+    damaged="the assistant is corrupt, truncated or was modified. Fit and save it again.",
+    error=ModelFormatError,
+)
+
+
+def save_assistant(assistant: ListingAssistant, path: str | Path) -> Path:
+    """Write a fitted ``assistant`` to the folder ``path`` atomically."""
+    import furima
+
+    def write(folder: Path) -> None:
+        arrays, learned = assistant.classifier_.get_state()
+        np.savez(folder / _CLASSIFIER, allow_pickle=False, **arrays)
+        assistant.catalog_.reset_index().to_parquet(folder / _CATALOG, index=False)
+        assistant.search_.save(folder / _SEARCH)
+        if assistant.price_model_ is not None:
+            assistant.price_model_.save(folder / _PRICE)
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "versions": {"furima": furima.__version__},
+            "fields": assistant.fields_.to_dict(),
+            "params": _params(assistant),
+            "classifier": {"params": assistant.classifier_.get_params(), "learned": learned},
+            "parents": assistant.parents_,
+            "title_style": assistant.title_style_.get_state() if assistant.title_style_ else None,
+            "brands": assistant.brands_.get_state() if assistant.brands_ else None,
+            "familiar_score": assistant.familiar_score_,
+            "catalog_ascii": assistant.catalog_ascii_,
+            "has_price_model": assistant.price_model_ is not None,
+        }
+        stamp(folder, manifest)
+
+    return save_atomically(Path(path), write)
+
+
+def load_assistant(path: str | Path) -> ListingAssistant:
+    """Load an assistant written by :func:`save_assistant`, checking format and checksums."""
+    from furima.listing._assistant import ListingAssistant
+    from furima.listing._brands import BrandMatcher
+    from furima.listing._classifier import AttributeClassifier
+    from furima.listing._fields import ListingFields
+    from furima.listing._titles import TitleStyle
+    from furima.search import SimilarSearch
+
+    folder = Path(path)
+    manifest = read_manifest(folder, KIND)
+    check_files(folder, manifest, KIND)
+    assistant = ListingAssistant(**manifest["params"])
+    with np.load(folder / _CLASSIFIER, allow_pickle=False) as arrays:
+        state = {name: arrays[name] for name in arrays.files}
+    saved = manifest["classifier"]
+    assistant.classifier_ = AttributeClassifier.from_state(state, saved["learned"], saved["params"])
+    assistant.fields_ = ListingFields.from_dict(manifest["fields"])
+    assistant.parents_ = manifest["parents"]
+    style = manifest["title_style"]
+    assistant.title_style_ = TitleStyle.from_state(style) if style else None
+    brands = manifest["brands"]
+    assistant.brands_ = BrandMatcher.from_state(brands) if brands else None
+    assistant.familiar_score_ = float(manifest["familiar_score"])
+    assistant.catalog_ascii_ = float(manifest["catalog_ascii"])
+    assistant.catalog_ = _catalog(folder / _CATALOG)
+    assistant.search_ = SimilarSearch.load(folder / _SEARCH)
+    assistant.price_model_ = _price_model(folder, manifest)
+    return assistant
+
+
+def _params(assistant: ListingAssistant) -> dict[str, Any]:
+    """The assistant's JSON-ready hyperparameters (component objects are saved on their own)."""
+    threshold = assistant.min_confidence
+    return {
+        "neighbours": assistant.neighbours,
+        "min_confidence": dict(threshold) if isinstance(threshold, dict) else threshold,
+        "train_embedder": assistant.train_embedder,
+        "backend": assistant.backend,
+        "seed": assistant.seed,
+    }
+
+
+def _catalog(file: Path) -> pd.DataFrame:
+    table = pd.read_parquet(file)
+    return table.set_index("id")
+
+
+def _price_model(folder: Path, manifest: dict[str, Any]) -> Any:
+    if not manifest["has_price_model"]:
+        return None
+    from furima.pricing import PriceSuggester
+
+    return PriceSuggester.load(folder / _PRICE)
