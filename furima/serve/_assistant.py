@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from furima.listing._suggestion import ListingSuggestion
 
-__all__ = ["AssistantFields", "AssistantLoader", "ListingAssistantLike", "load_assistant"]
+__all__ = [
+    "AssistantFields",
+    "AssistantLoader",
+    "ListingAssistantLike",
+    "fields_of",
+    "load_assistant",
+]
 
 
 class AssistantFields(Protocol):
@@ -30,20 +36,18 @@ class AssistantFields(Protocol):
 
 
 class ListingAssistantLike(Protocol):
-    """The contract the server relies on.
+    """The contract the server relies on (``furima.listing.ListingAssistant`` fulfils it).
 
     ``suggest`` raises ``ImageError`` for unreadable photos and ``DataError`` for unusable
     input; ``photo`` returns a catalog listing's encoded image and raises
     ``ListingNotFoundError`` (``UnknownListingError``) for an unknown id. Both may be slow and
-    are called from worker threads.
+    are called from worker threads. The fields it fills are read by :func:`fields_of`.
     """
-
-    @property
-    def fields(self) -> AssistantFields: ...
 
     def suggest(
         self,
-        photo: bytes | None = None,
+        *,
+        photo: Any | None = None,
         text: str | None = None,
         brand: str | None = None,
         condition: int | None = None,
@@ -52,12 +56,22 @@ class ListingAssistantLike(Protocol):
     def photo(self, listing_id: int) -> bytes: ...
 
 
+def fields_of(assistant: ListingAssistantLike) -> AssistantFields:
+    """The assistant's ``fields`` (or fitted ``fields_``): category, attributes, brand."""
+    fields = getattr(assistant, "fields", None) or getattr(assistant, "fields_", None)
+    if fields is None:
+        raise TypeError(f"{type(assistant).__name__} has neither `fields` nor `fields_`.")
+    found: AssistantFields = fields
+    return found
+
+
 AssistantLoader = Callable[[Path], ListingAssistantLike]
 """Turns ``ServeSettings.listing_assistant`` into a loaded assistant."""
 
 
 def load_assistant(path: Path) -> ListingAssistantLike:
     """Load a folder saved by ``ListingAssistant.save`` (imports the models lazily)."""
+    # The ignore covers a tree where furima.listing has not landed yet.
     from furima.listing import ListingAssistant  # type: ignore[attr-defined,unused-ignore]
 
     assistant: ListingAssistantLike = ListingAssistant.load(path)
