@@ -71,8 +71,7 @@ AssistantLoader = Callable[[Path], ListingAssistantLike]
 
 def load_assistant(path: Path) -> ListingAssistantLike:
     """Load a folder saved by ``ListingAssistant.save`` (imports the models lazily)."""
-    # The ignore covers a tree where furima.listing has not landed yet.
-    from furima.listing import ListingAssistant  # type: ignore[attr-defined,unused-ignore]
+    from furima.listing import ListingAssistant
 
     assistant: ListingAssistantLike = ListingAssistant.load(path)
     return assistant
