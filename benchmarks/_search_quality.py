@@ -16,39 +16,28 @@ Encoder outputs are cached per data file hash under ``--cache`` (they take minut
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-
-DATA_FILE = Path("images") / "myntra_fashion_44k.parquet"
-QUERY_SHARE = 0.2
+from _myntra_photos import (
+    DATA_FILE,
+    held_out_split,
+    photo_features,
+    read_catalog,
+    title_features,
+)
 
 
 def quality_cases(data: Path, seed: int, cache: Path) -> None:
     """Run both quality cases and print one JSON line per case."""
-    from furima._artifacts import sha256
-    from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder, l2_normalise
+    from furima.features import PhotoTextEmbedder, l2_normalise
 
-    file = data / DATA_FILE
-    if not file.is_file():
-        raise SystemExit(f"{file} not found: pass --data pointing at the shared data folder.")
-    table = pd.read_parquet(file, columns=["id", "title", "article_type", "jpeg"])
-    digest = sha256(file)
-    photos = _cached(
-        cache, digest, "photo", lambda: PhotoEncoder().encode(table["jpeg"].tolist(), progress=True)
-    )
-    titles = _cached(
-        cache,
-        digest,
-        "minilm",
-        lambda: MiniLMEncoder().encode(table["title"].tolist(), progress=True),
-    )
-    queries, catalog = _split(len(table), seed)
+    table, digest = read_catalog(data, ["id", "title", "article_type", "jpeg"])
+    photos = photo_features(table, digest, cache)
+    titles = title_features(table, digest, cache)
+    queries, catalog = held_out_split(len(table), seed)
     labels = table["article_type"].to_numpy()
 
     started = time.perf_counter()
@@ -95,12 +84,6 @@ def quality_cases(data: Path, seed: int, cache: Path) -> None:
     )
 
 
-def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(n)
-    held = int(n * QUERY_SHARE)
-    return np.sort(order[:held]), np.sort(order[held:])
-
-
 def _search(queries: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
     """Exact top-k ids through furima's own index (cosine)."""
     from furima.index import VectorIndex
@@ -128,21 +111,6 @@ def _least_squares_map(source: np.ndarray, target: np.ndarray, ridge: float = 1.
     gram = source.T @ source + ridge * np.eye(source.shape[1], dtype=source.dtype)
     weights: np.ndarray = np.linalg.solve(gram, source.T @ target).T
     return weights
-
-
-def _cached(cache: Path, digest: str, name: str, compute: Any) -> np.ndarray:
-    file = cache / f"myntra44k-{digest[:16]}-{name}.npy"
-    if file.is_file():
-        return np.asarray(np.load(file, allow_pickle=False), dtype=np.float32)
-    started = time.perf_counter()
-    rows = np.asarray(compute(), dtype=np.float32)
-    elapsed = time.perf_counter() - started
-    print(f"encoded {name}: {len(rows)} rows in {elapsed:.0f} s", file=sys.stderr, flush=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = file.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(partial, rows)
-    os.replace(partial, file)
-    return rows
 
 
 def _emit(base: dict[str, Any], case: str, metric: str, **values: Any) -> None:

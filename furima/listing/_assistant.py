@@ -51,6 +51,7 @@ _EVIDENCE = 5  # listing ids shown as evidence per field
 _TOP = 3  # candidates shown per field
 _FAMILIAR_QUANTILE = 0.01  # photos less similar to the catalog than 99% of its own are unfamiliar
 _FAMILIAR_SAMPLE = 1000
+_ENCODED = b"<encoded>"  # marks a photo whose features were given
 _LIKELY = 0.5  # unfilled fields still name the title when at least this likely
 
 
@@ -244,13 +245,21 @@ class ListingAssistant:
         texts: Sequence[str | None] | None = None,
         brands: Sequence[str | None] | None = None,
         conditions: Sequence[int | None] | None = None,
+        features: ListingFeatures | None = None,
     ) -> list[ListingSuggestion]:
-        """:meth:`suggest` for many listings at once (one encoder and model call per batch)."""
+        """:meth:`suggest` for many listings at once (one encoder and model call per batch).
+
+        ``features``: the encoder outputs of these photos and texts, when already computed
+        (evaluation over a held-out catalog); ``photos`` may then be left out.
+        """
         self._check_fitted()
+        if features is not None and photos is None:
+            photos = [_ENCODED if has else None for has in features.has_photo]
         queries = _queries(photos, texts, brands, conditions)
         notes: list[list[str]] = [[] for _ in queries]
         usable_texts = [self._usable_text(q, note) for q, note in zip(queries, notes, strict=True)]
-        features = self.encoders.encode([q.photo for q in queries], usable_texts)
+        if features is None:
+            features = self.encoders.encode([q.photo for q in queries], usable_texts)
         return self._suggest_features(queries, features, notes)
 
     def _suggest_features(

@@ -1,0 +1,303 @@
+"""AI listing benchmark: suggestions from a photo (and a title) on the Myntra 44k catalog.
+
+20% of the items (seed 0) are held out as new listings; the assistant learns from the rest::
+
+    python benchmarks/listing.py --data ../shared/data
+
+One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric", "furima",
+"baseline", ...}``:
+
+- top-1 / top-3 accuracy per field from the photo alone, and from photo + title. Baseline:
+  logistic regression on the raw EfficientNet-Lite0 photo features, fitted in the same run.
+- expected calibration error per field (photo alone), before and after temperature scaling.
+- accuracy against coverage as the confidence threshold moves (photo alone).
+- fields filled at the default thresholds, and the share of them that are right.
+- title token F1 against the real title (photo alone). Baseline: the title of the nearest
+  catalog photo in raw feature space.
+- suggestion latency p50 / p99, photo decoding included (single requests, one after another).
+
+Encoder outputs are cached under ``--cache`` (see ``benchmarks/_myntra_photos.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from _myntra_photos import (
+    DATA_FILE,
+    colour_features,
+    held_out_split,
+    photo_features,
+    read_catalog,
+    title_features,
+)
+
+from furima.datasets import with_brand
+from furima.listing import (
+    ListingAssistant,
+    ListingFeatures,
+    ListingFields,
+    ListingSuggestion,
+    token_f1,
+)
+
+THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+BASELINE_FIELDS = ("article_type", "sub_category", "base_colour", "gender")
+LATENCY_REQUESTS = 300
+
+
+def main() -> None:
+    args = _arguments()
+    from furima.features._photo import cache_dir
+
+    cache = args.cache or cache_dir() / "benchmarks"
+    table, digest = read_catalog(args.data)
+    table = with_brand(table)
+    features = ListingFeatures(
+        photos=photo_features(table, digest, cache),
+        colours=colour_features(table, digest, cache),
+        titles=title_features(table, digest, cache),
+        has_photo=np.ones(len(table), dtype=bool),
+        has_text=np.ones(len(table), dtype=bool),
+    )
+    queries, catalog = held_out_split(len(table), args.seed)
+    fields = ListingFields.myntra_photos()
+    base = {
+        "benchmark": "listing",
+        "data": str(DATA_FILE),
+        "data_sha256": digest[:16],
+        "rows": len(table),
+        "queries": len(queries),
+        "seed": args.seed,
+    }
+    started = time.perf_counter()
+    assistant = ListingAssistant(seed=args.seed).fit(
+        table.iloc[catalog], fields=fields, features=_rows(features, catalog), progress=True
+    )
+    fit_s = time.perf_counter() - started
+    _emit(base, "all", "fit_seconds", furima=round(fit_s, 1))
+    truth = table.iloc[queries].reset_index(drop=True)
+    photo_only = assistant.suggest_batch(features=_photo_only(_rows(features, queries)))
+    with_title = assistant.suggest_batch(
+        texts=truth["title"].tolist(), features=_rows(features, queries)
+    )
+    baselines = _baselines(features, table, catalog, queries, base)
+    _accuracy(base, fields, truth, photo_only, with_title, baselines)
+    _calibration(base, assistant, fields)
+    _coverage(base, fields, truth, photo_only)
+    _titles(base, truth, photo_only, baselines["nearest_titles"])
+    _latency(base, assistant, truth)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=None, help="encoder output cache folder")
+    return parser.parse_args()
+
+
+def _rows(features: ListingFeatures, rows: np.ndarray) -> ListingFeatures:
+    return ListingFeatures(
+        features.photos[rows],
+        features.colours[rows],
+        features.titles[rows],
+        features.has_photo[rows],
+        features.has_text[rows],
+    )
+
+
+def _photo_only(features: ListingFeatures) -> ListingFeatures:
+    return ListingFeatures(
+        features.photos,
+        features.colours,
+        np.zeros_like(features.titles),
+        features.has_photo,
+        np.zeros(len(features), dtype=bool),
+    )
+
+
+def _baselines(
+    features: ListingFeatures,
+    table: pd.DataFrame,
+    catalog: np.ndarray,
+    queries: np.ndarray,
+    base: dict[str, Any],
+) -> dict[str, Any]:
+    """Logistic regression per field on raw photo features; nearest raw photo's title."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(features.photos[catalog])
+    train, test = (
+        scaler.transform(features.photos[catalog]),
+        scaler.transform(features.photos[queries]),
+    )
+    result: dict[str, Any] = {}
+    for name in BASELINE_FIELDS:
+        started = time.perf_counter()
+        labels = table[name].fillna("?").astype(str).to_numpy()
+        model = LogisticRegression(C=0.05, max_iter=300).fit(train, labels[catalog])
+        probabilities = model.predict_proba(test)
+        top3 = model.classes_[np.argsort(-probabilities, axis=1)[:, :3]]
+        result[name] = top3
+        _emit(base, name, "baseline_fit_seconds", baseline=round(time.perf_counter() - started, 1))
+    similarity = features.photos[queries] @ features.photos[catalog].T
+    nearest = catalog[similarity.argmax(axis=1)]
+    result["nearest_titles"] = table["title"].to_numpy()[nearest]
+    return result
+
+
+def _accuracy(
+    base: dict[str, Any],
+    fields: ListingFields,
+    truth: pd.DataFrame,
+    photo_only: list[ListingSuggestion],
+    with_title: list[ListingSuggestion],
+    baselines: dict[str, Any],
+) -> None:
+    for name in fields.suggested:
+        real = truth[name].astype("string").fillna("?").to_numpy()
+        for mode, answers in (("photo", photo_only), ("photo+title", with_title)):
+            top = [[c.value for c in a.field(name).top] for a in answers]
+            for k in (1, 3):
+                hits = np.mean([real[i] in top[i][:k] for i in range(len(real))])
+                extra: dict[str, Any] = {}
+                if mode == "photo" and name in baselines:
+                    guess = baselines[name]
+                    extra["baseline"] = round(
+                        float(np.mean([real[i] in guess[i, :k] for i in range(len(real))])), 4
+                    )
+                    extra["baseline_name"] = "logistic regression on raw efficientnet-lite0"
+                _emit(
+                    base,
+                    name,
+                    f"top{k}_accuracy",
+                    input=mode,
+                    furima=round(float(hits), 4),
+                    **extra,
+                )
+
+
+def _calibration(base: dict[str, Any], assistant: ListingAssistant, fields: ListingFields) -> None:
+    for name in fields.suggested:
+        held = assistant.classifier_.calibration_[name].get("photo")
+        if held is None:
+            continue
+        _emit(
+            base,
+            name,
+            "expected_calibration_error",
+            input="photo",
+            furima=round(held["ece"], 4),
+            uncalibrated=round(held["ece_before"], 4),
+            rows=held["rows"],
+            split="classifier's held-out calibration rows",
+        )
+
+
+def _coverage(
+    base: dict[str, Any],
+    fields: ListingFields,
+    truth: pd.DataFrame,
+    answers: list[ListingSuggestion],
+) -> None:
+    filled_total = right_total = cells = 0
+    for name in fields.suggested:
+        real = truth[name].astype("string").fillna("?").to_numpy()
+        confidence = np.array([a.field(name).confidence for a in answers])
+        correct = np.array([a.field(name).top[0].value == real[i] for i, a in enumerate(answers)])
+        curve = []
+        for threshold in THRESHOLDS:
+            kept = confidence >= threshold
+            accuracy = float(correct[kept].mean()) if kept.any() else None
+            curve.append(
+                {
+                    "threshold": threshold,
+                    "coverage": round(float(kept.mean()), 4),
+                    "accuracy": None if accuracy is None else round(accuracy, 4),
+                }
+            )
+        _emit(base, name, "accuracy_vs_coverage", input="photo", furima=curve)
+        filled = np.array([a.field(name).filled for a in answers])
+        right = filled & np.array([a.field(name).value == real[i] for i, a in enumerate(answers)])
+        _emit(
+            base,
+            name,
+            "default_threshold",
+            input="photo",
+            filled=round(float(filled.mean()), 4),
+            precision=round(float(right.sum() / max(filled.sum(), 1)), 4),
+        )
+        filled_total, right_total, cells = (
+            filled_total + int(filled.sum()),
+            right_total + int(right.sum()),
+            cells + len(answers),
+        )
+    _emit(
+        base,
+        "all",
+        "default_threshold",
+        input="photo",
+        filled=round(filled_total / cells, 4),
+        precision=round(right_total / max(filled_total, 1), 4),
+        target={"filled": 0.8, "precision": 0.95},
+    )
+
+
+def _titles(
+    base: dict[str, Any],
+    truth: pd.DataFrame,
+    answers: list[ListingSuggestion],
+    nearest_titles: np.ndarray,
+) -> None:
+    real = truth["title"].tolist()
+    ours = [
+        token_f1(a.title.value if a.title else "", t) for a, t in zip(answers, real, strict=True)
+    ]
+    theirs = [token_f1(n, t) for n, t in zip(nearest_titles, real, strict=True)]
+    _emit(
+        base,
+        "title",
+        "token_f1",
+        input="photo",
+        furima=round(float(np.mean(ours)), 4),
+        baseline=round(float(np.mean(theirs)), 4),
+        baseline_name="title of the nearest catalog photo (raw features)",
+        examples=[{"real": real[i], "furima": titles[i]} for i in range(3)],
+    )
+
+
+def _latency(base: dict[str, Any], assistant: ListingAssistant, truth: pd.DataFrame) -> None:
+    photos = truth["jpeg"].tolist()[:LATENCY_REQUESTS]
+    for photo in photos[:5]:
+        assistant.suggest(photo=photo)  # warm up the encoders
+    times = []
+    for photo in photos:
+        started = time.perf_counter()
+        assistant.suggest(photo=photo)
+        times.append((time.perf_counter() - started) * 1000)
+    _emit(
+        base,
+        "all",
+        "suggest_latency_ms",
+        input="photo bytes (60x80 JPEG)",
+        p50=round(float(np.percentile(times, 50)), 1),
+        p99=round(float(np.percentile(times, 99)), 1),
+        requests=len(times),
+        target_p99=300,
+    )
+
+
+def _emit(base: dict[str, Any], field: str, metric: str, **values: Any) -> None:
+    print(json.dumps({**base, "field": field, "metric": metric, **values}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
