@@ -116,7 +116,7 @@ def _handler(
 
     async def handle(request: Request, exc: Exception) -> Response:
         status, kind, message, detail = classify(exc)
-        if status >= 500:
+        if status == 500:  # unexpected: keep the traceback in the server's log
             logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         headers = getattr(exc, "headers", None) if status < 500 else None
         return JSONResponse(_body(kind, message, detail), status_code=status, headers=headers)

@@ -78,15 +78,15 @@ def _slot(request: Request) -> AssistantSlot:
 
 
 def _ready_assistant(request: Request) -> ListingAssistantLike:
-    assistant = _slot(request).assistant
-    if assistant is None:
-        raise RequestProblem(
-            503,
-            "not_ready",
-            "The listing assistant is still starting up. Please try again in a few seconds.",
-            _slot(request).status_detail(),
+    slot = _slot(request)
+    if slot.assistant is None:
+        message = (
+            "The listing assistant is still starting up. Please try again in a few seconds."
+            if slot.loading
+            else "Suggestions are not available on this server right now. Please try again later."
         )
-    return assistant
+        raise RequestProblem(503, "not_ready", message, slot.status_detail())
+    return slot.assistant
 
 
 Assistant = Annotated[ListingAssistantLike, Depends(_ready_assistant)]

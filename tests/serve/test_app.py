@@ -306,7 +306,9 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert error_of(client.get(SUGGEST), 405)["type"] == "method_not_allowed"
 
 
-def test_unexpected_failure_is_500_without_a_traceback(fake: FakeAssistant) -> None:
+def test_unexpected_failure_is_500_without_a_traceback(
+    fake: FakeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(**kwargs: object) -> None:
         raise RuntimeError("secret internal state")
 
@@ -314,6 +316,10 @@ def test_unexpected_failure_is_500_without_a_traceback(fake: FakeAssistant) -> N
     app = create_app(ServeSettings(), listing_assistant=fake)
     with TestClient(app, raise_server_exceptions=False) as client:
         error = error_of(client.post(SUGGEST, json={"text": "shirt"}), 500)
+        assert error_of(client.post(SUGGEST, json={}), 422)  # refusals are not logged as errors
+    logged = [r for r in caplog.records if r.name == "furima.serve" and r.levelname == "ERROR"]
+    assert len(logged) == 1
+    assert "secret internal state" in str(logged[0].exc_info[1])  # in the log, not the response
     assert error == {
         "type": "server_error",
         "message": "Something went wrong on our side. Please try again in a moment.",

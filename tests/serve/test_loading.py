@@ -68,4 +68,9 @@ def test_without_an_assistant_the_page_and_health_still_answer() -> None:
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["status"] == "no_assistant"
+        refused = client.post("/v1/listings:suggest", json={"text": "red kurta"})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["message"] == (
+            "Suggestions are not available on this server right now. Please try again later."
+        )
         assert client.get("/").status_code == 200
