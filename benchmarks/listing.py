@@ -258,9 +258,8 @@ def _titles(
     nearest_titles: np.ndarray,
 ) -> None:
     real = truth["title"].tolist()
-    ours = [
-        token_f1(a.title.value if a.title else "", t) for a, t in zip(answers, real, strict=True)
-    ]
+    titles = [a.title.value if a.title else "" for a in answers]
+    ours = [token_f1(title, t) for title, t in zip(titles, real, strict=True)]
     theirs = [token_f1(n, t) for n, t in zip(nearest_titles, real, strict=True)]
     _emit(
         base,
