@@ -224,7 +224,11 @@ class AttributeClassifier:
         after = softmax(logits[known], temperature)
         correct = (after.argmax(axis=1) == labels[known]).astype(np.float64)
         confidence = after.max(axis=1)
-        threshold = fill_threshold(confidence, correct, self.target_precision)
+        # Calibrated confidence at or above the target precision is right that often by
+        # itself, so the threshold never exceeds it (few held-out rows make it noisy).
+        threshold = min(
+            fill_threshold(confidence, correct, self.target_precision), self.target_precision
+        )
         filled = confidence >= threshold
         self.temperatures_[name][mode] = temperature
         self.thresholds_[name][mode] = threshold

@@ -1,0 +1,111 @@
+"""AttributeClassifier on synthetic features with known structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from furima.exceptions import DataError, NotFittedError
+from furima.listing import MODES, AttributeClassifier
+
+
+def _data(rows: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Photo features encode the type (4 classes); text features encode the colour (3)."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 4, rows)
+    colour = rng.integers(0, 3, rows)
+    photos = rng.normal(0, 1, (rows, 16)).astype(np.float32)
+    photos[np.arange(rows), kind] += 4.0
+    texts = rng.normal(0, 0.05, (rows, 8)).astype(np.float32)
+    texts[np.arange(rows), colour] += 1.0
+    texts /= np.linalg.norm(texts, axis=1, keepdims=True)
+    names = np.array(["shoe", "shirt", "bag", "watch"])[kind].astype(object)
+    colours = np.array(["red", "blue", "black"])[colour].astype(object)
+    return photos, texts, {"kind": names, "colour": colours}
+
+
+@pytest.fixture(scope="module")
+def fitted() -> AttributeClassifier:
+    photos, texts, labels = _data()
+    return AttributeClassifier(hidden=64, epochs=40, seed=0).fit(labels, photos=photos, texts=texts)
+
+
+def test_each_field_is_learned_from_the_input_that_carries_it(fitted: AttributeClassifier) -> None:
+    photos, texts, labels = _data(rows=300, seed=1)
+    from_photo = fitted.predict(photos=photos)
+    from_text = fitted.predict(texts=texts)
+    from_both = fitted.predict(photos=photos, texts=texts)
+    assert np.mean(from_photo["kind"] == labels["kind"]) > 0.95
+    assert np.mean(from_text["colour"] == labels["colour"]) > 0.95
+    assert np.mean(from_both["kind"] == labels["kind"]) > 0.95
+    assert np.mean(from_both["colour"] == labels["colour"]) > 0.95
+    # the photo says nothing about colour: close to chance (1/3), and not confident
+    probabilities, modes = fitted.predict_proba(photos=photos)
+    assert np.mean(from_photo["colour"] == labels["colour"]) < 0.5
+    assert probabilities["colour"].max(axis=1).mean() < 0.6
+    assert set(modes) == {"photo"}
+
+
+def test_probabilities_have_one_column_per_class_and_sum_to_one(
+    fitted: AttributeClassifier,
+) -> None:
+    photos, texts, _ = _data(rows=10, seed=2)
+    probabilities, modes = fitted.predict_proba(
+        photos=photos, texts=texts, has_text=np.arange(10) % 2 == 0
+    )
+    assert probabilities["kind"].shape == (10, 4)
+    assert probabilities["colour"].shape == (10, 3)
+    np.testing.assert_allclose(probabilities["kind"].sum(axis=1), 1.0, rtol=1e-5)
+    assert modes[:2] == ["photo+text", "photo"]
+    assert fitted.classes_["kind"].tolist() == ["bag", "shirt", "shoe", "watch"]
+
+
+def test_calibration_is_measured_per_field_and_mode(fitted: AttributeClassifier) -> None:
+    assert set(fitted.calibration_["kind"]) == set(MODES)
+    photo = fitted.calibration_["kind"]["photo"]
+    assert photo["rows"] == 60  # the 10% held out
+    assert photo["accuracy"] > 0.9
+    assert 0 <= photo["ece"] < 0.1
+    assert 0 <= fitted.threshold("kind", "photo") <= 1
+    # colour from a photo alone cannot reach 95% precision: filled only when the calibrated
+    # confidence itself is that high
+    assert fitted.threshold("colour", "photo") == 0.95
+
+
+def test_state_round_trip_predicts_the_same(fitted: AttributeClassifier) -> None:
+    arrays, learned = fitted.get_state()
+    again = AttributeClassifier.from_state(arrays, learned, fitted.get_params())
+    photos, texts, _ = _data(rows=20, seed=3)
+    first, _ = fitted.predict_proba(photos=photos, texts=texts)
+    second, _ = again.predict_proba(photos=photos, texts=texts)
+    np.testing.assert_allclose(first["kind"], second["kind"], rtol=1e-6)
+
+
+def test_unknown_labels_are_skipped_not_learned() -> None:
+    photos, texts, labels = _data(rows=200)
+    labels["kind"][::3] = None
+    labels["colour"][::5] = ""
+    model = AttributeClassifier(hidden=32, epochs=5).fit(labels, photos=photos, texts=texts)
+    assert "" not in model.classes_["colour"].tolist()
+    assert len(model.classes_["kind"]) == 4
+
+
+def test_bad_input_is_named() -> None:
+    photos, texts, labels = _data(rows=50)
+    with pytest.raises(DataError, match="give photo features, text features, or both"):
+        AttributeClassifier().fit(labels)
+    with pytest.raises(DataError, match="same number of rows"):
+        AttributeClassifier().fit(labels, photos=photos, texts=texts[:10])
+    with pytest.raises(DataError, match="has no labels"):
+        AttributeClassifier().fit({"kind": [None] * 50}, photos=photos)
+    with pytest.raises(DataError, match="3 labels for 50 rows"):
+        AttributeClassifier().fit({"kind": ["a", "b", "c"]}, photos=photos)
+    with pytest.raises(ValueError, match="calibration_share must be in"):
+        AttributeClassifier(calibration_share=0.9).fit(labels, photos=photos)
+    with pytest.raises(NotFittedError):
+        AttributeClassifier().predict(photos=photos)
+
+
+def test_features_of_another_size_are_refused(fitted: AttributeClassifier) -> None:
+    with pytest.raises(DataError, match="have 5 features but the classifier was trained on 16"):
+        fitted.predict(photos=np.zeros((2, 5), np.float32))
