@@ -186,7 +186,7 @@ def test_a_damaged_save_is_refused(assistant: ListingAssistant, tmp_path: Path) 
     (path / "classifier.npz").write_bytes(b"garbage")
     with pytest.raises(ModelFormatError, match="does not match its checksum"):
         ListingAssistant.load(path)
-    with pytest.raises(ModelFormatError, match="no manifest.json"):
+    with pytest.raises(ModelFormatError, match=r"no manifest\.json"):
         ListingAssistant.load(tmp_path)
 
 
@@ -205,9 +205,9 @@ def test_suggestions_serialise_to_json(assistant: ListingAssistant, unseen: pd.D
 
     answer: ListingSuggestion = assistant.suggest(photo=unseen["jpeg"].iloc[3])
     data = json.loads(json.dumps(answer.to_dict()))
-    assert [f["name"] for f in data["fields"]] == [
-        "master_category", "sub_category", "article_type", "base_colour", "gender", "usage", "brand",
-    ]  # fmt: skip
+    names = [f["name"] for f in data["fields"]]
+    assert names == [*ListingFields.myntra_photos().suggested]
+    assert names[:3] == ["master_category", "sub_category", "article_type"]
     assert {"value", "filled", "confidence", "threshold", "top", "evidence", "source"} <= set(
         data["fields"][0]
     )
