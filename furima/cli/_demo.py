@@ -2,13 +2,15 @@
 
 Ingest the bundled Myntra sample into a catalog store, fit the price model on all but a few
 listings, save it, load it back, and suggest prices for the unseen listings next to the truth.
-Then turn the bundled photos into a feature pool and search it by words and by photo.
+Then learn the listing assistant from the bundled photos (classifiers, feature pool, titles),
+search the pool by words and by photo, turn unseen photos into ready listings, and answer the
+same over HTTP from the server that also serves the seller's page.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,9 @@ from rich.table import Table
 
 from furima.cli._errors import reported_errors
 from furima.pricing import PriceSuggestion
+
+if TYPE_CHECKING:
+    from furima.listing import ListingSuggestion
 
 __all__ = ["demo"]
 
@@ -70,36 +75,110 @@ def demo(
     )
     out.print(f"try: furima price suggest --model {path} --name 'Puma Men Black Running Shoes'")
     with reported_errors():
-        _search_demo(out, workdir, seed)
+        _listing_demo(out, workdir, seed, path)
 
 
 _QUERIES = ("red kurta for women", "black leather wrist watch", "white sports shoes for men")
+_UNSEEN_PHOTOS = 4
 
 
-def _search_demo(out: Console, workdir: Path, seed: int) -> None:
-    from furima.datasets import demo_photos_path
-    from furima.search import PoolColumns, SimilarSearch
+def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> None:
+    from furima.datasets import demo_photos_path, with_brand
+    from furima.listing import ListingAssistant, ListingFields
+    from furima.pricing import PriceSuggester
 
-    out.rule("4. index: photos and titles into a searchable feature pool")
-    photos = pd.read_parquet(demo_photos_path())
-    unseen = np.random.default_rng(seed).choice(len(photos), 3, replace=False)
+    out.rule("4. learn: the listing assistant from real photos, titles and labels")
+    photos = with_brand(pd.read_parquet(demo_photos_path()))
+    unseen = np.random.default_rng(seed).choice(len(photos), _UNSEEN_PHOTOS, replace=False)
     catalog = photos.drop(index=photos.index[unseen])
-    columns = PoolColumns(photo="jpeg", label="article_type", category="master_category")
-    pool = SimilarSearch.build(catalog, columns=columns, progress=True)
-    path = pool.save(workdir / "models" / "search")
-    out.print(f"{len(pool):,} listings encoded (photo + title), embedding trained, saved {path}")
+    assistant = ListingAssistant(seed=seed).fit(
+        catalog,
+        fields=ListingFields.myntra_photos(),
+        price_model=PriceSuggester.load(price_model),
+        progress=True,
+    )
+    path = assistant.save(workdir / "models" / "listing")
+    pool = assistant.search_.save(workdir / "models" / "search")
+    out.print(f"{len(catalog):,} listings learned and indexed; saved {path} and {pool}")
 
     out.rule("5. search: words and photos find listings")
-    pool = SimilarSearch.load(path)
+    _search(out, assistant.search_, catalog, photos.iloc[unseen])
+    out.print(f"try: furima search --index {pool} --text 'blue denim jeans'")
+
+    out.rule("6. list: a photo in, a ready listing out (photos the assistant never saw)")
+    answers = ListingAssistant.load(path).suggest_batch(photos=photos["jpeg"].iloc[unseen].tolist())
+    out.print(_listing_table(photos.iloc[unseen], answers))
+    _serve_demo(out, path, photos["jpeg"].iloc[unseen[0]])
+
+
+def _search(out: Console, pool: Any, catalog: pd.DataFrame, queries: pd.DataFrame) -> None:
     titles = catalog.set_index("id")["title"]
     by_text = pool.similar(texts=list(_QUERIES), k=3)
-    by_photo = pool.similar(photos=photos["jpeg"].iloc[unseen].tolist(), k=3)
-    asked = [*_QUERIES, *(f"photo of {t}" for t in photos["title"].iloc[unseen])]
+    by_photo = pool.similar(photos=queries["jpeg"].tolist(), k=3)
+    asked = [*_QUERIES, *(f"photo of {t}" for t in queries["title"])]
     ids = np.vstack([by_text.ids, by_photo.ids])
     scores = np.vstack([by_text.scores, by_photo.scores])
     for query, row_ids, row_scores in zip(asked, ids, scores, strict=True):
         out.print(f"[bold]{escape(query)}[/bold] -> " + _hits(titles, row_ids, row_scores))
-    out.print(f"try: furima search --index {path} --text 'blue denim jeans'")
+
+
+def _listing_table(truth: pd.DataFrame, answers: list[ListingSuggestion]) -> Table:
+    table = Table(title="Suggested listings (blank: not sure enough, the seller chooses)")
+    for column in ("real title", "suggested title", "category", "colour", "price (INR)"):
+        table.add_column(column, overflow="fold")
+    for (_, row), answer in zip(truth.iterrows(), answers, strict=True):
+        path = " > ".join(f.value or "?" for f in answer.fields[:3])
+        kind = answer.field("article_type")
+        colour = answer.field("base_colour")
+        price = answer.price
+        table.add_row(
+            escape(str(row["title"])),
+            escape(answer.title.value) if answer.title else "-",
+            f"{escape(path)} ({kind.confidence:.0%})",
+            f"{colour.value or ''} ({colour.top[0].value} {colour.confidence:.0%})",
+            f"{price.value:,.0f} ({price.low:,.0f}-{price.high:,.0f})" if price else "-",
+        )
+    return table
+
+
+def _serve_demo(out: Console, assistant: Path, photo: bytes) -> None:
+    import httpx
+
+    from furima.serve import ServeSettings, create_app, running_server
+
+    out.rule("7. serve: the same assistant over HTTP, with the seller's page")
+    with running_server(create_app(ServeSettings(listing_assistant=assistant))) as url:
+        _wait_until_ready(url)
+        files = {"photo": ("photo.jpg", photo, "image/jpeg")}
+        reply = httpx.post(f"{url}/v1/listings:suggest", files=files, timeout=60)
+        body = reply.json()
+        title = (body.get("title") or {}).get("value")
+        out.print(
+            f"POST {url}/v1/listings:suggest (a JPEG) -> HTTP {reply.status_code} in "
+            f"{body.get('elapsed_ms', 0):.0f} ms: title {title!r}, "
+            f"{len(body.get('similar', []))} similar listings as evidence"
+        )
+        page = httpx.get(f"{url}/", timeout=60)
+        out.print(
+            f"GET {url}/ -> HTTP {page.status_code}: the seller's page ({len(page.text):,} bytes)"
+        )
+    out.print(
+        f"try: furima serve --listing-assistant {assistant}  "
+        "then open http://127.0.0.1:8000/ and drop a photo"
+    )
+
+
+def _wait_until_ready(url: str, seconds: float = 120.0) -> None:
+    """Poll ``/readyz`` while the server loads the assistant in the background."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while httpx.get(f"{url}/readyz", timeout=10).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server at {url} was not ready within {seconds:.0f} s")
+        time.sleep(0.1)
 
 
 def _hits(titles: pd.Series, ids: np.ndarray, scores: np.ndarray) -> str:

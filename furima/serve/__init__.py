@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from furima.serve._app import create_app
 from furima.serve._assistant import ListingAssistantLike
+from furima.serve._background import running_server
 from furima.serve._settings import ServeSettings
 
-__all__ = ["ListingAssistantLike", "ServeSettings", "create_app"]
+__all__ = ["ListingAssistantLike", "ServeSettings", "create_app", "running_server"]

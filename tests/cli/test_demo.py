@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from furima.cli import app
+from furima.listing import ListingAssistant
 from furima.pricing import PriceSuggester
 
 
@@ -24,3 +25,14 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     model = PriceSuggester.load(tmp_path / "tmp" / "models" / "price")
     assert model.training_["rows"] == 2992
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == ["catalog.duckdb", "models"]
+    # the listing assistant: learned, saved, turning unseen photos into listings, over HTTP
+    assert "1,996 listings learned and indexed" in result.stdout
+    assert "Suggested listings" in result.stdout
+    served = re.search(
+        r"suggest \(a JPEG\) -> HTTP (\d+) in \d+ ms: title '([^']+)'", result.stdout
+    )
+    assert served and served.group(1) == "200", result.stdout
+    assert re.search(r"GET http://127\.0\.0\.1:\d+/ -> HTTP 200: the seller's page", result.stdout)
+    assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
+    assert len(assistant.catalog_) == 1996
+    assert assistant.price_model_ is not None

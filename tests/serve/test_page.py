@@ -17,9 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from furima.serve import ServeSettings, create_app
-
-from .live import live_server
+from furima.serve import ServeSettings, create_app, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -46,7 +44,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def base_url(page_assistant: Any) -> Iterator[str]:
-    with live_server(create_app(ServeSettings(), listing_assistant=page_assistant)) as url:
+    with running_server(create_app(ServeSettings(), listing_assistant=page_assistant)) as url:
         yield url
 
 
