@@ -17,7 +17,6 @@ __all__ = [
     "AssistantFields",
     "AssistantLoader",
     "ListingAssistantLike",
-    "fields_of",
     "load_assistant",
 ]
 
@@ -41,7 +40,7 @@ class ListingAssistantLike(Protocol):
     ``suggest`` raises ``ImageError`` for unreadable photos and ``DataError`` for unusable
     input; ``photo`` returns a catalog listing's encoded image and raises
     ``ListingNotFoundError`` (``UnknownListingError``) for an unknown id. Both may be slow and
-    are called from worker threads. The fields it fills are read by :func:`fields_of`.
+    are called from worker threads.
     """
 
     def suggest(
@@ -55,14 +54,9 @@ class ListingAssistantLike(Protocol):
 
     def photo(self, listing_id: int) -> bytes: ...
 
-
-def fields_of(assistant: ListingAssistantLike) -> AssistantFields:
-    """The assistant's ``fields`` (or fitted ``fields_``): category, attributes, brand."""
-    fields = getattr(assistant, "fields", None) or getattr(assistant, "fields_", None)
-    if fields is None:
-        raise TypeError(f"{type(assistant).__name__} has neither `fields` nor `fields_`.")
-    found: AssistantFields = fields
-    return found
+    @property
+    def fields_(self) -> AssistantFields:
+        """The catalog columns it fills."""
 
 
 AssistantLoader = Callable[[Path], ListingAssistantLike]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from furima.serve._assistant import ListingAssistantLike, fields_of
+from furima.serve._assistant import ListingAssistantLike
 from furima.serve._errors import RequestProblem
 from furima.serve._inputs import read_suggest_request
 from furima.serve._media import image_media_type
@@ -145,7 +145,7 @@ async def listing_photo(listing_id: int, request: Request, assistant: Assistant)
 )
 async def assistant_info(request: Request, assistant: Assistant) -> dict[str, Any]:
     settings = _settings(request)
-    fields = fields_of(assistant)
+    fields = assistant.fields_
     return {
         "category": list(fields.category),
         "attributes": list(fields.attributes),

@@ -48,7 +48,7 @@ class FakeAssistant:
     """Answers from a catalog table (the 240-photo fixture); records every call."""
 
     catalog: pd.DataFrame
-    fields: FakeFields = field(default_factory=FakeFields)
+    fields_: FakeFields = field(default_factory=FakeFields)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def suggest(
