@@ -14,11 +14,12 @@ its own; :class:`TitleStyle` writes titles the way a catalog writes them.
 
 from __future__ import annotations
 
-from furima.listing._assistant import MAX_TEXT_CHARS, ListingAssistant
+from furima.listing._assistant import ListingAssistant
 from furima.listing._calibration import expected_calibration_error
 from furima.listing._classifier import MODES, AttributeClassifier
 from furima.listing._features import ListingFeatures
 from furima.listing._fields import ListingFields
+from furima.listing._requests import MAX_TEXT_CHARS
 from furima.listing._suggestion import (
     Choice,
     FieldSuggestion,

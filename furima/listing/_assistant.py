@@ -14,9 +14,7 @@ neighbours. Here:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +23,11 @@ import pandas as pd
 
 from furima.exceptions import DataError, NotFittedError, UnknownListingError
 from furima.listing._brands import BrandMatcher
+from furima.listing._categories import consistent_categories, parent_maps
 from furima.listing._classifier import AttributeClassifier
 from furima.listing._features import ListingEncoders, ListingFeatures
 from furima.listing._fields import ListingFields
+from furima.listing._requests import Query, ascii_share, validated_queries
 from furima.listing._suggestion import (
     Choice,
     FieldSuggestion,
@@ -43,26 +43,14 @@ if TYPE_CHECKING:
     from furima.features import PhotoTextEmbedder
     from furima.pricing import PriceSuggester
 
-__all__ = ["MAX_TEXT_CHARS", "ListingAssistant"]
+__all__ = ["ListingAssistant"]
 
-#: Longer draft texts are refused (a listing description is a few hundred characters).
-MAX_TEXT_CHARS = 5000
 _EVIDENCE = 5  # listing ids shown as evidence per field
 _TOP = 3  # candidates shown per field
 _FAMILIAR_QUANTILE = 0.01  # photos less similar to the catalog than 99% of its own are unfamiliar
 _FAMILIAR_SAMPLE = 1000
 _ENCODED = b"<encoded>"  # marks a photo whose features were given
 _LIKELY = 0.5  # unfilled fields still name the title when at least this likely
-
-
-@dataclass(frozen=True)
-class _Query:
-    """One seller request, validated."""
-
-    photo: Any | None
-    text: str | None
-    brand: str | None
-    condition: int | None
 
 
 class ListingAssistant:
@@ -135,12 +123,12 @@ class ListingAssistant:
             BrandMatcher.fit(catalog[fields.brand], catalog[fields.title]) if fields.brand else None
         )
         self.classifier_ = self._fit_classifier(catalog, features, progress)
-        self.parents_ = _parent_maps(catalog, fields.category)
+        self.parents_ = parent_maps(catalog, fields.category)
         self.title_style_ = self._fit_title_style(catalog)
         self.search_ = self._build_pool(catalog, features, progress)
         self.catalog_ = _reference_table(catalog, ids, fields)
         self.familiar_score_ = self._familiar_score(ids[features.has_photo])
-        self.catalog_ascii_ = _ascii_share(catalog[fields.title].astype("string").fillna(""))
+        self.catalog_ascii_ = ascii_share(catalog[fields.title].astype("string").fillna(""))
         self.price_model_ = price_model
         return self
 
@@ -255,7 +243,7 @@ class ListingAssistant:
         self._check_fitted()
         if features is not None and photos is None:
             photos = [_ENCODED if has else None for has in features.has_photo]
-        queries = _queries(photos, texts, brands, conditions)
+        queries = validated_queries(photos, texts, brands, conditions)
         notes: list[list[str]] = [[] for _ in queries]
         usable_texts = [self._usable_text(q, note) for q, note in zip(queries, notes, strict=True)]
         if features is None:
@@ -263,7 +251,7 @@ class ListingAssistant:
         return self._suggest_features(queries, features, notes)
 
     def _suggest_features(
-        self, queries: list[_Query], features: ListingFeatures, notes: list[list[str]]
+        self, queries: list[Query], features: ListingFeatures, notes: list[list[str]]
     ) -> list[ListingSuggestion]:
         probabilities, modes = self.classifier_.predict_proba(
             photos=features.photo_inputs,
@@ -291,12 +279,12 @@ class ListingAssistant:
             answers.append(self._answer(query, suggestions, neighbours, notes[row]))
         return answers
 
-    def _usable_text(self, query: _Query, notes: list[str]) -> str | None:
+    def _usable_text(self, query: Query, notes: list[str]) -> str | None:
         """The words to use: text in a script the catalog does not use is set aside when a
         photo is given (the text model only knows the catalog's language)."""
         if query.text is None:
             return None
-        foreign = self.catalog_ascii_ > 0.9 and _ascii_share(pd.Series([query.text])) < 0.5
+        foreign = self.catalog_ascii_ > 0.9 and ascii_share(pd.Series([query.text])) < 0.5
         if not foreign:
             return query.text
         if query.photo is not None:
@@ -354,7 +342,7 @@ class ListingAssistant:
         mode: str,
         familiar: bool,
         neighbours: list[SimilarListing],
-        query: _Query,
+        query: Query,
     ) -> list[FieldSuggestion]:
         suggestions = {}
         for name in self.fields_.suggested:
@@ -378,7 +366,7 @@ class ListingAssistant:
             suggestions[self.fields_.brand] = self._brand(
                 suggestions[self.fields_.brand], query, neighbours
             )
-        return _consistent_categories(
+        return consistent_categories(
             list(suggestions.values()), self.fields_.category, self.parents_
         )
 
@@ -390,7 +378,7 @@ class ListingAssistant:
         return self.classifier_.threshold(name, mode)
 
     def _brand(
-        self, suggestion: FieldSuggestion, query: _Query, neighbours: list[SimilarListing]
+        self, suggestion: FieldSuggestion, query: Query, neighbours: list[SimilarListing]
     ) -> FieldSuggestion:
         """The seller's brand as given; else a brand named in the words; else the model's."""
         name = suggestion.name
@@ -411,7 +399,7 @@ class ListingAssistant:
 
     def _answer(
         self,
-        query: _Query,
+        query: Query,
         suggestions: list[FieldSuggestion],
         neighbours: list[SimilarListing],
         notes: list[str],
@@ -448,7 +436,7 @@ class ListingAssistant:
 
     def _price(
         self,
-        query: _Query,
+        query: Query,
         suggestions: list[FieldSuggestion],
         title: TitleSuggestion | None,
         neighbours: list[SimilarListing],
@@ -468,7 +456,7 @@ class ListingAssistant:
         return None
 
     def _draft_listing(
-        self, query: _Query, suggestions: list[FieldSuggestion], title: TitleSuggestion | None
+        self, query: Query, suggestions: list[FieldSuggestion], title: TitleSuggestion | None
     ) -> pd.DataFrame:
         """The listing as the price model reads it (name, brand, category, attributes)."""
         values = {s.name: s.value for s in suggestions}
@@ -522,44 +510,6 @@ class ListingAssistant:
         return load_assistant(path)
 
 
-def _queries(
-    photos: Sequence[Any | None] | None,
-    texts: Sequence[str | None] | None,
-    brands: Sequence[str | None] | None,
-    conditions: Sequence[int | None] | None,
-) -> list[_Query]:
-    given = [x for x in (photos, texts) if x is not None]
-    if not given:
-        raise DataError("give a photo or some words describing the item (or both).")
-    n = len(given[0])
-    columns = [
-        list(x) if x is not None else [None] * n for x in (photos, texts, brands, conditions)
-    ]
-    if any(len(column) != n for column in columns):
-        raise DataError("photos, texts, brands and conditions must have one entry per listing.")
-    return [_query(i, *values) for i, values in enumerate(zip(*columns, strict=True))]
-
-
-def _query(row: int, photo: Any, text: Any, brand: Any, condition: Any) -> _Query:
-    where = f"listing {row}: " if row else ""
-    if isinstance(photo, bytes | str) and len(photo) == 0:
-        photo = None
-    text = str(text).strip() if text is not None else None
-    if text is not None and len(text) > MAX_TEXT_CHARS:
-        raise DataError(
-            f"{where}the words are {len(text):,} characters long; keep them under "
-            f"{MAX_TEXT_CHARS:,} (a title and a short description are enough)."
-        )
-    if photo is None and not text:
-        raise DataError(f"{where}give a photo or some words describing the item (or both).")
-    if condition is not None and (not isinstance(condition, int) or not 1 <= condition <= 5):
-        raise DataError(
-            f"{where}condition must be a whole number from 1 (new) to 5, got {condition!r}."
-        )
-    brand = str(brand).strip() or None if brand is not None else None
-    return _Query(photo, text or None, brand, condition)
-
-
 def _price_of(record: Mapping[Any, Any], column: str | None) -> float | None:
     value = record[column] if column else None
     return None if value is None or pd.isna(value) else float(value)
@@ -576,43 +526,6 @@ def _likely(suggestion: FieldSuggestion) -> str | None:
 
 def _agreeing(neighbours: list[SimilarListing], name: str, value: str) -> list[int]:
     return [n.id for n in neighbours if n.attributes.get(name) == value][:_EVIDENCE]
-
-
-def _parent_maps(catalog: pd.DataFrame, levels: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """For each category level but the first: value -> its commonest parent value."""
-    maps: dict[str, dict[str, str]] = {}
-    for parent, child in itertools.pairwise(levels):
-        pairs = catalog[[parent, child]].dropna().astype(str)
-        counts = pairs.groupby([child, parent]).size().sort_values(ascending=False)
-        maps[child] = {
-            c: p for (c, p) in counts.index[~counts.index.get_level_values(0).duplicated()]
-        }
-    return maps
-
-
-def _consistent_categories(
-    suggestions: list[FieldSuggestion], levels: tuple[str, ...], parents: dict[str, dict[str, str]]
-) -> list[FieldSuggestion]:
-    """Fill coarser category levels from the finest filled one, so the path never contradicts
-    itself (a confident ``Tshirts`` implies ``Topwear`` and ``Apparel``)."""
-    by_name = {s.name: s for s in suggestions}
-    for parent, child in reversed(list(itertools.pairwise(levels))):
-        filled = by_name[child]
-        if filled.value is None:
-            continue
-        implied = parents[child].get(filled.value)
-        current = by_name[parent]
-        if implied is None or current.value == implied:
-            continue
-        confidence = max(
-            filled.confidence,
-            next((c.confidence for c in current.top if c.value == implied), 0.0),
-        )
-        by_name[parent] = FieldSuggestion(
-            current.name, current.label, implied, confidence, current.threshold,
-            current.top, current.evidence, current.source,
-        )  # fmt: skip
-    return [by_name[s.name] for s in suggestions]
 
 
 def _reference_table(catalog: pd.DataFrame, ids: np.ndarray, fields: ListingFields) -> pd.DataFrame:
@@ -633,10 +546,3 @@ def _photo_bytes(value: Any) -> bytes | None:
     if isinstance(value, str | Path) and str(value) and Path(value).is_file():
         return Path(value).read_bytes()
     return None
-
-
-def _ascii_share(texts: pd.Series) -> float:
-    """Share of letters that are ASCII (Latin script) across ``texts``."""
-    letters = "".join(texts.astype(str).tolist()[:5000])
-    alphabetic = [c for c in letters if c.isalpha()]
-    return sum(c.isascii() for c in alphabetic) / len(alphabetic) if alphabetic else 1.0
