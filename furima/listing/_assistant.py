@@ -422,12 +422,9 @@ class ListingAssistant:
         if self.title_style_ is None or not any(s.filled for s in suggestions):
             return None
         values = {s.name: _likely(s) for s in suggestions}
-        kind = values.get(self.fields_.category[-1])
-        backing = [
-            n
-            for n in neighbours
-            if kind is None or n.attributes.get(self.fields_.category[-1]) == kind
-        ]
+        noun = self.fields_.category[-1]
+        kind = values[noun] = next(s.top[0].value for s in suggestions if s.name == noun)
+        backing = [n for n in neighbours if n.attributes.get(noun) == kind]
         backing = backing or neighbours
         text = self.title_style_.compose(
             values, [n.title for n in backing], [max(n.score, 0.0) for n in backing]
@@ -517,7 +514,8 @@ def _price_of(record: Mapping[Any, Any], column: str | None) -> float | None:
 
 def _likely(suggestion: FieldSuggestion) -> str | None:
     """A field's value for the title: the filled value, else a candidate more likely right
-    than wrong (the seller edits the title anyway; a missing word helps less)."""
+    than wrong (the seller edits the title anyway; a missing word helps less). The product
+    type always takes its best candidate: a title names what the item is."""
     if suggestion.value is not None or not suggestion.top:
         return suggestion.value
     best = suggestion.top[0]

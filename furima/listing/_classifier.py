@@ -30,6 +30,7 @@ __all__ = ["MODES", "AttributeClassifier"]
 
 PHOTO, TEXT, BOTH = "photo", "text", "photo+text"
 MODES = (PHOTO, TEXT, BOTH)
+_MIN_THRESHOLD = 0.5
 
 
 class AttributeClassifier:
@@ -46,6 +47,9 @@ class AttributeClassifier:
         label_smoothing: Cross-entropy label smoothing.
         calibration_share: Share of rows held out to fit temperatures and thresholds.
         target_precision: Filled fields should be right this often (sets the thresholds).
+        per_field_thresholds: One threshold per field, each meeting ``target_precision`` on
+            its own; by default one threshold for all fields (calibrated confidences mean
+            the same in every field), which fills more fields at the same overall precision.
         seed: Seed of the split, initialisation and batches.
         threads: PyTorch threads for training (``None``: 1, fastest on a busy machine).
     """
@@ -63,6 +67,7 @@ class AttributeClassifier:
         label_smoothing: float = 0.1,
         calibration_share: float = 0.1,
         target_precision: float = 0.95,
+        per_field_thresholds: bool = False,
         seed: int = 0,
         threads: int | None = None,
     ) -> None:
@@ -76,6 +81,7 @@ class AttributeClassifier:
         self.label_smoothing = label_smoothing
         self.calibration_share = calibration_share
         self.target_precision = target_precision
+        self.per_field_thresholds = per_field_thresholds
         self.seed = seed
         self.threads = threads
 
@@ -212,36 +218,58 @@ class AttributeClassifier:
                 continue
             rows = held[usable]
             logits = self._logits(features[0][rows], features[1][rows], flags[usable])
-            for j, name in enumerate(self.fields_):
-                self._calibrate_field(name, mode, logits[name], codes[rows, j])
+            outcomes = {
+                name: self._calibrate_field(name, mode, logits[name], codes[rows, j])
+                for j, name in enumerate(self.fields_)
+            }
+            self._set_thresholds(mode, outcomes)
 
     def _calibrate_field(
         self, name: str, mode: str, logits: np.ndarray, labels: np.ndarray
-    ) -> None:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fit the field's temperature; return calibrated confidences and correctness."""
         temperature = fit_temperature(logits, labels)
         known = labels >= 0
         before = softmax(logits[known])
         after = softmax(logits[known], temperature)
         correct = (after.argmax(axis=1) == labels[known]).astype(np.float64)
         confidence = after.max(axis=1)
-        # Calibrated confidence at or above the target precision is right that often by
-        # itself, so the threshold never exceeds it (few held-out rows make it noisy).
-        threshold = min(
-            fill_threshold(confidence, correct, self.target_precision), self.target_precision
-        )
-        filled = confidence >= threshold
         self.temperatures_[name][mode] = temperature
-        self.thresholds_[name][mode] = threshold
         self.calibration_[name][mode] = {
             "rows": int(known.sum()),
             "temperature": temperature,
             "accuracy": float(correct.mean()) if len(correct) else float("nan"),
             "ece_before": expected_calibration_error(before.max(axis=1), correct),
             "ece": expected_calibration_error(confidence, correct),
-            "threshold": threshold,
-            "filled": float(filled.mean()) if len(filled) else 0.0,
-            "precision_filled": float(correct[filled].mean()) if filled.any() else float("nan"),
         }
+        return confidence, correct
+
+    def _set_thresholds(
+        self, mode: str, outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        """Fill thresholds for ``mode``: one shared by all fields (filled fields right
+        ``target_precision`` of the time overall), or one per field."""
+        if self.per_field_thresholds:
+            chosen = {name: self._threshold_for(*outcome) for name, outcome in outcomes.items()}
+        else:
+            confidence = np.concatenate([c for c, _ in outcomes.values()])
+            correct = np.concatenate([k for _, k in outcomes.values()])
+            chosen = dict.fromkeys(outcomes, self._threshold_for(confidence, correct))
+        for name, (confidence, correct) in outcomes.items():
+            filled = confidence >= chosen[name]
+            self.thresholds_[name][mode] = chosen[name]
+            self.calibration_[name][mode].update(
+                threshold=chosen[name],
+                filled=float(filled.mean()) if len(filled) else 0.0,
+                precision_filled=float(correct[filled].mean()) if filled.any() else float("nan"),
+            )
+
+    def _threshold_for(self, confidence: np.ndarray, correct: np.ndarray) -> float:
+        # Calibrated confidence at or above the target precision is right that often by
+        # itself, so the threshold never exceeds it (few held-out rows make it noisy); and a
+        # value more likely wrong than right is never filled, however good the other fields.
+        found = fill_threshold(confidence, correct, self.target_precision)
+        return max(min(found, self.target_precision), _MIN_THRESHOLD)
 
     # -- predicting ----------------------------------------------------------------------
 

@@ -27,8 +27,10 @@ def test_photos_alone_get_their_article_type(
         for a, t in zip(answers, truth, strict=True)
         if a.field("article_type").filled
     ]
-    assert len(filled) >= 6  # 7 of 16 when written: 224 listings teach little
-    assert np.mean([f.value == t for f, t in filled]) >= 0.8
+    # 224 listings teach little and calibrate roughly (14 filled, 11 right when written);
+    # benchmarks/listing.py measures the fill rate and precision on 35k listings
+    assert len(filled) >= 8
+    assert np.mean([f.value == t for f, t in filled]) >= 0.7
     assert all(f.confidence >= f.threshold for f, _ in filled)
 
 
