@@ -12,12 +12,13 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from furima._progress import tracker
+from furima._progress import Tracker, tracker
 from furima.exceptions import DataError, NotFittedError
 from furima.listing._calibration import (
     expected_calibration_error,
@@ -50,6 +51,8 @@ class AttributeClassifier:
         per_field_thresholds: One threshold per field, each meeting ``target_precision`` on
             its own; by default one threshold for all fields (calibrated confidences mean
             the same in every field), which fills more fields at the same overall precision.
+        members: Networks trained from different seeds whose logits are averaged (an
+            ensemble: about half a point of accuracy for each doubling, at that training cost).
         seed: Seed of the split, initialisation and batches.
         threads: PyTorch threads for training (``None``: 1, fastest on a busy machine).
     """
@@ -68,6 +71,7 @@ class AttributeClassifier:
         calibration_share: float = 0.1,
         target_precision: float = 0.95,
         per_field_thresholds: bool = False,
+        members: int = 3,
         seed: int = 0,
         threads: int | None = None,
     ) -> None:
@@ -82,6 +86,7 @@ class AttributeClassifier:
         self.calibration_share = calibration_share
         self.target_precision = target_precision
         self.per_field_thresholds = per_field_thresholds
+        self.members = members
         self.seed = seed
         self.threads = threads
 
@@ -130,8 +135,11 @@ class AttributeClassifier:
             )
         if not 0 < self.target_precision <= 1:
             raise ValueError(f"target_precision must be in (0, 1], got {self.target_precision}.")
-        if self.epochs < 1 or self.hidden < 1:
-            raise ValueError(f"epochs and hidden must be >= 1, got {self.epochs}, {self.hidden}.")
+        if min(self.epochs, self.hidden, self.members) < 1:
+            raise ValueError(
+                "epochs, hidden and members must be >= 1, got "
+                f"{self.epochs}, {self.hidden}, {self.members}."
+            )
 
     def _encode_labels(self, labels: Mapping[str, Any], rows: int) -> np.ndarray:
         self.classes_: dict[str, np.ndarray] = {}
@@ -188,17 +196,25 @@ class AttributeClassifier:
         from furima.listing._classifier_training import train_heads
 
         photos, texts = features
+        classes = [len(self.classes_[name]) for name in self.fields_]
         with tracker(progress) as bar:
-            bar.start(f"training classifiers ({len(self.fields_)} fields)", total=self.epochs)
-            self.weights_ = train_heads(
-                self,
-                photos[train],
-                texts[train],
-                present[train],
-                codes[train],
-                [len(self.classes_[name]) for name in self.fields_],
-                bar.update,
+            bar.start(
+                f"training classifiers ({len(self.fields_)} fields, {self.members} members)",
+                total=self.epochs * self.members,
             )
+            self.weights_ = [
+                train_heads(
+                    self,
+                    self.seed + member,
+                    photos[train],
+                    texts[train],
+                    present[train],
+                    codes[train],
+                    classes,
+                    partial(_advance, bar, member * self.epochs),
+                )
+                for member in range(self.members)
+            ]
 
     def _calibrate(
         self,
@@ -310,12 +326,10 @@ class AttributeClassifier:
         return by_mode.get(mode, by_mode.get(PHOTO, by_mode.get(TEXT, 1.0)))
 
     def _logits(self, photos: np.ndarray, texts: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
-        w = self.weights_
         x = np.concatenate(
             [photos * flags[:, :1], texts * flags[:, 1:], flags.astype(np.float32)], axis=1
         )
-        h = _gelu(x @ w["w1"] + w["b1"])
-        out = h @ w["w2"] + w["b2"]
+        out = np.mean([_gelu(x @ w["w1"] + w["b1"]) @ w["w2"] + w["b2"] for w in self.weights_], 0)
         sizes = np.cumsum([len(self.classes_[name]) for name in self.fields_])[:-1]
         return dict(zip(self.fields_, np.split(out, sizes, axis=1), strict=True))
 
@@ -339,7 +353,12 @@ class AttributeClassifier:
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays (for ``np.savez``) and JSON-ready learned values."""
         self._check_fitted()
-        arrays = {**self.weights_, "photo_mean": self.photo_mean_, "photo_scale": self.photo_scale_}
+        arrays = {
+            f"{name}_{member}": array
+            for member, weights in enumerate(self.weights_)
+            for name, array in weights.items()
+        }
+        arrays.update(photo_mean=self.photo_mean_, photo_scale=self.photo_scale_)
         learned = {
             "fields": self.fields_,
             "classes": {name: values.tolist() for name, values in self.classes_.items()},
@@ -357,7 +376,10 @@ class AttributeClassifier:
     ) -> AttributeClassifier:
         """Rebuild a fitted classifier from :meth:`get_state` output and its parameters."""
         model = cls(**params)
-        model.weights_ = {name: arrays[name] for name in ("w1", "b1", "w2", "b2")}
+        model.weights_ = [
+            {name: arrays[f"{name}_{member}"] for name in ("w1", "b1", "w2", "b2")}
+            for member in range(model.members)
+        ]
         model.photo_mean_, model.photo_scale_ = arrays["photo_mean"], arrays["photo_scale"]
         model.fields_ = list(learned["fields"])
         model.classes_ = {n: np.asarray(v, dtype=object) for n, v in learned["classes"].items()}
@@ -401,6 +423,10 @@ def _mode_flags(mode: str, rows: int) -> np.ndarray:
 
 def _mode_of(present: np.ndarray) -> str:
     return BOTH if present.all() else PHOTO if present[0] else TEXT
+
+
+def _advance(bar: Tracker, done: int, epoch: float) -> None:
+    bar.update(done + epoch)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ class _Network(nn.Module):  # type: ignore[misc]
 
 def train_heads(
     cfg: AttributeClassifier,
+    seed: int,
     photos: np.ndarray,
     texts: np.ndarray,
     present: np.ndarray,
@@ -54,8 +55,8 @@ def train_heads(
     sum(classes)]``, ``b2``.
     """
     with torch_threads(cfg.threads or 1):
-        torch.manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
         inputs = photos.shape[1] + texts.shape[1] + 2
         network = _Network(cfg, inputs, sum(classes))
         optimiser = torch.optim.AdamW(
