@@ -15,6 +15,7 @@ neighbours. Here:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ from furima.search import PoolColumns, SimilarSearch
 
 if TYPE_CHECKING:
     from furima.features import PhotoTextEmbedder
+    from furima.index import SearchResult
     from furima.pricing import PriceSuggester
 
 __all__ = ["ListingAssistant"]
@@ -113,10 +115,7 @@ class ListingAssistant:
         catalog = catalog.reset_index(drop=True)
         ids = PoolColumns(id=fields.id).ids(catalog)
         if features is None:
-            photos = catalog[fields.photo].tolist() if fields.photo else [None] * len(catalog)
-            features = self.encoders.encode(
-                photos, catalog[fields.title].tolist(), progress=progress
-            )
+            features = self.encode(catalog, fields, progress=progress)
         if len(features) != len(catalog):
             raise DataError(f"features have {len(features)} rows for {len(catalog)} listings.")
         self.brands_ = (
@@ -299,22 +298,16 @@ class ListingAssistant:
         )
         return query.text
 
-    def _neighbours(self, features: ListingFeatures) -> Any:
+    def _neighbours(self, features: ListingFeatures) -> SearchResult:
+        """Similar catalog listings: by photo where there is one, else by the words."""
         k = min(self.neighbours, len(self.catalog_))
         has_photo = features.has_photo
-        found = (
-            self.search_.similar_to_features(texts=features.titles, k=k)
-            if not has_photo.all()
-            else None
-        )
+        if has_photo.all():
+            return self.search_.similar_to_features(photos=features.photos, k=k)
+        found = self.search_.similar_to_features(texts=features.titles, k=k)
         if has_photo.any():
-            by_photo = self.search_.similar_to_features(photos=features.photos, k=k)
-            if found is None:
-                return by_photo
-            found.ids[has_photo], found.scores[has_photo] = (
-                by_photo.ids[has_photo],
-                by_photo.scores[has_photo],
-            )
+            by_photo = self.search_.similar_to_features(photos=features.photos[has_photo], k=k)
+            found.ids[has_photo], found.scores[has_photo] = by_photo.ids, by_photo.scores
         return found
 
     def _familiar(self, features: ListingFeatures, top_scores: np.ndarray) -> np.ndarray:
@@ -383,19 +376,26 @@ class ListingAssistant:
         """The seller's brand as given; else a brand named in the words; else the model's."""
         name = suggestion.name
         if query.brand:
-            return FieldSuggestion(
-                name, suggestion.label, query.brand, 1.0, suggestion.threshold,
-                [Choice(query.brand, 1.0)], _agreeing(neighbours, name, query.brand), "seller",
-            )  # fmt: skip
+            return replace(
+                suggestion,
+                value=query.brand,
+                confidence=1.0,
+                top=[Choice(query.brand, 1.0)],
+                evidence=_agreeing(neighbours, name, query.brand),
+                source="seller",
+            )
         named = self.brands_.find(query.text) if self.brands_ and query.text else None
-        if named is None:
+        if named is None or self.brands_ is None:
             return suggestion
-        confidence = self.brands_.precision if self.brands_ else 0.0
-        value = named if confidence >= suggestion.threshold else None
-        return FieldSuggestion(
-            name, suggestion.label, value, confidence, suggestion.threshold,
-            [Choice(named, confidence)], _agreeing(neighbours, name, named), "text",
-        )  # fmt: skip
+        confidence = self.brands_.precision
+        return replace(
+            suggestion,
+            value=named if confidence >= suggestion.threshold else None,
+            confidence=confidence,
+            top=[Choice(named, confidence)],
+            evidence=_agreeing(neighbours, name, named),
+            source="text",
+        )
 
     def _answer(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pandas as pd
 
@@ -41,8 +42,5 @@ def consistent_categories(
             filled.confidence,
             next((c.confidence for c in current.top if c.value == implied), 0.0),
         )
-        by_name[parent] = FieldSuggestion(
-            current.name, current.label, implied, confidence, current.threshold,
-            current.top, current.evidence, current.source,
-        )  # fmt: skip
+        by_name[parent] = replace(current, value=implied, confidence=confidence)
     return [by_name[s.name] for s in suggestions]
