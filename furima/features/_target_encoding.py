@@ -9,7 +9,7 @@ many there were, which lets a tree model learn interactions such as brand x type
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,8 +27,15 @@ def _join(tokens: list[str]) -> str:
     return "_".join(tokens)
 
 
-def listing_keys(listings: pd.DataFrame) -> pd.DataFrame:
-    """Categorical keys of each listing as a frame of strings ("" where unknown)."""
+Keys = Mapping[str, Sequence[str] | np.ndarray]
+"""Key name -> one string per listing ("" where unknown); a DataFrame of strings is one too."""
+
+
+def listing_keys(listings: pd.DataFrame) -> dict[str, list[str]]:
+    """Categorical keys of each listing: key name -> one string per listing ("" if unknown).
+
+    Plain lists rather than a frame: building a DataFrame costs more than the keys themselves
+    when one listing is priced at a time."""
     tokens = listing_tokens(listings["name"])
     keys: dict[str, list[str]] = {
         "brand": _lower(listings["brand"]),
@@ -49,7 +56,7 @@ def listing_keys(listings: pd.DataFrame) -> pd.DataFrame:
     for column in [c for c in listings.columns if c not in _NOT_ATTRIBUTES]:
         keys[column] = _lower(listings[column])
         _add_cross(keys, column, "type2")
-    return pd.DataFrame(keys, index=listings.index)
+    return keys
 
 
 def _add_cross(keys: dict[str, list[str]], left: str, right: str) -> None:
@@ -77,13 +84,13 @@ class TargetEncoder:
     def __init__(self, smoothing: float = 5.0) -> None:
         self.smoothing = smoothing
 
-    def fit(self, keys: pd.DataFrame, y: np.ndarray) -> TargetEncoder:
+    def fit(self, keys: Keys, y: np.ndarray) -> TargetEncoder:
         self.prior_ = float(np.mean(y))
-        self.columns_ = list(keys.columns)
+        self.columns_ = [str(column) for column in keys]
         self.tables_: dict[str, tuple[dict[str, int], np.ndarray, np.ndarray]] = {}
-        target = pd.Series(np.asarray(y, dtype=np.float64), index=keys.index)
+        target = pd.Series(np.asarray(y, dtype=np.float64))
         for column in self.columns_:
-            stats = target.groupby(keys[column].to_numpy()).agg(["sum", "count"])
+            stats = target.groupby(np.asarray(keys[column], dtype=object)).agg(["sum", "count"])
             self.tables_[column] = (
                 _positions(stats.index.astype(str).tolist()),
                 stats["sum"].to_numpy(np.float64),
@@ -91,13 +98,15 @@ class TargetEncoder:
             )
         return self
 
-    def transform(self, keys: pd.DataFrame) -> np.ndarray:
+    def transform(self, keys: Keys) -> np.ndarray:
         if not hasattr(self, "tables_"):
             raise NotFittedError("This TargetEncoder is not fitted yet; call fit first.")
-        out = np.empty((len(keys), 2 * len(self.columns_)), dtype=np.float64)
+        first = next(iter(keys), None)
+        rows = 0 if first is None else len(keys[first])
+        out = np.empty((rows, 2 * len(self.columns_)), dtype=np.float64)
         for j, column in enumerate(self.columns_):
             index, sums, counts = self.tables_[column]
-            values = keys[column].tolist() if column in keys else [""] * len(keys)
+            values = list(keys[column]) if column in keys else [""] * rows
             position = np.fromiter((index.get(v, -1) for v in values), np.int64, len(values))
             found = position >= 0
             total = np.where(found, sums[position], 0.0)

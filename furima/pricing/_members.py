@@ -45,9 +45,11 @@ __all__ = [
 
 
 def take_rows(representation: Any, rows: np.ndarray) -> Any:
-    """Rows of a member representation (sparse matrix or frame)."""
+    """Rows of a member representation (sparse matrix, frame, or columns by name)."""
     if isinstance(representation, pd.DataFrame):
         return representation.iloc[rows]
+    if isinstance(representation, dict):
+        return {name: column[rows] for name, column in representation.items()}
     return representation[rows]
 
 
@@ -331,17 +333,20 @@ class KeyEncoding(PriceMember):
     def __init__(self, smoothing: float = 5.0) -> None:
         self.smoothing = smoothing
 
-    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> pd.DataFrame:
+    def encode(self, listings: pd.DataFrame, *, fit: bool = False) -> dict[str, np.ndarray]:
         keys = listing_keys(listings)
         if fit:
-            self.columns_ = list(keys.columns)
-        return keys.reindex(columns=self.columns_, fill_value="")
+            self.columns_ = list(keys)
+        missing = [""] * len(listings)
+        return {c: np.asarray(keys.get(c, missing), dtype=object) for c in self.columns_}
 
-    def fit(self, representation: pd.DataFrame, y: np.ndarray, ids: np.ndarray) -> KeyEncoding:
+    def fit(
+        self, representation: dict[str, np.ndarray], y: np.ndarray, ids: np.ndarray
+    ) -> KeyEncoding:
         self.encoder_ = TargetEncoder(self.smoothing).fit(representation, y)
         return self
 
-    def predict(self, representation: pd.DataFrame) -> np.ndarray:
+    def predict(self, representation: dict[str, np.ndarray]) -> np.ndarray:
         return self.encoder_.transform(representation)
 
     @property
