@@ -208,47 +208,43 @@ def _coverage(
     truth: pd.DataFrame,
     answers: list[ListingSuggestion],
 ) -> None:
-    filled_total = right_total = cells = 0
+    filled_right: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in fields.suggested:
         real = truth[name].astype("string").fillna("?").to_numpy()
         confidence = np.array([a.field(name).confidence for a in answers])
         correct = np.array([a.field(name).top[0].value == real[i] for i, a in enumerate(answers)])
-        curve = []
-        for threshold in THRESHOLDS:
-            kept = confidence >= threshold
-            accuracy = float(correct[kept].mean()) if kept.any() else None
-            curve.append(
-                {
-                    "threshold": threshold,
-                    "coverage": round(float(kept.mean()), 4),
-                    "accuracy": None if accuracy is None else round(accuracy, 4),
-                }
-            )
-        _emit(base, name, "accuracy_vs_coverage", input="photo", furima=curve)
+        _emit(base, name, "accuracy_vs_coverage", input="photo", furima=_curve(confidence, correct))
         filled = np.array([a.field(name).filled for a in answers])
         right = filled & np.array([a.field(name).value == real[i] for i, a in enumerate(answers)])
+        filled_right[name] = filled, right
+        _emit(base, name, "default_threshold", input="photo", **_fill_rate(filled, right))
+    groups = {
+        "all": list(fields.suggested),
+        "all_but_brand": [name for name in fields.suggested if name != fields.brand],
+    }
+    for group, names in groups.items():
+        filled = np.concatenate([filled_right[name][0] for name in names])
+        right = np.concatenate([filled_right[name][1] for name in names])
         _emit(
-            base,
-            name,
-            "default_threshold",
-            input="photo",
-            filled=round(float(filled.mean()), 4),
-            precision=round(float(right.sum() / max(filled.sum(), 1)), 4),
-        )
-        filled_total, right_total, cells = (
-            filled_total + int(filled.sum()),
-            right_total + int(right.sum()),
-            cells + len(answers),
-        )
-    _emit(
-        base,
-        "all",
-        "default_threshold",
-        input="photo",
-        filled=round(filled_total / cells, 4),
-        precision=round(right_total / max(filled_total, 1), 4),
-        target={"filled": 0.8, "precision": 0.95},
-    )
+            base, group, "default_threshold", input="photo", fields=names,
+            target={"filled": 0.8, "precision": 0.95}, **_fill_rate(filled, right),
+        )  # fmt: skip
+
+
+def _curve(confidence: np.ndarray, correct: np.ndarray) -> list[dict[str, Any]]:
+    """Coverage and accuracy of the top candidate as the confidence threshold moves."""
+    curve = []
+    for threshold in THRESHOLDS:
+        kept = confidence >= threshold
+        accuracy = round(float(correct[kept].mean()), 4) if kept.any() else None
+        coverage = round(float(kept.mean()), 4)
+        curve.append({"threshold": threshold, "coverage": coverage, "accuracy": accuracy})
+    return curve
+
+
+def _fill_rate(filled: np.ndarray, right: np.ndarray) -> dict[str, float]:
+    precision = right.sum() / max(filled.sum(), 1)
+    return {"filled": round(float(filled.mean()), 4), "precision": round(float(precision), 4)}
 
 
 def _titles(

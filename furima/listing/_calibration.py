@@ -76,20 +76,28 @@ def expected_calibration_error(
 
 
 def fill_threshold(
-    confidence: np.ndarray, correct: np.ndarray, target_precision: float, min_rows: int = 20
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    target_precision: float,
+    min_rows: int = 20,
+    z: float = 1.645,
 ) -> float:
     """The lowest confidence above which predictions are right ``target_precision`` of the time.
 
     Predictions are sorted by confidence; the threshold is the confidence of the last
-    prediction at which the running precision (of everything at least as confident) still
-    meets the target. Returns 1.0 (never fill) when not even the ``min_rows`` most confident
-    predictions reach it, and 0.0 when all of them do.
+    prediction at which the precision of everything at least as confident still meets the
+    target, with a margin of ``z`` standard errors (a one-sided 95% bound by default, so new
+    listings meet the target too, not just the held-out rows it was chosen on). Returns 1.0
+    (never fill) when not even the ``min_rows`` most confident predictions reach it, and 0.0
+    when all of them do.
     """
     if len(confidence) == 0:
         return 1.0
     order = np.argsort(-confidence, kind="stable")
-    precision = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
-    meets = np.flatnonzero(precision >= target_precision)
+    counted = np.arange(1, len(order) + 1)
+    precision = np.cumsum(correct[order]) / counted
+    margin = z * np.sqrt(precision * (1 - precision) / counted)
+    meets = np.flatnonzero(precision - margin >= target_precision)
     meets = meets[meets >= min(min_rows, len(order)) - 1]
     if len(meets) == 0:
         return 1.0

@@ -61,10 +61,13 @@ def test_fill_threshold_keeps_the_most_confident_rows_meeting_the_precision() ->
     confidence = np.linspace(1.0, 0.01, 100)
     correct = np.ones(100)
     correct[50:] = 0  # the 50 most confident are right, the rest wrong
-    threshold = fill_threshold(confidence, correct, target_precision=0.9)
+    threshold = fill_threshold(confidence, correct, target_precision=0.9, z=0.0)
     kept = confidence >= threshold
     assert correct[kept].mean() >= 0.9
     assert kept.sum() == 55  # 50 right + 5 wrong is the most at 90% precision
+    # with a margin of 1.645 standard errors the bound must hold too: fewer rows qualify
+    cautious = confidence >= fill_threshold(confidence, correct, target_precision=0.9)
+    assert 50 <= cautious.sum() < 55
 
 
 def test_fill_threshold_edges() -> None:
