@@ -73,7 +73,7 @@ def title_features(table: pd.DataFrame, digest: str, cache: Path) -> np.ndarray:
 
 
 def colour_features(table: pd.DataFrame, digest: str, cache: Path) -> np.ndarray:
-    from furima.features._colour import ColourEncoder
+    from furima.features import ColourEncoder
 
     encoder = ColourEncoder()
     return cached(

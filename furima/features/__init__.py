@@ -3,6 +3,7 @@
 - :class:`ListingTextVectorizer`: sparse TF-IDF over listing views and crosses.
 - :func:`listing_keys` and :class:`TargetEncoder`: categorical keys and their smoothed targets.
 - :class:`MiniLMEncoder`, :class:`MultilingualUSEEncoder`: dense sentence embeddings.
+- :class:`ColourEncoder`: the product's colours (HSV histogram, background left out).
 - :class:`PhotoEncoder`: EfficientNet-Lite0 photo features through onnxruntime;
   :func:`decode_image` turns any photo into RGB pixels or a clear :class:`ImageError`.
 - :class:`PhotoTextEmbedder`: photo and title features projected into one learned space.
@@ -13,6 +14,7 @@ Heavy dependencies (onnxruntime, PyTorch, sentence-transformers) load on first u
 from __future__ import annotations
 
 from furima.features._base import Encoder, l2_normalise
+from furima.features._colour import ColourEncoder
 from furima.features._images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image
 from furima.features._joint_embedding import PhotoTextEmbedder
 from furima.features._listing_text import (
@@ -34,6 +36,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "MAX_IMAGE_PIXELS",
     "SPLIT_VIEWS",
+    "ColourEncoder",
     "Encoder",
     "ListingTextVectorizer",
     "MiniLMEncoder",

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from furima._progress import tracker
-from furima.features import MiniLMEncoder, PhotoEncoder, decode_image
-from furima.features._colour import ColourEncoder
+from furima.features import ColourEncoder, MiniLMEncoder, PhotoEncoder, decode_image
 from furima.search import PoolFeatures
 
 __all__ = ["ListingEncoders", "ListingFeatures"]
