@@ -29,10 +29,11 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert "1,996 listings learned and indexed" in result.stdout
     assert "Suggested listings" in result.stdout
     served = re.search(
-        r"suggest \(a JPEG\) -> HTTP (\d+) in \d+ ms: title '([^']+)'", result.stdout
+        r"suggest \(a JPEG\) -> HTTP (\d+) in \d+ ms:\s+title '([^']+)'", result.stdout
     )
     assert served and served.group(1) == "200", result.stdout
-    assert re.search(r"GET http://127\.0\.0\.1:\d+/ -> HTTP 200: the seller's page", result.stdout)
+    page = r"GET http://127\.0\.0\.1:\d+/ -> HTTP 200:\s+the seller's page"
+    assert re.search(page, result.stdout)
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None
