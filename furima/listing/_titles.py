@@ -227,8 +227,8 @@ def _descriptors(
         words = title_tokens(title)
         seen: set[str] = set()
         for i, word in enumerate(words[1:-1], start=1):  # first word is usually the brand
-            key = word.lower().removesuffix("'s")  # "Men's" names a gender too
-            if key in known or key in seen or key.isdigit():
+            key = word.lower().removesuffix("'s")  # "Men's", "Girl's" name a gender too
+            if key in known or f"{key}s" in known or key in seen or key.isdigit():
                 continue
             seen.add(key)
             share[key] += float(w)
