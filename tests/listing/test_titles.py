@@ -40,8 +40,15 @@ def test_composes_in_order_with_descriptors_shared_by_similar_titles(style: Titl
 
 def test_words_naming_other_values_never_become_descriptors(style: TitleStyle) -> None:
     values = {"gender": "Men", "article_type": "Sports Shoes"}
-    neighbours = ["Nike Women White Running Shoes", "ADIDAS Woman's Blue Running Shoes"]
+    neighbours = ["Nike Women White Running Shoes", "ADIDAS Women Blue Running Shoes"]
     assert style.compose(values, neighbours) == "Men Running Shoes"
+    kids = TitleStyle().fit(
+        ["Doodle Girls Pink Top", "Doodle Boys Blue Top", "Gini Girls Red Top"],
+        {"gender": ["Girls", "Boys", "Girls"], "kind": ["Tops"] * 3},
+        "kind",
+    )
+    neighbours = ["Doodle Girl's Printed Pink Top", "Gini Girl's Printed Red Top"]
+    assert kids.compose({"gender": "Boys", "kind": "Tops"}, neighbours) == "Boys Printed Top"
 
 
 def test_missing_values_are_left_out_and_the_state_round_trips(style: TitleStyle) -> None:
