@@ -215,3 +215,17 @@ def test_suggestions_serialise_to_json(assistant: ListingAssistant, unseen: pd.D
         data["fields"][0]
     )
     assert data["similar"][0]["id"] == answer.similar[0].id
+
+
+def test_concurrent_requests_get_the_same_answers_as_sequential_ones(
+    assistant: ListingAssistant, unseen: pd.DataFrame
+) -> None:
+    """The server calls the assistant from worker threads: answers must not mix."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = [{"photo": photo} for photo in unseen["jpeg"].tolist()[:6]]
+    requests += [{"text": "black leather handbag"}, {"text": "red kurta", "brand": "W"}]
+    expected = [assistant.suggest(**request).to_dict() for request in requests]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda request: assistant.suggest(**request), requests * 3))
+    assert [a.to_dict() for a in answers] == expected * 3
