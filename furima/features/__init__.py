@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from furima.features._base import Encoder, l2_normalise
 from furima.features._colour import ColourEncoder
-from furima.features._images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image
+from furima.features._images import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    decode_image,
+    image_media_type,
+)
 from furima.features._joint_embedding import PhotoTextEmbedder
 from furima.features._listing_text import (
     JOINED_VIEWS,
@@ -46,6 +51,7 @@ __all__ = [
     "TargetEncoder",
     "as_text",
     "decode_image",
+    "image_media_type",
     "l2_normalise",
     "listing_keys",
     "listing_tokens",

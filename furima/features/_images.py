@@ -21,8 +21,18 @@ __all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageInput", "decode_image"]
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 #: Larger images are refused as likely decompression bombs (50 megapixels).
 MAX_IMAGE_PIXELS = 50_000_000
-# Leading bytes of the formats furima reads: such a file that fails to decode is damaged.
-_SIGNATURES = (b"\xff\xd8", b"\x89PNG", b"GIF8", b"RIFF", b"BM", b"II*\x00", b"MM\x00*")
+# (leading bytes, offset, media type) of the photo formats furima reads: a file that starts
+# like one but fails to decode is damaged rather than "not an image".
+_IMAGE_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"WEBP", 8, "image/webp"),
+    (b"BM", 0, "image/bmp"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+)
 
 ImageInput = bytes | str | PathLike[str] | Any
 """Encoded image bytes, a path to an image file, or a ``PIL.Image.Image``."""
@@ -44,6 +54,16 @@ def decode_image(image: ImageInput, *, size: int | None = None, name: str = "ima
     return np.asarray(picture, dtype=np.uint8)
 
 
+def image_media_type(data: bytes) -> str | None:
+    """``image/jpeg`` and the like when ``data`` starts like a photo furima reads, else ``None``."""
+    for magic, offset, media_type in _IMAGE_SIGNATURES:
+        if data[offset : offset + len(magic)] == magic and (
+            media_type != "image/webp" or data.startswith(b"RIFF")
+        ):
+            return media_type
+    return None
+
+
 def _open(image: ImageInput, name: str) -> Image.Image:
     from PIL import Image
 
@@ -58,7 +78,7 @@ def _open(image: ImageInput, name: str) -> Image.Image:
     except Image.DecompressionBombError as error:
         raise _bomb(name) from error
     except (OSError, ValueError, SyntaxError) as error:
-        if data.startswith(_SIGNATURES):
+        if image_media_type(data) is not None:
             raise _corrupt(name, error) from error
         raise ImageError(
             f"{name} is not an image furima can read ({len(data)} bytes; "

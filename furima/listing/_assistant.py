@@ -127,7 +127,7 @@ class ListingAssistant:
         self.search_ = self._build_pool(catalog, features, progress)
         self.catalog_ = _reference_table(catalog, ids, fields)
         self.familiar_score_ = self._familiar_score(ids[features.has_photo])
-        self.catalog_ascii_ = ascii_share(catalog[fields.title].astype("string").fillna(""))
+        self.catalog_ascii_ = ascii_share(catalog[fields.title].fillna("").astype(str))
         self.price_model_ = price_model
         return self
 
@@ -283,7 +283,7 @@ class ListingAssistant:
         photo is given (the text model only knows the catalog's language)."""
         if query.text is None:
             return None
-        foreign = self.catalog_ascii_ > 0.9 and ascii_share(pd.Series([query.text])) < 0.5
+        foreign = self.catalog_ascii_ > 0.9 and ascii_share([query.text]) < 0.5
         if not foreign:
             return query.text
         if query.photo is not None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from furima.exceptions import DataError
 
@@ -66,8 +65,8 @@ def _query(row: int, photo: Any, text: Any, brand: Any, condition: Any) -> Query
     return Query(photo, text or None, brand, condition)
 
 
-def ascii_share(texts: pd.Series) -> float:
-    """Share of letters that are ASCII (Latin script) across ``texts``."""
-    letters = "".join(texts.astype(str).tolist()[:5000])
+def ascii_share(texts: Iterable[str]) -> float:
+    """Share of letters that are ASCII (Latin script) across ``texts`` (the first 5,000)."""
+    letters = "".join(itertools.islice(texts, 5000))
     alphabetic = [c for c in letters if c.isalpha()]
     return sum(c.isascii() for c in alphabetic) / len(alphabetic) if alphabetic else 1.0

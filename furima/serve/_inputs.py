@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from furima.features import image_media_type
 from furima.serve._errors import RequestProblem, photo_too_large
-from furima.serve._media import describe_upload, image_media_type
+from furima.serve._media import describe_upload
 from furima.serve._settings import ServeSettings
 
 if TYPE_CHECKING:

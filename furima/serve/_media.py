@@ -1,20 +1,10 @@
-"""Telling image files from other files by their leading bytes, not by their names."""
+"""Naming what a non-photo upload is, by its leading bytes, not by its name.
+
+Which uploads *are* photos is :func:`furima.features.image_media_type`'s answer."""
 
 from __future__ import annotations
 
-__all__ = ["describe_upload", "image_media_type"]
-
-# (leading bytes, offset, media type) of the photo formats furima decodes.
-_IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-    (b"WEBP", 8, "image/webp"),
-    (b"BM", 0, "image/bmp"),
-    (b"II*\x00", 0, "image/tiff"),
-    (b"MM\x00*", 0, "image/tiff"),
-)
+__all__ = ["describe_upload"]
 
 # Files sellers pick by mistake, named so the error can say what was sent.
 _OTHER_MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -28,16 +18,6 @@ _OTHER_MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"<svg", 0, "an SVG drawing"),
     (b"<?xml", 0, "an XML file"),
 )
-
-
-def image_media_type(data: bytes) -> str | None:
-    """``image/jpeg`` and the like when ``data`` starts like a readable photo, else ``None``."""
-    for magic, offset, media_type in _IMAGE_MAGIC:
-        if data[offset : offset + len(magic)] == magic and (
-            media_type != "image/webp" or data.startswith(b"RIFF")
-        ):
-            return media_type
-    return None
 
 
 def describe_upload(data: bytes, filename: str | None) -> str:

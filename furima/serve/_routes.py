@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from furima.features import image_media_type
 from furima.serve._assistant import ListingAssistantLike
 from furima.serve._errors import RequestProblem
 from furima.serve._inputs import read_suggest_request
-from furima.serve._media import image_media_type
 from furima.serve._schemas import (
     AssistantInfo,
     ErrorResponse,
