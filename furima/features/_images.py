@@ -24,7 +24,7 @@ MAX_IMAGE_PIXELS = 50_000_000
 # (leading bytes, offset, media type) of the photo formats furima reads: a file that starts
 # like one but fails to decode is damaged rather than "not an image".
 _IMAGE_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\xff\xd8", 0, "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
     (b"GIF87a", 0, "image/gif"),
     (b"GIF89a", 0, "image/gif"),
