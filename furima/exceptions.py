@@ -175,3 +175,22 @@ __all__ += ["ImageError"]
 
 class ImageError(DataError):
     """A photo that cannot be decoded: empty, not an image, truncated, or too large."""
+
+
+# Model registry errors (furima.registry).
+#
+#   RegistryError               the registry cannot be reached, or refuses a change
+#   └── UnknownModelError       a task, version or alias that is not registered
+
+__all__ += ["RegistryError", "UnknownModelError"]
+
+
+class RegistryError(FurimaError):
+    """The model registry cannot be reached or opened, or a change to it is not possible."""
+
+
+class UnknownModelError(RegistryError, KeyError):
+    """A registered model, version or alias that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

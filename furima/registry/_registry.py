@@ -1,0 +1,558 @@
+"""``ModelRegistry``: furima's models on MLflow, with versions, aliases and traffic policies.
+
+Each task (``price``, ``listing``, ``similar``, ...) is an MLflow registered model of that
+name. Logging a model records an MLflow run in the experiment ``furima/<task>`` with the
+model's parameters, validation metrics, data fingerprint and its saved folder as artifacts,
+then registers the folder as the next version. Aliases name what serves: ``champion`` answers
+requests, ``challenger`` takes canary or shadow traffic. Promotions keep a history so
+``rollback`` restores the previous champion.
+
+MLflow is imported here only; servers read what a version points at through
+:meth:`ModelRegistry.deployment` from a background thread and load the artifacts with furima's
+own loaders, so no request ever waits on MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+import furima
+from furima._artifacts import MANIFEST
+from furima.exceptions import ModelFormatError, RegistryError, UnknownModelError
+from furima.registry._location import RegistryLocation
+from furima.registry._traffic import TrafficPolicy
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "FORMAT_TASKS",
+    "ModelRegistry",
+    "ModelVersion",
+    "TaskDeployment",
+    "VersionRef",
+]
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+FORMAT_TASKS = {
+    "furima.price_model": "price",
+    "furima.listing_assistant": "listing",
+    "furima.similar_search": "similar",
+}
+"""The task a saved furima folder serves, by its manifest's ``format``."""
+
+_HISTORY_TAG = "furima.champion_history"
+_TRAFFIC_TAG = "furima.traffic"
+_TASK_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_MAX_PARAM_CHARS = 500
+
+logger = logging.getLogger("furima.registry")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a task's model."""
+
+    task: str
+    version: int
+    aliases: tuple[str, ...]
+    source: str
+    run_id: str | None
+    created_at: str
+    format: str | None
+    data_fingerprint: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "version": self.version,
+            "aliases": list(self.aliases),
+            "created_at": self.created_at,
+            "format": self.format,
+            "data_fingerprint": self.data_fingerprint,
+            "metrics": self.metrics,
+            "run_id": self.run_id,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A registered version as a server sees it: its number and a local folder to load."""
+
+    task: str
+    version: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class TaskDeployment:
+    """What should serve a task now: champion, challenger (if any) and the traffic split."""
+
+    task: str
+    champion: VersionRef | None
+    challenger: VersionRef | None
+    traffic: TrafficPolicy
+
+
+class ModelRegistry:
+    """furima's model registry on MLflow.
+
+    Args:
+        where: A folder (embedded SQLite database and artifact folder, the default) or a
+            database URL such as ``postgresql://furima@db.internal/registry``.
+        artifact_root: Where artifacts go with a database URL: a folder or an object-store URL.
+        cache: Where artifacts of remote artifact roots are downloaded for loading.
+
+    Example::
+
+        registry = ModelRegistry("furima-registry")
+        version = registry.log_model(price_model, alias="champion")
+        registry.promote("price", 2)          # version 2 becomes champion
+        registry.rollback("price")            # version 1 again
+    """
+
+    def __init__(
+        self,
+        where: str | Path | RegistryLocation = "furima-registry",
+        *,
+        artifact_root: str | Path | None = None,
+        cache: str | Path | None = None,
+    ) -> None:
+        self.location = (
+            where
+            if isinstance(where, RegistryLocation)
+            else RegistryLocation.parse(where, artifact_root)
+        )
+        self._cache = Path(cache) if cache else Path.home() / ".cache" / "furima" / "registry"
+        self._client_: MlflowClient | None = None
+
+    @classmethod
+    def from_env(cls, default: str | Path = "furima-registry") -> ModelRegistry:
+        """From ``FURIMA_REGISTRY`` / ``FURIMA_ARTIFACT_ROOT``, else the ``default`` folder."""
+        return cls(RegistryLocation.from_env(default))
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({self.location.display()!r})"
+
+    # ------------------------------------------------------------------ logging
+    def log_model(
+        self,
+        model: Any,
+        *,
+        task: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        alias: str | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        """Record a fit as an MLflow run and register its saved folder as a new version.
+
+        Args:
+            model: A fitted furima model (anything with ``save(path)``) or a folder it saved.
+            task: The registered model's name; by default from the folder's manifest format
+                (``price``, ``listing`` or ``similar``).
+            params: Extra parameters to log beside those in the manifest.
+            metrics: Extra metrics to log beside the manifest's validation metrics.
+            alias: Point this alias (``champion``, ``challenger``) at the new version.
+            description: Free text stored with the version.
+        """
+        with _saved_folder(model) as folder:
+            manifest = _manifest(folder)
+            task = _task_name(task or _task_of(manifest, folder))
+            run_params = {**_flat(manifest.get("params") or {}), **_flat(params or {})}
+            run_metrics = {**_numbers(manifest.get("metrics") or {}), **_numbers(metrics or {})}
+            fingerprint = manifest.get("data_fingerprint")
+            tags = {
+                "furima.task": task,
+                "furima.format": str(manifest.get("format", "")),
+                "furima.version": furima.__version__,
+                "furima.data_fingerprint": str(fingerprint or ""),
+            }
+            with self._calls(f"log a {task} model"):
+                version = self._register(task, folder, run_params, run_metrics, tags, description)
+        if alias is not None:
+            return self.promote(task, version, alias=alias)
+        return self.version(task, version)
+
+    def _register(
+        self,
+        task: str,
+        folder: Path,
+        params: dict[str, str],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        description: str | None,
+    ) -> int:
+        client = self._client()
+        run = client.create_run(self._experiment(task), tags=tags, run_name=f"{task}-fit")
+        run_id = run.info.run_id
+        try:
+            _log_batch(client, run_id, params, metrics)
+            _log_tree(client, run_id, folder, "model")
+        except BaseException:
+            client.set_terminated(run_id, status="FAILED")
+            raise
+        client.set_terminated(run_id)
+        self._ensure_registered(task)
+        created = client.create_model_version(
+            task,
+            f"{run.info.artifact_uri}/model",
+            run_id=run_id,
+            tags=tags,
+            description=description,
+        )
+        logger.info("registered %s version %s (run %s)", task, created.version, run_id)
+        return int(created.version)
+
+    def _experiment(self, task: str) -> str:
+        client = self._client()
+        name = f"furima/{task}"
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return str(experiment.experiment_id)
+        location = f"{self.location.artifact_root}/{task}"
+        return str(client.create_experiment(name, artifact_location=location))
+
+    def _ensure_registered(self, task: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        client = self._client()
+        try:
+            client.get_registered_model(task)
+        except MlflowException:
+            client.create_registered_model(task, tags={"furima.task": task})
+
+    # ------------------------------------------------------------------ reading
+    def tasks(self) -> list[str]:
+        """Names of the registered tasks, sorted."""
+        with self._calls("list registered models"):
+            return sorted(m.name for m in self._client().search_registered_models())
+
+    def versions(self, task: str) -> list[ModelVersion]:
+        """Every version of ``task``, newest first."""
+        with self._calls(f"list the versions of {task!r}"):
+            self._registered(task)
+            found = self._client().search_model_versions(f"name = '{_task_name(task)}'")
+            return sorted((self._describe(v) for v in found), key=lambda v: v.version, reverse=True)
+
+    def version(self, task: str, version: int | str) -> ModelVersion:
+        """One version by number, or by alias (``"champion"``)."""
+        with self._calls(f"read {task} version {version}"):
+            return self._describe(self._model_version(task, version))
+
+    def traffic(self, task: str) -> TrafficPolicy:
+        """The traffic policy servers apply to ``task``."""
+        with self._calls(f"read the traffic policy of {task!r}"):
+            return TrafficPolicy.from_json(self._registered(task).tags.get(_TRAFFIC_TAG))
+
+    def deployment(self, task: str) -> TaskDeployment:
+        """What should serve ``task`` now, with local folders to load (downloaded if remote)."""
+        with self._calls(f"read what serves {task!r}"):
+            registered = self._registered(task)
+            aliases = dict(registered.aliases)
+            refs = {
+                alias: self._ref(task, int(aliases[alias]))
+                for alias in (CHAMPION, CHALLENGER)
+                if alias in aliases
+            }
+            return TaskDeployment(
+                task=task,
+                champion=refs.get(CHAMPION),
+                challenger=refs.get(CHALLENGER),
+                traffic=TrafficPolicy.from_json(registered.tags.get(_TRAFFIC_TAG)),
+            )
+
+    # ------------------------------------------------------------------ changing
+    def promote(self, task: str, version: int | str, *, alias: str = CHAMPION) -> ModelVersion:
+        """Point ``alias`` at ``version``; a new champion remembers the one it replaces."""
+        alias = _alias_name(alias)
+        with self._calls(f"promote {task} version {version} to {alias}"):
+            target = self._model_version(task, version)
+            number = int(target.version)
+            registered = self._registered(task)
+            current = registered.aliases.get(alias)
+            client = self._client()
+            if alias == CHAMPION and current is not None and int(current) != number:
+                history = [*_history(registered.tags), int(current)]
+                client.set_registered_model_tag(task, _HISTORY_TAG, json.dumps(history[-50:]))
+            client.set_registered_model_alias(task, alias, str(number))
+            if alias == CHAMPION and registered.aliases.get(CHALLENGER) == str(number):
+                client.delete_registered_model_alias(task, CHALLENGER)
+            logger.info("%s version %s is now %s", task, number, alias)
+            return self._describe(client.get_model_version(task, str(number)))
+
+    def rollback(self, task: str) -> ModelVersion:
+        """Make the previous champion the champion again."""
+        with self._calls(f"roll back {task!r}"):
+            registered = self._registered(task)
+            history = _history(registered.tags)
+            if not history:
+                raise RegistryError(
+                    f"{task!r} has no earlier champion to roll back to; promote a version "
+                    f"instead (furima models promote {task} VERSION)."
+                )
+            previous = history.pop()
+            client = self._client()
+            client.set_registered_model_alias(task, CHAMPION, str(previous))
+            client.set_registered_model_tag(task, _HISTORY_TAG, json.dumps(history))
+            logger.info("%s rolled back to version %s", task, previous)
+            return self._describe(client.get_model_version(task, str(previous)))
+
+    def set_traffic(self, task: str, policy: TrafficPolicy) -> TrafficPolicy:
+        """Store the traffic split servers apply to ``task`` (picked up on their next poll)."""
+        with self._calls(f"set the traffic policy of {task!r}"):
+            registered = self._registered(task)
+            wants_challenger = policy.canary_percent > 0 or policy.shadow
+            if wants_challenger and CHALLENGER not in registered.aliases:
+                raise RegistryError(
+                    f"{task!r} has no challenger to send traffic to; promote one first "
+                    f"(furima models promote {task} VERSION --alias challenger)."
+                )
+            self._client().set_registered_model_tag(task, _TRAFFIC_TAG, policy.to_json())
+            return policy
+
+    # ------------------------------------------------------------------ internals
+    def _client(self) -> MlflowClient:
+        if self._client_ is None:
+            folder = self.location.local_folder
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            from mlflow import MlflowClient
+
+            _quiet_mlflow()
+
+            uri = self.location.tracking_uri
+            self._client_ = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        return self._client_
+
+    @contextmanager
+    def _calls(self, doing: str) -> Iterator[None]:
+        """Turn MLflow and database failures into RegistryError / UnknownModelError."""
+        try:
+            yield
+        except (RegistryError, ModelFormatError, ValueError):
+            raise
+        except Exception as error:
+            code = getattr(error, "error_code", "")
+            if code == "RESOURCE_DOES_NOT_EXIST":
+                raise UnknownModelError(f"Could not {doing}: {_first_line(error)}") from None
+            raise RegistryError(
+                f"Could not {doing}: the model registry at {self.location.display()} "
+                f"is unreachable or refused ({type(error).__name__}: {_first_line(error)})."
+            ) from error
+
+    def _registered(self, task: str) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._client().get_registered_model(_task_name(task))
+        except MlflowException as error:
+            if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            known = ", ".join(sorted(m.name for m in self._client().search_registered_models()))
+            raise UnknownModelError(
+                f"No model is registered for task {task!r}; registered tasks: "
+                f"{known or 'none yet'}. Log one with ModelRegistry.log_model or "
+                f"`furima price fit ... --registry`."
+            ) from None
+
+    def _model_version(self, task: str, version: int | str) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        registered = self._registered(task)
+        client = self._client()
+        try:
+            if isinstance(version, int) or str(version).isdigit():
+                return client.get_model_version(task, str(int(version)))
+            return client.get_model_version_by_alias(task, _alias_name(str(version)))
+        except MlflowException as error:
+            if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            aliases = ", ".join(f"{a}={v}" for a, v in sorted(registered.aliases.items()))
+            raise UnknownModelError(
+                f"{task!r} has no version {version!r}; aliases: {aliases or 'none'}. "
+                f"See them all with `furima models list`."
+            ) from None
+
+    def _describe(self, found: Any) -> ModelVersion:
+        metrics: dict[str, float] = {}
+        if found.run_id:
+            metrics = dict(self._client().get_run(found.run_id).data.metrics)
+        tags = dict(found.tags or {})
+        return ModelVersion(
+            task=found.name,
+            version=int(found.version),
+            aliases=tuple(sorted(found.aliases or ())),
+            source=found.source,
+            run_id=found.run_id or None,
+            created_at=time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(found.creation_timestamp) / 1000)
+            ),
+            format=tags.get("furima.format") or None,
+            data_fingerprint=tags.get("furima.data_fingerprint") or None,
+            metrics=metrics,
+        )
+
+    def _ref(self, task: str, version: int) -> VersionRef:
+        found = self._client().get_model_version(task, str(version))
+        return VersionRef(task=task, version=version, path=self._local(found.source, task, version))
+
+    def _local(self, source: str, task: str, version: int) -> Path:
+        """A local folder with the artifacts at ``source``, downloaded once when remote."""
+        parsed = urlparse(source)
+        if parsed.scheme == "file":
+            return Path(unquote(parsed.path))
+        target = self._cache / _safe(self.location.tracking_uri) / task / str(version)
+        if not target.exists():
+            import mlflow.artifacts
+
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=target.parent))
+            try:
+                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(staging))
+                downloaded = staging / Path(parsed.path).name
+                downloaded.rename(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+
+@contextmanager
+def _saved_folder(model: Any) -> Iterator[Path]:
+    """The folder to log: ``model`` itself when it is a path, else a fresh save of it."""
+    if isinstance(model, str | Path):
+        folder = Path(model)
+        if not folder.is_dir():
+            raise ModelFormatError(
+                f"{str(folder)!r} is not a folder; pass a fitted model or the folder its "
+                f"save() wrote."
+            )
+        yield folder.resolve()
+        return
+    if not callable(getattr(model, "save", None)):
+        raise TypeError(
+            f"log_model needs a fitted furima model (with save()) or a saved folder, "
+            f"not {type(model).__name__}."
+        )
+    with tempfile.TemporaryDirectory(prefix="furima-log-") as scratch:
+        yield Path(model.save(Path(scratch) / "model")).resolve()
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelFormatError(f"{str(path)!r} is not a readable manifest: {error}") from None
+    return data
+
+
+def _task_of(manifest: Mapping[str, Any], folder: Path) -> str:
+    form = manifest.get("format")
+    if form in FORMAT_TASKS:
+        return FORMAT_TASKS[str(form)]
+    raise ModelFormatError(
+        f"Cannot tell which task {str(folder)!r} serves (manifest format {form!r}); pass "
+        f"task= explicitly. Known formats: {', '.join(sorted(FORMAT_TASKS))}."
+    )
+
+
+def _task_name(task: str) -> str:
+    if not _TASK_NAME.match(task):
+        raise ValueError(
+            f"Task names are lowercase letters, digits, '-' and '_', starting with a letter "
+            f"(like 'price'); got {task!r}."
+        )
+    return task
+
+
+def _alias_name(alias: str) -> str:
+    if not _ALIAS_NAME.match(alias) or alias.isdigit():
+        raise ValueError(f"Aliases look like 'champion' or 'challenger'; got {alias!r}.")
+    return alias
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{name}."))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            flat[name] = text[:_MAX_PARAM_CHARS]
+    return flat
+
+
+def _numbers(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    numbers: dict[str, float] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            numbers.update(_numbers(value, f"{name}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            numbers[name] = float(value)
+    return numbers
+
+
+def _log_batch(
+    client: MlflowClient, run_id: str, params: dict[str, str], metrics: dict[str, float]
+) -> None:
+    from mlflow.entities import Metric, Param
+
+    now = int(time.time() * 1000)
+    items = [Param(k, v) for k, v in params.items()]
+    values = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    for start in range(0, max(len(items), len(values)), 100):
+        end = start + 100
+        client.log_batch(run_id, metrics=values[start:end], params=items[start:end])
+
+
+def _log_tree(client: MlflowClient, run_id: str, folder: Path, artifact_path: str) -> None:
+    """Log a saved folder, following the links furima's atomic saves use and skipping the
+    hidden version folders behind them."""
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") and "@" in entry.name:
+            continue
+        if entry.is_dir():
+            _log_tree(client, run_id, entry.resolve(), f"{artifact_path}/{entry.name}")
+        else:
+            client.log_artifact(run_id, str(entry.resolve()), artifact_path)
+
+
+def _history(tags: Mapping[str, str]) -> list[int]:
+    return [int(v) for v in json.loads(tags.get(_HISTORY_TAG) or "[]")]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120]
+
+
+def _quiet_mlflow() -> None:
+    """MLflow and alembic announce database setup at INFO on every new database."""
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
