@@ -11,6 +11,8 @@ from furima.serve._settings import ServeSettings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from furima.registry import ModelRegistry
+
 __all__ = ["create_app"]
 
 
@@ -19,14 +21,18 @@ def create_app(
     *,
     listing_assistant: ListingAssistantLike | None = None,
     loader: AssistantLoader = load_assistant,
+    registry: ModelRegistry | None = None,
 ) -> FastAPI:
-    """Build the HTTP server for the listing assistant and the seller's page.
+    """Build the HTTP server: registered models, the listing assistant and the seller's page.
 
     Args:
-        settings: Where the assistant is and the request limits.
+        settings: The registry and the assistant to serve, batching and request limits.
         listing_assistant: An already-loaded assistant (tests, notebooks); skips loading.
         loader: Loads ``settings.listing_assistant`` in the lifespan hook, in a worker thread,
             while ``/healthz`` already answers and ``/readyz`` says 503.
+        registry: A registry object to serve from (default: ``settings.registry``). With
+            either, every servable registered task gets its endpoint, and new champions and
+            challengers are swapped in as the registry changes.
     """
     import asyncio
     import contextlib
@@ -36,29 +42,51 @@ def create_app(
 
     import furima
     from furima.serve._errors import install_error_handlers
+    from furima.serve._limits import BodyLimit
+    from furima.serve._metrics import HttpMetrics, ServerMetrics
     from furima.serve._routes import PAGES, router
+    from furima.serve._serving import ModelServing
     from furima.serve._state import AssistantSlot
 
     slot = AssistantSlot(listing_assistant)
+    metrics = ServerMetrics()
+    serving = None
+    if registry is None and settings.registry is not None:
+        from furima.registry import ModelRegistry
+
+        registry = ModelRegistry(settings.registry, artifact_root=settings.artifact_root)
+    if registry is not None:
+        serving = ModelServing(settings, registry, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if slot.assistant is None and settings.listing_assistant is not None:
             task = asyncio.create_task(slot.load(loader, settings.listing_assistant))
+        if serving is not None:
+            await serving.start()
         yield
+        if serving is not None:
+            await serving.stop()
         if task is not None and not task.done():
             task.cancel()
 
     app = FastAPI(
-        title="furima listing assistant",
+        title="furima",
         version=furima.__version__,
-        summary="Photo and words in; category, attributes, title and price suggestions out.",
+        summary="Price suggestions, similar listings and the listing assistant, served from "
+        "the model registry.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.assistant = slot
+    app.state.serving = serving
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(router)
+    if serving is not None:
+        serving.install(app)
+        app.add_middleware(BodyLimit, paths=serving.paths, limit=settings.max_json_bytes)
+    app.add_middleware(HttpMetrics, metrics=metrics)
     app.mount("/static", StaticFiles(directory=PAGES), name="static")
     return app

@@ -27,11 +27,19 @@ _TRY_AGAIN = "Something went wrong on our side. Please try again in a moment."
 class RequestProblem(FurimaError):
     """A request the server refuses, with its status, kind and the seller's message."""
 
-    def __init__(self, status: int, kind: str, message: str, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.status = status
         self.kind = kind
         self.message = message
         self.detail = detail
+        self.headers = headers
         super().__init__(message)
 
 
@@ -85,6 +93,17 @@ def _http_problem(exc: Any) -> tuple[int, str, str, str | None]:
 
 
 def _validation_problem(exc: Any) -> tuple[int, str, str, str | None]:
+    broken = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if broken:
+        where = broken[0]["loc"][-1]
+        reason = (broken[0].get("ctx") or {}).get("error", "not JSON")
+        return (
+            422,
+            "invalid_json",
+            f"The request body is not valid JSON ({reason} at character {where}). Send one "
+            "JSON object with Content-Type: application/json.",
+            None,
+        )
     problems = [
         f"{'.'.join(str(part) for part in error['loc'] if part not in ('body', 'path'))}: "
         f"{error['msg']}"
@@ -118,7 +137,7 @@ def _handler(
         status, kind, message, detail = classify(exc)
         if status == 500:  # unexpected: keep the traceback in the server's log
             logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        headers = getattr(exc, "headers", None) if status < 500 else None
+        headers = getattr(exc, "headers", None) if status < 500 or status == 503 else None
         return JSONResponse(_body(kind, message, detail), status_code=status, headers=headers)
 
     return handle

@@ -22,6 +22,7 @@ from furima.serve._schemas import (
     SuggestRequest,
     SuggestResponse,
 )
+from furima.serve._serving import ModelServing
 from furima.serve._settings import ServeSettings
 from furima.serve._state import AssistantSlot
 
@@ -164,14 +165,41 @@ async def healthz() -> dict[str, Any]:
     "/readyz",
     response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "Not ready yet (or loading failed)."}},
-    summary="The listing assistant is loaded and suggestions can be served",
+    summary="Every configured model is loaded and requests can be served",
 )
 async def readyz(request: Request) -> Any:
     slot = _slot(request)
-    if slot.assistant is not None:
-        return {"status": "ready"}
-    body = {"status": slot.status(), "detail": slot.status_detail()}
-    return JSONResponse(body, status_code=503)
+    serving: ModelServing | None = request.app.state.serving
+    ready, problems = serving.readiness() if serving is not None else (True, [])
+    if _wants_assistant(request):
+        ready = ready and slot.assistant is not None
+        problems = [p for p in (slot.status_detail(),) if p] + problems
+    detail = "; ".join(problems) or None
+    if ready:
+        return {"status": "ready", "detail": detail}
+    status = slot.status() if slot.assistant is None and _wants_assistant(request) else "loading"
+    return JSONResponse({"status": status, "detail": detail}, status_code=503)
+
+
+def _wants_assistant(request: Request) -> bool:
+    """Whether the listing assistant is part of this server (it is unless only models are)."""
+    slot = _slot(request)
+    configured = slot.assistant is not None or slot.loading or slot.error is not None
+    return (
+        configured
+        or _settings(request).listing_assistant is not None
+        or (request.app.state.serving is None)
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests, latency, errors, batch sizes, served versions."""
+    serving: ModelServing | None = request.app.state.serving
+    if serving is not None:
+        serving.observe_queues()
+    body, content_type = request.app.state.metrics.render()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/", include_in_schema=False)

@@ -1,0 +1,80 @@
+"""Serving tasks: how the server answers one registered task, whatever its model version.
+
+A :class:`ServingTask` says where a task is served, what one request and one answer look like,
+how a saved version is loaded, how a batch of requests is scored and how a fresh version is
+checked before it takes traffic. The server builds one endpoint per registered task from these
+specs, with the same batching, routing, metrics and errors for all of them; a new kind of model
+(safety, recommendations) is served by registering its spec, not by writing routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["ServingTask", "known_tasks", "register_task", "serving_task"]
+
+
+@dataclass(frozen=True)
+class ServingTask:
+    """How one registered task is served.
+
+    Attributes:
+        name: The registered model's name (``price``).
+        path: The endpoint, e.g. ``/v1/price:suggest``.
+        summary: One line for the API docs.
+        request: Pydantic model of one request body.
+        response: Pydantic model of one answer (the server adds ``model``).
+        load: Loads a saved version's folder.
+        predict: Scores a batch of requests with one loaded model, one answer dict each.
+        smoke: Requests a fresh version must answer before it takes traffic.
+        check: Raises ``ValueError`` when a smoke answer is unacceptable (not finite, ...).
+        listing_key: The request's listing id, for sticky routing by listing.
+        compare: A number saying how far a shadow answer is from the served one (logged).
+    """
+
+    name: str
+    path: str
+    summary: str
+    request: type[BaseModel]
+    response: type[BaseModel]
+    load: Callable[[Path], Any]
+    predict: Callable[[Any, Sequence[Any]], list[dict[str, Any]]]
+    smoke: Callable[[], list[Any]]
+    check: Callable[[dict[str, Any]], None] | None = None
+    listing_key: Callable[[Any], str | None] | None = None
+    compare: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
+
+
+_TASKS: dict[str, ServingTask] = {}
+
+
+def register_task(task: ServingTask) -> ServingTask:
+    """Make ``task`` servable (replacing a spec of the same name); returns it."""
+    _TASKS[task.name] = task
+    return task
+
+
+def serving_task(name: str) -> ServingTask | None:
+    """The spec for a registered task name, or ``None`` when furima cannot serve it."""
+    _builtin()
+    return _TASKS.get(name)
+
+
+def known_tasks() -> list[str]:
+    """Names of the tasks this furima can serve."""
+    _builtin()
+    return sorted(_TASKS)
+
+
+def _builtin() -> None:
+    if "price" not in _TASKS:
+        from furima.serve._task_price import PRICE_TASK
+        from furima.serve._task_similar import SIMILAR_TASK
+
+        _TASKS.setdefault("price", PRICE_TASK)
+        _TASKS.setdefault("similar", SIMILAR_TASK)
