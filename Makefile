@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 test: lint
 	bash tools/install_browser.sh
+	bash tools/install_postgres.sh
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -293,7 +293,8 @@ class ModelRegistry:
                 history = [*_history(registered.tags), int(current)]
                 client.set_registered_model_tag(task, _HISTORY_TAG, json.dumps(history[-50:]))
             client.set_registered_model_alias(task, alias, str(number))
-            if alias == CHAMPION and registered.aliases.get(CHALLENGER) == str(number):
+            challenger = registered.aliases.get(CHALLENGER)
+            if alias == CHAMPION and challenger is not None and int(challenger) == number:
                 client.delete_registered_model_alias(task, CHALLENGER)
             logger.info("%s version %s is now %s", task, number, alias)
             return self._describe(client.get_model_version(task, str(number)))
@@ -339,6 +340,8 @@ class ModelRegistry:
             _quiet_mlflow()
 
             uri = self.location.tracking_uri
+            if folder is None:
+                _check_reachable(uri)
             self._client_ = MlflowClient(tracking_uri=uri, registry_uri=uri)
         return self._client_
 
@@ -382,9 +385,7 @@ class ModelRegistry:
             if isinstance(version, int) or str(version).isdigit():
                 return client.get_model_version(task, str(int(version)))
             return client.get_model_version_by_alias(task, _alias_name(str(version)))
-        except MlflowException as error:
-            if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
-                raise
+        except MlflowException:  # the model exists, so the version or alias does not
             aliases = ", ".join(f"{a}={v}" for a, v in sorted(registered.aliases.items()))
             raise UnknownModelError(
                 f"{task!r} has no version {version!r}; aliases: {aliases or 'none'}. "
@@ -550,6 +551,19 @@ def _first_line(error: BaseException) -> str:
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120]
+
+
+def _check_reachable(uri: str, timeout_s: int = 5) -> None:
+    """Fail in seconds on a database that does not answer (MLflow would retry for minutes)."""
+    import sqlalchemy
+
+    connect_args = {"connect_timeout": timeout_s} if uri.startswith("postgresql") else {}
+    engine = sqlalchemy.create_engine(uri, connect_args=connect_args)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
 
 
 def _quiet_mlflow() -> None:
