@@ -25,11 +25,17 @@ def test_a_string_path_becomes_a_path() -> None:
     [
         (
             {"max_upload_bytes": 0},
-            "`max_upload_bytes` must be a positive number of bytes, but got 0.",
+            "`max_upload_bytes` must be at least 1, but got 0.",
         ),
         (
             {"max_text_chars": -1},
-            "`max_text_chars` must be a positive number of characters, but got -1.",
+            "`max_text_chars` must be at least 1, but got -1.",
+        ),
+        ({"max_queue": 0}, "`max_queue` must be at least 1, but got 0."),
+        (
+            {"poll_seconds": 0},
+            "`poll_seconds` must be positive and `max_batch_wait_ms` zero or more, but got 0 "
+            "and 2.0.",
         ),
     ],
 )
@@ -46,3 +52,10 @@ def test_importing_furima_serve_does_not_import_fastapi() -> None:
     code = "import sys, furima.serve; print('fastapi' in sys.modules, 'uvicorn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_settings_round_trip_through_json_for_worker_processes() -> None:
+    settings = ServeSettings(
+        listing_assistant=Path("models/a"), registry="reg", tasks=("price",), max_queue=9
+    )
+    assert ServeSettings.from_json(settings.to_json()) == settings
