@@ -7,9 +7,10 @@ import typer
 from furima.cli._demo import demo
 from furima.cli._ingest import ingest
 from furima.cli._listing import listing_app
+from furima.cli._models import models_app
 from furima.cli._price import price_app
 from furima.cli._search import index_app, search
-from furima.cli._serve import serve
+from furima.cli._serve import deploy, serve
 
 __all__ = ["app", "main"]
 
@@ -26,6 +27,8 @@ app.add_typer(index_app, name="index")
 app.command("search")(search)
 app.add_typer(listing_app, name="listing")
 app.command("serve")(serve)
+app.command("deploy")(deploy)
+app.add_typer(models_app, name="models")
 
 
 def main() -> None:

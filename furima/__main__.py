@@ -1,0 +1,5 @@
+"""``python -m furima``: the same as the ``furima`` command."""
+
+from furima.cli import main
+
+main()
