@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
+from furima.cli._models import FitRegistryOption, log_fit
 from furima.cli._search import read_table, resolve_paths
 from furima.exceptions import DataError
 
@@ -53,8 +54,9 @@ def fit(
         Path | None, typer.Option(help="A price model saved by `furima price fit`.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    registry: FitRegistryOption = None,
 ) -> None:
-    """Learn the listing assistant from past listings and save it."""
+    """Learn the listing assistant from past listings and save it (and register it)."""
     from furima.listing import ListingAssistant, ListingFields
     from furima.pricing import PriceSuggester
 
@@ -84,17 +86,21 @@ def fit(
             table, fields=fields, price_model=pricing, progress=True
         )
         assistant.save(out)
-    calibration = assistant.classifier_.calibration_
-    summary = {
+        accuracy = {
+            name: round(by_mode["photo"]["accuracy"], 4)
+            for name, by_mode in assistant.classifier_.calibration_.items()
+            if "photo" in by_mode
+        }
+        metrics = {f"photo_accuracy.{name}": value for name, value in accuracy.items()}
+        registered = log_fit(out, registry, metrics=metrics) if registry else None
+    summary: dict[str, object] = {
         "assistant": str(out),
         "listings": len(assistant.catalog_),
         "fields": list(fields.suggested),
-        "photo_accuracy_held_out": {
-            name: round(by_mode["photo"]["accuracy"], 4)
-            for name, by_mode in calibration.items()
-            if "photo" in by_mode
-        },
+        "photo_accuracy_held_out": accuracy,
     }
+    if registered:
+        summary["registered"] = registered
     Console().print_json(json.dumps(summary))
 
 

@@ -15,7 +15,7 @@ from furima.cli._errors import reported_errors
 if TYPE_CHECKING:
     from furima.registry import TrafficPolicy
 
-__all__ = ["RegistryOption", "log_fit", "models_app"]
+__all__ = ["ArtifactRootOption", "FitRegistryOption", "RegistryOption", "log_fit", "models_app"]
 
 models_app = typer.Typer(help="The model registry: versions, champions, rollbacks, traffic.")
 
@@ -35,15 +35,28 @@ ArtifactRootOption = Annotated[
         help="Artifact folder or object-store URL (with a database URL).",
     ),
 ]
+FitRegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        help="Also log the fit to this registry (folder or database URL); a task's first "
+        "version becomes its champion.",
+    ),
+]
 DEFAULT_REGISTRY = "furima-registry"
 
 
-def log_fit(model: object, registry: str, *, artifact_root: str | None = None) -> dict[str, object]:
-    """Register a fitted model; the task's first version becomes its champion."""
+def log_fit(
+    model: object, registry: str, *, metrics: dict[str, float] | None = None
+) -> dict[str, object]:
+    """Register a fitted model; the task's first version becomes its champion. With a
+    database URL the artifact root comes from ``FURIMA_ARTIFACT_ROOT``."""
+    import os
+
     from furima.registry import ModelRegistry
 
-    target = ModelRegistry(registry, artifact_root=artifact_root)
-    version = target.log_model(model)
+    target = ModelRegistry(registry, artifact_root=os.environ.get("FURIMA_ARTIFACT_ROOT"))
+    version = target.log_model(model, metrics=metrics)
     if not any(v.aliases for v in target.versions(version.task)):
         version = target.promote(version.task, version.version)
     return {"task": version.task, "version": version.version, "aliases": list(version.aliases)}
@@ -69,7 +82,7 @@ def list_models(
                 print(json.dumps({**version.to_dict(), "traffic": json.loads(policy.to_json())}))
         return
     if not rows:
-        Console().print(f"No models in {target.location.display()} yet.")
+        print(f"No models in {target.location.display()} yet.")
         return
     table = Table("task", "version", "aliases", "created", "metrics", "data")
     for name, versions, policy in rows:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from furima.cli._errors import reported_errors
 from furima.cli._ingest import OnError
+from furima.cli._models import FitRegistryOption, log_fit
 from furima.exceptions import DataError
 
 __all__ = ["load_listings", "price_app"]
@@ -57,8 +58,9 @@ def fit(
         typer.Option("--on-error", help="fail, or skip bad rows (listed in a rejects file)."),
     ] = OnError.fail,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    registry: FitRegistryOption = None,
 ) -> None:
-    """Learn a price model from listings with known prices and save it."""
+    """Learn a price model from listings with known prices and save it (and register it)."""
     from furima.pricing import PriceSuggester
 
     with reported_errors():
@@ -66,7 +68,10 @@ def fit(
         suggester = PriceSuggester(coverage=coverage, random_state=seed)
         suggester.fit(listings, progress=True)
         suggester.save(model)
-    summary = {"model": str(model), **suggester.training_, **suggester.metrics_}
+        registered = log_fit(model, registry) if registry else None
+    summary: dict[str, object] = {"model": str(model), **suggester.training_, **suggester.metrics_}
+    if registered:
+        summary["registered"] = registered
     Console().print_json(json.dumps(summary))
 
 

@@ -248,9 +248,12 @@ class ModelRegistry:
     def versions(self, task: str) -> list[ModelVersion]:
         """Every version of ``task``, newest first."""
         with self._calls(f"list the versions of {task!r}"):
-            self._registered(task)
+            aliases: dict[int, list[str]] = {}
+            for alias, number in self._registered(task).aliases.items():
+                aliases.setdefault(int(number), []).append(alias)
             found = self._client().search_model_versions(f"name = '{_task_name(task)}'")
-            return sorted((self._describe(v) for v in found), key=lambda v: v.version, reverse=True)
+            described = (self._describe(v, aliases.get(int(v.version), [])) for v in found)
+            return sorted(described, key=lambda v: v.version, reverse=True)
 
     def version(self, task: str, version: int | str) -> ModelVersion:
         """One version by number, or by alias (``"champion"``)."""
@@ -392,7 +395,8 @@ class ModelRegistry:
                 f"See them all with `furima models list`."
             ) from None
 
-    def _describe(self, found: Any) -> ModelVersion:
+    def _describe(self, found: Any, aliases: list[str] | None = None) -> ModelVersion:
+        """A version as furima reports it (search results carry no aliases: pass them)."""
         metrics: dict[str, float] = {}
         if found.run_id:
             metrics = dict(self._client().get_run(found.run_id).data.metrics)
@@ -400,7 +404,7 @@ class ModelRegistry:
         return ModelVersion(
             task=found.name,
             version=int(found.version),
-            aliases=tuple(sorted(found.aliases or ())),
+            aliases=tuple(sorted(found.aliases or aliases or ())),
             source=found.source,
             run_id=found.run_id or None,
             created_at=time.strftime(

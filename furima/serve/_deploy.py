@@ -36,7 +36,8 @@ class Deployment:
     versions: dict[str, int] = field(default_factory=dict)
 
     def stop(self, timeout: float = 35.0) -> int:
-        """Graceful shutdown (SIGTERM: in-flight requests finish); the exit code."""
+        """Graceful shutdown (SIGTERM: in-flight requests finish); the exit code (uvicorn
+        re-raises SIGTERM after a clean shutdown, so -15 is normal)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -1,0 +1,101 @@
+"""`furima models ...`, `furima price fit --registry` and `furima deploy`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from furima.cli import app
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "registry"
+    monkeypatch.setenv("FURIMA_REGISTRY", str(folder))
+    return folder
+
+
+def invoke(run: CliRunner, *args: str) -> str:
+    result = run.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_fit_with_a_registry_logs_it_and_the_first_version_is_champion(
+    run: CliRunner, fixtures: Path, tmp_path: Path
+) -> None:
+    data = str(fixtures / "myntra_150.parquet")
+    args = ["price", "fit", data, "--model", str(tmp_path / "m"), "--registry", "reg"]
+    first = json.loads(invoke(run, *args))
+    assert first["registered"] == {"task": "price", "version": 1, "aliases": ["champion"]}
+    second = json.loads(invoke(run, *args))
+    assert second["registered"] == {"task": "price", "version": 2, "aliases": []}
+
+
+def test_log_list_promote_traffic_and_rollback(
+    run: CliRunner, registry: Path, fitted_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    for _ in range(2):
+        logged = json.loads(invoke(run, "models", "log", str(fitted_model)))
+    assert (logged["task"], logged["version"], logged["format"]) == (
+        "price",
+        2,
+        "furima.price_model",
+    )
+    assert json.loads(invoke(run, "models", "promote", "price", "1"))["aliases"] == ["champion"]
+    invoke(run, "models", "promote", "price", "2", "--alias", "challenger")
+    invoke(run, "models", "traffic", "price", "--canary", "10", "--sticky", "user")
+    rows = [json.loads(line) for line in invoke(run, "models", "list", "--json").splitlines()]
+    assert [(r["version"], r["aliases"]) for r in rows] == [(2, ["challenger"]), (1, ["champion"])]
+    assert rows[0]["traffic"] == {"canary_percent": 10.0, "shadow": False, "sticky": "user"}
+    table = invoke(run, "models", "list")
+    assert "challenger (10% canary)" in table
+    invoke(run, "models", "promote", "price", "2")
+    assert json.loads(invoke(run, "models", "rollback", "price"))["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "promote", "price", "3"], "No model is registered for task 'price'"),
+        (["models", "rollback", "nothing"], "No model is registered for task 'nothing'"),
+        (["models", "traffic", "price", "--sticky", "session"], "--sticky must be user"),
+        (["models", "log", "missing-folder"], "is not a folder"),
+        (["deploy", "price", "--port", "0"], "No model is registered for task 'price'"),
+    ],
+)
+def test_mistakes_get_one_clear_line(
+    run: CliRunner, registry: Path, args: list[str], message: str
+) -> None:
+    result = run.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_list_on_an_empty_registry_says_so(run: CliRunner, registry: Path) -> None:
+    assert "No models in sqlite:///" in invoke(run, "models", "list")
+
+
+def test_deploy_starts_a_server_that_answers(
+    run: CliRunner, registry: Path, fitted_model: Path
+) -> None:
+    invoke(run, "models", "log", str(fitted_model), "--alias", "champion")
+    from furima.serve._deploy import deploy
+
+    with deploy(["price"], registry=registry) as deployment:
+        assert deployment.versions == {"price": 1}
+        answer = httpx.post(
+            f"{deployment.url}/v1/price:suggest", json={"name": "Nike Men Black Running Shoes"}
+        )
+        assert answer.status_code == 200
+        assert answer.json()["model"] == {"task": "price", "version": 1, "route": "champion"}
+        assert answer.json()["low"] <= answer.json()["price"] <= answer.json()["high"]
+    # SIGTERM: uvicorn finishes in-flight requests, shuts the app down, then re-raises it
+    assert deployment.process.returncode in (0, -15)
+    assert "Application shutdown complete" in deployment.log.read_text()
