@@ -3,8 +3,9 @@
 Ingest the bundled Myntra sample into a catalog store, fit the price model on all but a few
 listings, save it, load it back, and suggest prices for the unseen listings next to the truth.
 Then learn the listing assistant from the bundled photos (classifiers, feature pool, titles),
-search the pool by words and by photo, turn unseen photos into ready listings, and answer the
-same over HTTP from the server that also serves the seller's page.
+search the pool by words and by photo, and turn unseen photos into ready listings. Finally
+register both models in the model registry (MLflow, embedded) and serve them from it over HTTP,
+with the seller's page.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     out.rule("6. list: a photo in, a ready listing out (photos the assistant never saw)")
     answers = ListingAssistant.load(path).suggest_batch(photos=photos["jpeg"].iloc[unseen].tolist())
     out.print(_listing_table(photos.iloc[unseen], answers))
-    _serve_demo(out, path, photos["jpeg"].iloc[unseen[0]])
+    models = {"price": price_model, "listing": path}
+    _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]])
 
 
 def _search(out: Console, pool: Any, catalog: pd.DataFrame, queries: pd.DataFrame) -> None:
@@ -141,30 +143,52 @@ def _listing_table(truth: pd.DataFrame, answers: list[ListingSuggestion]) -> Tab
     return table
 
 
-def _serve_demo(out: Console, assistant: Path, photo: bytes) -> None:
+def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: bytes) -> None:
     import httpx
 
+    from furima.registry import ModelRegistry
     from furima.serve import ServeSettings, create_app, running_server
 
-    out.rule("7. serve: the same assistant over HTTP, with the seller's page")
-    with running_server(create_app(ServeSettings(listing_assistant=assistant))) as url:
+    out.rule("7. deploy: register the models, serve them from the registry over HTTP")
+    registry = ModelRegistry(workdir / "registry")
+    for folder in models.values():
+        version = registry.log_model(folder, alias="champion")
+        out.print(
+            f"registered {version.task} version {version.version} as champion "
+            f"(run {version.run_id}, data {(version.data_fingerprint or '')[:12]})"
+        )
+    settings = ServeSettings(registry=str(workdir / "registry"))
+    with running_server(create_app(settings)) as url:
         _wait_until_ready(url)
         files = {"photo": ("photo.jpg", photo, "image/jpeg")}
         reply = httpx.post(f"{url}/v1/listings:suggest", files=files, timeout=60)
         body = reply.json()
-        title = (body.get("title") or {}).get("value")
+        title = (body.get("title") or {}).get("value") or "a listing"
         out.print(
             f"POST {url}/v1/listings:suggest (a JPEG) -> HTTP {reply.status_code} in "
             f"{body.get('elapsed_ms', 0):.0f} ms: title {title!r}, "
             f"{len(body.get('similar', []))} similar listings as evidence"
         )
+        priced = httpx.post(f"{url}/v1/price:suggest", json={"name": title}, timeout=60).json()
+        out.print(
+            f"POST {url}/v1/price:suggest {{'name': {title!r}}} -> {priced['price']:,.0f} INR "
+            f"({priced['low']:,.0f}-{priced['high']:,.0f}) from price version "
+            f"{priced['model']['version']}"
+        )
         page = httpx.get(f"{url}/", timeout=60)
         out.print(
             f"GET {url}/ -> HTTP {page.status_code}: the seller's page ({len(page.text):,} bytes)"
         )
+        served = [
+            line
+            for line in httpx.get(f"{url}/metrics", timeout=60).text.splitlines()
+            if line.startswith("furima_model_version") and not line.endswith(" 0.0")
+        ]
+        out.print("GET /metrics -> " + "; ".join(served))
+    registry_dir = workdir / "registry"
     out.print(
-        f"try: furima serve --listing-assistant {assistant}  "
-        "then open http://127.0.0.1:8000/ and drop a photo"
+        f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "
+        f"drop a photo; furima models list --registry {registry_dir}"
     )
 
 

@@ -57,6 +57,8 @@ def create_app(
         registry = ModelRegistry(settings.registry, artifact_root=settings.artifact_root)
     if registry is not None:
         serving = ModelServing(settings, registry, metrics)
+        if "listing" in serving.slots and listing_assistant is None:
+            slot.registry_source = lambda: serving.champion("listing")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -84,12 +84,20 @@ class ModelServing:
         from furima.serve._model_routes import models_router, task_router
 
         for name, slot in self.slots.items():
-            app.include_router(task_router(slot, self.batchers[name], self.metrics))
+            if not slot.task.own_routes:
+                app.include_router(task_router(slot, self.batchers[name], self.metrics))
         app.include_router(models_router(self.slots))
 
     @property
     def paths(self) -> frozenset[str]:
-        return frozenset(slot.task.path for slot in self.slots.values())
+        """The generic JSON endpoints (their bodies are size-limited)."""
+        return frozenset(s.task.path for s in self.slots.values() if not s.task.own_routes)
+
+    def champion(self, task: str) -> Any:
+        """The model of ``task``'s loaded champion, or ``None``."""
+        slot = self.slots.get(task)
+        champion = None if slot is None else slot.live.champion
+        return None if champion is None else champion.model
 
     async def start(self) -> None:
         """Start watching the registry in the background (the first load included)."""

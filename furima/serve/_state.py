@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from furima.serve._assistant import AssistantLoader, ListingAssistantLike
@@ -17,9 +18,21 @@ class AssistantSlot:
     """Holds the server's listing assistant; routes read it, the lifespan hook fills it."""
 
     def __init__(self, assistant: ListingAssistantLike | None = None) -> None:
-        self.assistant = assistant
+        self._assistant = assistant
         self.loading = False
         self.error: str | None = None
+        self.registry_source: Callable[[], ListingAssistantLike | None] | None = None
+
+    @property
+    def assistant(self) -> ListingAssistantLike | None:
+        """The assistant given or loaded from a folder, else the registry's champion."""
+        if self._assistant is None and self.registry_source is not None:
+            return self.registry_source()
+        return self._assistant
+
+    @assistant.setter
+    def assistant(self, assistant: ListingAssistantLike | None) -> None:
+        self._assistant = assistant
 
     async def load(self, loader: AssistantLoader, path: Path) -> None:
         """Load in a worker thread so health checks answer meanwhile; keep any error."""

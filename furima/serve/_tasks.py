@@ -35,6 +35,9 @@ class ServingTask:
         check: Raises ``ValueError`` when a smoke answer is unacceptable (not finite, ...).
         listing_key: The request's listing id, for sticky routing by listing.
         compare: A number saying how far a shadow answer is from the served one (logged).
+        own_routes: The task's endpoints are written by hand (the listing assistant's
+            multipart upload and page); the server loads, checks and swaps its versions but
+            adds no generic endpoint for it.
     """
 
     name: str
@@ -48,6 +51,7 @@ class ServingTask:
     check: Callable[[dict[str, Any]], None] | None = None
     listing_key: Callable[[Any], str | None] | None = None
     compare: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
+    own_routes: bool = False
 
 
 _TASKS: dict[str, ServingTask] = {}
@@ -73,8 +77,9 @@ def known_tasks() -> list[str]:
 
 def _builtin() -> None:
     if "price" not in _TASKS:
+        from furima.serve._task_listing import LISTING_TASK
         from furima.serve._task_price import PRICE_TASK
         from furima.serve._task_similar import SIMILAR_TASK
 
-        _TASKS.setdefault("price", PRICE_TASK)
-        _TASKS.setdefault("similar", SIMILAR_TASK)
+        for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK):
+            _TASKS.setdefault(task.name, task)

@@ -24,7 +24,11 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert int(found.group(2)) >= 4
     model = PriceSuggester.load(tmp_path / "tmp" / "models" / "price")
     assert model.training_["rows"] == 2992
-    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == ["catalog.duckdb", "models"]
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [
+        "catalog.duckdb",
+        "models",
+        "registry",
+    ]
     # the listing assistant: learned, saved, turning unseen photos into listings, over HTTP
     assert "1,996 listings learned and indexed" in result.stdout
     assert "Suggested listings" in result.stdout
@@ -34,6 +38,12 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert served and served.group(1) == "200", result.stdout
     page = r"GET http://127\.0\.0\.1:\d+/ -> HTTP 200:\s+the seller's page"
     assert re.search(page, result.stdout)
+    # both models registered as champions and served from the registry
+    assert re.search(r"registered price version 1 as\s+champion", result.stdout)
+    assert re.search(r"registered listing version 1 as\s+champion", result.stdout)
+    assert re.search(r"INR \([0-9,]+-[0-9,]+\) from price version\s+1", result.stdout)
+    metrics = r'furima_model_version\{alias="champion",task="listing"\} 1\.0'
+    assert re.search(metrics, result.stdout)
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None

@@ -92,3 +92,24 @@ def test_furima_serve_loads_the_saved_folder(real_assistant_path: Path) -> None:
         info = client.get("/v1/assistant").json()
         assert info["category"] == ["master_category", "sub_category", "article_type"]
         assert info["attributes"] == ["base_colour", "gender", "usage"]
+
+
+def test_the_registry_decides_which_assistant_serves_the_page_and_api(
+    real_assistant_path: Path, tmp_path: Path
+) -> None:
+    from furima.registry import ModelRegistry
+
+    registry = ModelRegistry(tmp_path / "registry")
+    version = registry.log_model(real_assistant_path, alias="champion")
+    assert (version.task, version.format) == ("listing", "furima.listing_assistant")
+    settings = ServeSettings(registry=str(tmp_path / "registry"), poll_seconds=0.2)
+    with TestClient(create_app(settings)) as registry_client:
+        deadline = time.monotonic() + 120
+        while (ready := registry_client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.1)
+        assert registry_client.get("/v1/models/listing").json()["champion"] == 1
+        response = registry_client.post(SUGGEST, json={"text": "black analogue wrist watch"})
+        assert response.status_code == 200, response.text
+        assert "Watches" in article_type(response.json())[1]
+        assert registry_client.get("/").status_code == 200  # the seller's page
