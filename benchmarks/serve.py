@@ -164,7 +164,8 @@ def swap_under_load(
     """Load at ``rate`` while version 2 is promoted (at 1/4) and rolled back (at 5/8)."""
     before = versions_answered(url)
     with ThreadPoolExecutor(1) as pool:
-        running = pool.submit(run_load_in_process, url, payloads, rps=rate, seconds=seconds)
+        endpoint = f"{url}/v1/price:suggest"
+        running = pool.submit(run_load_in_process, endpoint, payloads, rps=rate, seconds=seconds)
         time.sleep(1.5 + seconds / 4)  # the child process takes about a second to start
         registry.promote("price", 2)
         swapped = _wait_for_champion(url, 2)

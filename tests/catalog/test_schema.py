@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +165,25 @@ def test_bad_cells_become_missing_in_the_conformed_frame() -> None:
     out, _ = ListingSchema().conform(frame(price=["abc", 5], condition=[7, 2]))
     assert np.isnan(out["price"].iloc[0])
     assert out["condition"].isna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize("source", ["mercari_format_150.tsv", "myntra_150.parquet"])
+def test_a_few_plain_rows_conform_like_the_vectorised_path(
+    source: str, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from furima.catalog import _schema
+    from furima.catalog._mapping import get_mapping
+
+    path = fixtures / source
+    raw = pd.read_csv(path, sep="\t") if source.endswith(".tsv") else pd.read_parquet(path)
+    mapping = get_mapping("mercari" if source.endswith(".tsv") else "myntra")
+    rows = mapping.apply(raw).head(40)
+    rows.loc[rows.index[0], "description"] = "No description yet"
+    rows.loc[rows.index[1], "name"] = "  padded name  "
+    fast, fast_problems = ListingSchema().conform(rows)
+    monkeypatch.setattr(_schema, "_SMALL_ROWS", 0)
+    slow, slow_problems = ListingSchema().conform(rows)
+    assert fast_problems == slow_problems == []
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast.loc[rows.index[0], "description"] == ""
+    assert fast.loc[rows.index[1], "name"] == "padded name"
