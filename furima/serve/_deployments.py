@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -121,11 +122,13 @@ class ModelWatcher:
         metrics: ServerMetrics,
         *,
         poll_seconds: float = 2.0,
+        before_poll: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.registry = registry
         self.slots = slots
         self.metrics = metrics
         self.poll_seconds = poll_seconds
+        self.before_poll = before_poll
         self.polls = 0
 
     async def run(self) -> None:
@@ -136,7 +139,9 @@ class ModelWatcher:
 
     async def refresh(self) -> None:
         """One poll: read every task's deployment and bring what serves up to date."""
-        for name, slot in self.slots.items():
+        if self.before_poll is not None:
+            await self.before_poll()
+        for name, slot in list(self.slots.items()):
             try:
                 deployment = await asyncio.to_thread(self.registry.deployment, name)
             except FurimaError as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
 from furima.serve._errors import RequestProblem
@@ -21,7 +21,7 @@ class BodyLimit:
     """Refuse bodies over ``limit`` bytes on ``paths`` with 413: at once when
     ``Content-Length`` says so, else as soon as the streamed body passes the limit."""
 
-    def __init__(self, app: ASGIApp, *, paths: frozenset[str], limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, paths: Collection[str], limit: int) -> None:
         self.app = app
         self.paths = paths
         self.limit = limit

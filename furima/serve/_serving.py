@@ -1,5 +1,10 @@
 """The registry-backed half of the server: a slot, a batcher and a route per served task,
-and the watcher that keeps them in step with the registry."""
+and the watcher that keeps them in step with the registry.
+
+Unless the settings name the tasks, the server serves every registered task it has a spec for,
+and keeps looking: a task registered after the server started gets its endpoint on the next
+poll (and in the OpenAPI document), so a new model needs no new server.
+"""
 
 from __future__ import annotations
 
@@ -32,46 +37,69 @@ class ModelServing:
     def __init__(
         self, settings: ServeSettings, registry: ModelRegistry, metrics: ServerMetrics
     ) -> None:
+        self.settings = settings
         self.registry = registry
         self.metrics = metrics
-        self.problems: list[str] = []
-        self.slots = {name: TaskSlot(task) for name, task in self._tasks(settings).items()}
-        self.batchers = {
-            name: MicroBatcher(
-                _batch_call(slot.task),
-                max_batch_size=settings.max_batch_size,
-                max_wait=settings.max_batch_wait_ms / 1000,
-                max_queue=settings.max_queue,
-                on_batch=self._batch_observer(name),
-            )
-            for name, slot in self.slots.items()
-        }
-        self.watcher = ModelWatcher(
-            registry, self.slots, metrics, poll_seconds=settings.poll_seconds
-        )
+        self.problems: dict[str, str] = {}
+        self.slots: dict[str, TaskSlot] = {}
+        self.batchers: dict[str, MicroBatcher] = {}
+        self.paths: set[str] = set()
+        """The generic JSON endpoints, whose bodies are size-limited (kept up to date)."""
+        self._app: FastAPI | None = None
         self._watching: asyncio.Task[None] | None = None
+        names = settings.tasks if settings.tasks is not None else self._registered()
+        for name in _servable(names, strict=settings.tasks is not None):
+            self._add(name)
+        self.watcher = ModelWatcher(
+            registry,
+            self.slots,
+            metrics,
+            poll_seconds=settings.poll_seconds,
+            before_poll=self.discover if settings.tasks is None else None,
+        )
 
-    def _tasks(self, settings: ServeSettings) -> dict[str, ServingTask]:
-        if settings.tasks is not None:
-            names: Sequence[str] = settings.tasks
-            unknown = [name for name in names if serving_task(name) is None]
-            if unknown:
-                raise ValueError(
-                    f"furima cannot serve task(s) {', '.join(map(repr, unknown))}; servable "
-                    f"tasks: {', '.join(known_tasks())}."
-                )
-        else:
-            try:
-                names = self.registry.tasks()
-            except RegistryError as error:
-                self.problems.append(str(error))
+    def _registered(self) -> list[str]:
+        try:
+            names = self.registry.tasks()
+        except RegistryError as error:
+            if "registry" not in self.problems:
                 logger.error("%s", error)
-                names = []
-            skipped = [name for name in names if serving_task(name) is None]
-            if skipped:
-                logger.info("not served here (no serving spec): %s", ", ".join(skipped))
-        found = {name: serving_task(name) for name in names}
-        return {name: task for name, task in found.items() if task is not None}
+            self.problems["registry"] = str(error)
+            return []
+        self.problems.pop("registry", None)
+        return names
+
+    async def discover(self) -> None:
+        """Serve tasks registered since the last look."""
+        names = await asyncio.to_thread(self._registered)
+        for name in _servable(names, strict=False):
+            if name not in self.slots:
+                self._add(name)
+                logger.info("now serving newly registered task %s", name)
+
+    def _add(self, name: str) -> None:
+        task = serving_task(name)
+        assert task is not None
+        slot = self.slots[name] = TaskSlot(task)
+        self.batchers[name] = MicroBatcher(
+            _batch_call(task),
+            max_batch_size=self.settings.max_batch_size,
+            max_wait=self.settings.max_batch_wait_ms / 1000,
+            max_queue=self.settings.max_queue,
+            on_batch=self._batch_observer(name),
+        )
+        if self._app is not None:
+            self._route(slot)
+
+    def _route(self, slot: TaskSlot) -> None:
+        from furima.serve._model_routes import task_router
+
+        if slot.task.own_routes or self._app is None:
+            return
+        name = slot.task.name
+        self._app.include_router(task_router(slot, self.batchers[name], self.metrics))
+        self._app.openapi_schema = None  # rebuilt with the new endpoint on the next request
+        self.paths.add(slot.task.path)
 
     def _batch_observer(self, name: str) -> Any:
         def observe(stats: BatchStats) -> None:
@@ -81,17 +109,12 @@ class ModelServing:
 
     def install(self, app: FastAPI) -> None:
         """Add the task endpoints and ``/v1/models``."""
-        from furima.serve._model_routes import models_router, task_router
+        from furima.serve._model_routes import models_router
 
-        for name, slot in self.slots.items():
-            if not slot.task.own_routes:
-                app.include_router(task_router(slot, self.batchers[name], self.metrics))
+        self._app = app
+        for slot in self.slots.values():
+            self._route(slot)
         app.include_router(models_router(self.slots))
-
-    @property
-    def paths(self) -> frozenset[str]:
-        """The generic JSON endpoints (their bodies are size-limited)."""
-        return frozenset(s.task.path for s in self.slots.values() if not s.task.own_routes)
 
     def champion(self, task: str) -> Any:
         """The model of ``task``'s loaded champion, or ``None``."""
@@ -113,7 +136,11 @@ class ModelServing:
 
     def readiness(self) -> tuple[bool, list[str]]:
         """Ready when every served task has a champion; the problems in words either way."""
-        problems = list(self.problems)
+        problems = list(self.problems.values())
+        if not self.slots:
+            return False, problems or [
+                "no servable model is registered yet; log one (furima price fit ... --registry)"
+            ]
         ready = True
         for name, slot in self.slots.items():
             if slot.live.champion is None:
@@ -125,6 +152,17 @@ class ModelServing:
     def observe_queues(self) -> None:
         for name, batcher in self.batchers.items():
             self.metrics.queue_depth.labels(name).set(batcher.depth)
+
+
+def _servable(names: Sequence[str], *, strict: bool) -> list[str]:
+    """The names furima has a serving spec for; with ``strict``, an unknown name is an error."""
+    unknown = [name for name in names if serving_task(name) is None]
+    if unknown and strict:
+        raise ValueError(
+            f"furima cannot serve task(s) {', '.join(map(repr, unknown))}; servable "
+            f"tasks: {', '.join(known_tasks())}."
+        )
+    return [name for name in names if name not in unknown]
 
 
 def _batch_call(task: ServingTask) -> Any:

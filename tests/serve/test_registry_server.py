@@ -359,3 +359,18 @@ def test_metrics_expose_requests_latency_errors_and_versions(
         'furima_http_requests_total{method="POST",route="/v1/echo:predict",status="422"} 1.0'
         in text
     )
+
+
+def test_a_task_registered_after_start_gets_its_endpoint(
+    registry: ModelRegistry, versions: Iterator[Path]
+) -> None:
+    settings = ServeSettings(registry=str(registry.location.local_folder), poll_seconds=POLL)
+    with running_server(create_app(settings)) as url, httpx.Client(base_url=url) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "no servable model is registered yet" in ready.json()["detail"]
+        assert echo(client).status_code == 404
+        log_echo(registry, next(versions), alias="champion", factor=4.0)
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        assert echo(client, 1.0).json()["value"] == 4.0
+        assert "/v1/echo:predict" in client.get("/openapi.json").json()["paths"]
