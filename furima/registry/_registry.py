@@ -176,8 +176,8 @@ class ModelRegistry:
         with _saved_folder(model) as folder:
             manifest = _manifest(folder)
             task = _task_name(task or _task_of(manifest, folder))
-            run_params = {**_flat(manifest.get("params") or {}), **_flat(params or {})}
-            run_metrics = {**_numbers(manifest.get("metrics") or {}), **_numbers(metrics or {})}
+            run_params = _params(manifest.get("params") or {}, params or {})
+            run_metrics = _metrics(manifest.get("metrics") or {}, metrics or {})
             fingerprint = manifest.get("data_fingerprint")
             tags = {
                 "furima.task": task,
@@ -496,27 +496,35 @@ def _alias_name(alias: str) -> str:
     return alias
 
 
-def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
+def _leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings flattened to dotted names (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
+    leaves: dict[str, Any] = {}
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            flat.update(_flat(value, f"{name}."))
+            leaves.update(_leaves(value, f"{name}."))
         else:
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            flat[name] = text[:_MAX_PARAM_CHARS]
-    return flat
+            leaves[name] = value
+    return leaves
 
 
-def _numbers(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    numbers: dict[str, float] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            numbers.update(_numbers(value, f"{name}."))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            numbers[name] = float(value)
-    return numbers
+def _params(*sources: Mapping[str, Any]) -> dict[str, str]:
+    """MLflow parameters: every leaf as (truncated) text."""
+    params = {k: v for source in sources for k, v in _leaves(source).items()}
+    return {
+        k: (v if isinstance(v, str) else json.dumps(v, default=str))[:_MAX_PARAM_CHARS]
+        for k, v in params.items()
+    }
+
+
+def _metrics(*sources: Mapping[str, Any]) -> dict[str, float]:
+    """MLflow metrics: the numeric leaves."""
+    leaves = {k: v for source in sources for k, v in _leaves(source).items()}
+    return {
+        k: float(v)
+        for k, v in leaves.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def _log_batch(
@@ -533,11 +541,10 @@ def _log_batch(
 
 
 def _log_tree(client: MlflowClient, run_id: str, folder: Path, artifact_path: str) -> None:
-    """Log a saved folder, following the links furima's atomic saves use and skipping the
-    hidden version folders behind them."""
+    """Log a saved folder as it is read back: a link that furima's atomic saves use (``search``
+    -> ``.search@...``) becomes a plain folder of that name, and the hidden version folder is
+    logged too, since the manifest's checksums name its files."""
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") and "@" in entry.name:
-            continue
         if entry.is_dir():
             _log_tree(client, run_id, entry.resolve(), f"{artifact_path}/{entry.name}")
         else:

@@ -99,3 +99,29 @@ def test_deploy_starts_a_server_that_answers(
     # SIGTERM: uvicorn finishes in-flight requests, shuts the app down, then re-raises it
     assert deployment.process.returncode in (0, -15)
     assert "Application shutdown complete" in deployment.log.read_text()
+
+
+def test_deploy_with_two_workers_sums_their_metrics(
+    run: CliRunner, registry: Path, fitted_model: Path
+) -> None:
+    invoke(run, "models", "log", str(fitted_model), "--alias", "champion")
+    from furima.serve._deploy import deploy
+
+    with deploy(["price"], registry=registry, workers=2) as deployment:
+        body = {"name": "Puma Women Pink Top"}
+        with httpx.Client(base_url=deployment.url, timeout=30) as client:
+            answers = []
+            for _ in range(40):  # until both workers have loaded the champion
+                answer = client.post("/v1/price:suggest", json=body)
+                if answer.status_code == 200:
+                    answers.append(answer)
+                if len(answers) == 20:
+                    break
+            metrics = client.get("/metrics").text
+    assert len(answers) == 20
+    served = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith('furima_requests_total{route="champion",status="200",task="price"')
+    ]
+    assert served == [20.0]  # one series, summed over both worker processes

@@ -143,3 +143,26 @@ def test_an_unreachable_database_is_a_registry_error_within_seconds(tmp_path: Pa
     with pytest.raises(RegistryError, match="is unreachable or refused"):
         registry.tasks()
     assert time.monotonic() - started < 10
+
+
+def test_nested_atomic_saves_come_back_whole(registry: ModelRegistry, tmp_path: Path) -> None:
+    """A model saving a sub-model (the listing assistant's search pool and price model) has
+    links to hidden version folders inside; the registry copy must load and pass checksums."""
+    from furima._artifacts import ArtifactKind, check_files, read_manifest, save_atomically, stamp
+
+    kind = ArtifactKind("test.nested", 1, "nested test model", "save", "{saved}", "refit")
+
+    def write_inner(folder: Path) -> None:
+        (folder / "weights.txt").write_text("inner")
+
+    def write_outer(folder: Path) -> None:
+        save_atomically(folder / "inner", write_inner)
+        stamp(folder, {"format": kind.format, "format_version": 1})
+
+    save_atomically(tmp_path / "outer", write_outer)
+    registry.log_model(tmp_path / "outer", task="nested", alias="champion")
+    champion = registry.deployment("nested").champion
+    assert champion is not None
+    copy = champion.path
+    check_files(copy, read_manifest(copy, kind), kind)
+    assert (copy / "inner" / "weights.txt").read_text() == "inner"
