@@ -62,9 +62,10 @@ class Live:
 
     def version(self, number: int) -> tuple[LoadedVersion, Route] | None:
         """A loaded version by number (a request pinned with ``X-Model-Version``)."""
-        for loaded, route in ((self.champion, "champion"), (self.challenger, "challenger")):
-            if loaded is not None and loaded.version == number:
-                return loaded, route  # type: ignore[return-value]
+        if self.champion is not None and self.champion.version == number:
+            return self.champion, "champion"
+        if self.challenger is not None and self.challenger.version == number:
+            return self.challenger, "challenger"
         return None
 
 

@@ -43,16 +43,13 @@ def run_server(
 
     if workers < 1:
         raise ValueError(f"`workers` must be at least 1, but got {workers}.")
-    common = {
-        "host": host,
-        "port": port,
-        "log_level": log_level,
-        "timeout_graceful_shutdown": GRACE_SECONDS,
-    }
     if workers == 1:
         from furima.serve._app import create_app
 
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        app = create_app(settings)
+        uvicorn.run(
+            app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=GRACE_SECONDS
+        )
         return
     os.environ[SETTINGS_ENV] = settings.to_json()
     with tempfile.TemporaryDirectory(prefix="furima-metrics-") as shared:
@@ -61,5 +58,8 @@ def run_server(
             "furima.serve._workers:app_from_environment",
             factory=True,
             workers=workers,
-            **common,  # type: ignore[arg-type]
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
