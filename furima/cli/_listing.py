@@ -91,8 +91,7 @@ def fit(
             for name, by_mode in assistant.classifier_.calibration_.items()
             if "photo" in by_mode
         }
-        metrics = {f"photo_accuracy.{name}": value for name, value in accuracy.items()}
-        registered = log_fit(out, registry, metrics=metrics) if registry else None
+        registered = log_fit(out, registry) if registry else None
     summary: dict[str, object] = {
         "assistant": str(out),
         "listings": len(assistant.catalog_),

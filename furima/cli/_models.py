@@ -46,9 +46,7 @@ FitRegistryOption = Annotated[
 DEFAULT_REGISTRY = "furima-registry"
 
 
-def log_fit(
-    model: object, registry: str, *, metrics: dict[str, float] | None = None
-) -> dict[str, object]:
+def log_fit(model: object, registry: str) -> dict[str, object]:
     """Register a fitted model; the task's first version becomes its champion. With a
     database URL the artifact root comes from ``FURIMA_ARTIFACT_ROOT``."""
     import os
@@ -56,7 +54,7 @@ def log_fit(
     from furima.registry import ModelRegistry
 
     target = ModelRegistry(registry, artifact_root=os.environ.get("FURIMA_ARTIFACT_ROOT"))
-    version = target.log_model(model, metrics=metrics)
+    version = target.log_model(model)
     if not any(v.aliases for v in target.versions(version.task)):
         version = target.promote(version.task, version.version)
     return {"task": version.task, "version": version.version, "aliases": list(version.aliases)}

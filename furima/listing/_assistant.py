@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from furima.catalog import fingerprint
 from furima.exceptions import DataError, NotFittedError, UnknownListingError
 from furima.listing._brands import BrandMatcher
 from furima.listing._categories import consistent_categories, parent_maps
@@ -113,6 +114,7 @@ class ListingAssistant:
         if len(catalog) < 10:
             raise DataError(f"the catalog has {len(catalog)} listings; give at least 10.")
         catalog = catalog.reset_index(drop=True)
+        self.data_fingerprint_: str | None = fingerprint(catalog)
         ids = PoolColumns(id=fields.id).ids(catalog)
         if features is None:
             features = self.encode(catalog, fields, progress=progress)

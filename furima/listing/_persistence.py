@@ -69,6 +69,8 @@ def save_assistant(assistant: ListingAssistant, path: str | Path) -> Path:
             "familiar_score": assistant.familiar_score_,
             "catalog_ascii": assistant.catalog_ascii_,
             "has_price_model": assistant.price_model_ is not None,
+            "data_fingerprint": assistant.data_fingerprint_,
+            "metrics": assistant.classifier_.calibration_,
         }
         stamp(folder, manifest)
 
@@ -100,6 +102,7 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     assistant.brands_ = BrandMatcher.from_state(brands) if brands else None
     assistant.familiar_score_ = float(manifest["familiar_score"])
     assistant.catalog_ascii_ = float(manifest["catalog_ascii"])
+    assistant.data_fingerprint_ = manifest.get("data_fingerprint")  # absent before 0.1.0 final
     assistant.catalog_ = _catalog(folder / _CATALOG)
     assistant.search_ = SimilarSearch.load(folder / _SEARCH)
     assistant.price_model_ = _price_model(folder, manifest)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import shutil
 import tempfile
@@ -60,6 +61,7 @@ _TRAFFIC_TAG = "furima.traffic"
 _TASK_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _MAX_PARAM_CHARS = 500
+_MLFLOW_NAME = re.compile(r"[^\w\-. :/]")
 
 logger = logging.getLogger("furima.registry")
 
@@ -497,10 +499,11 @@ def _alias_name(alias: str) -> str:
 
 
 def _leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings flattened to dotted names (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
+    """Nested mappings flattened to dotted names (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``), with
+    characters MLflow refuses in names (``photo+text``) replaced by ``_``."""
     leaves: dict[str, Any] = {}
     for key, value in values.items():
-        name = f"{prefix}{key}"
+        name = _MLFLOW_NAME.sub("_", f"{prefix}{key}")
         if isinstance(value, Mapping):
             leaves.update(_leaves(value, f"{name}."))
         else:
@@ -518,12 +521,12 @@ def _params(*sources: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _metrics(*sources: Mapping[str, Any]) -> dict[str, float]:
-    """MLflow metrics: the numeric leaves."""
+    """MLflow metrics: the finite numeric leaves."""
     leaves = {k: v for source in sources for k, v in _leaves(source).items()}
     return {
         k: float(v)
         for k, v in leaves.items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
     }
 
 

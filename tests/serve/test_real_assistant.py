@@ -102,6 +102,9 @@ def test_the_registry_decides_which_assistant_serves_the_page_and_api(
     registry = ModelRegistry(tmp_path / "registry")
     version = registry.log_model(real_assistant_path, alias="champion")
     assert (version.task, version.format) == ("listing", "furima.listing_assistant")
+    assert version.data_fingerprint is not None and len(version.data_fingerprint) == 64
+    assert 0.0 <= version.metrics["article_type.photo.accuracy"] <= 1.0
+    assert 0.0 <= version.metrics["article_type.photo_text.accuracy"] <= 1.0
     settings = ServeSettings(registry=str(tmp_path / "registry"), poll_seconds=0.2)
     with TestClient(create_app(settings)) as registry_client:
         deadline = time.monotonic() + 120
