@@ -1,12 +1,14 @@
-"""Settings for the whole suite."""
+"""Settings and shared fixtures for the whole suite."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from postgres import PostgresUnavailable, running_postgres, skip_message
 
 # OpenMP workers that spin while waiting starve each other on a 2-core CI machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -23,3 +25,14 @@ def furima_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("FURIMA_CACHE_DIR", None)
     else:
         os.environ["FURIMA_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLAlchemy URL of a throwaway PostgreSQL database, one server for the whole run."""
+    with ExitStack() as stack:
+        try:
+            uri = stack.enter_context(running_postgres(tmp_path_factory.mktemp("postgres")))
+        except PostgresUnavailable as reason:
+            pytest.skip(skip_message(reason))
+        yield uri

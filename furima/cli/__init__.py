@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from furima.cli._automl import automl_app
 from furima.cli._demo import demo
 from furima.cli._ingest import ingest
 from furima.cli._listing import listing_app
@@ -29,6 +30,7 @@ app.add_typer(listing_app, name="listing")
 app.command("serve")(serve)
 app.command("deploy")(deploy)
 app.add_typer(models_app, name="models")
+app.add_typer(automl_app, name="automl")
 
 
 def main() -> None:

@@ -346,7 +346,7 @@ class ModelRegistry:
 
             uri = self.location.tracking_uri
             if folder is None:
-                _check_reachable(uri)
+                check_reachable(uri)
             self._client_ = MlflowClient(tracking_uri=uri, registry_uri=uri)
         return self._client_
 
@@ -567,7 +567,7 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120]
 
 
-def _check_reachable(uri: str, timeout_s: int = 5) -> None:
+def check_reachable(uri: str, timeout_s: int = 5) -> None:
     """Fail in seconds on a database that does not answer (MLflow would retry for minutes)."""
     import sqlalchemy
 

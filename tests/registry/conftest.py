@@ -1,28 +1,14 @@
-"""Fixtures for the model-registry tests: registries, a saved price model, and a real
-PostgreSQL server on loopback."""
+"""Fixtures for the model-registry tests: registries and a saved price model (the real
+PostgreSQL server is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from postgres import PostgresUnavailable, running_postgres, skip_message
 
 from furima.registry import ModelRegistry
-
-
-@pytest.fixture(scope="session")
-def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """SQLAlchemy URL of a throwaway PostgreSQL database, one server for the whole run."""
-    with ExitStack() as stack:
-        try:
-            uri = stack.enter_context(running_postgres(tmp_path_factory.mktemp("postgres")))
-        except PostgresUnavailable as reason:
-            pytest.skip(skip_message(reason))
-        yield uri
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,507 @@
+"""``AutoML``: search model families, hyperparameters, architectures and feature options on
+Optuna within a time budget, then build a greedy ensemble of the best trials and refit it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from furima.automl._ensemble import greedy_ensemble
+from furima.automl._families import FAMILIES, FitData
+from furima.automl._features import Featurizer, checked_columns
+from furima.automl._metrics import Metric, TaskKind, metric_for
+from furima.automl._objective import Objective, Prepared, TrialModel
+from furima.automl._result import AutoMLResult, Member
+from furima.automl._study import PRUNERS, SAMPLERS, make_pruner, make_sampler, open_storage
+from furima.exceptions import DataError
+
+__all__ = ["AutoML"]
+
+MIN_BUDGET_S = 10.0
+_SEARCH_SHARE = 0.8  # of the budget; the rest is for the ensemble and the final refit
+
+
+class AutoML:
+    """Automatic model creation for regression and classification tables.
+
+    Args:
+        task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
+        metric: e.g. ``"rmsle"``, ``"rmse"``, ``"auprc"``, ``"auc"``, ``"f1"``, ``"accuracy"``
+            (default per task: rmse, auprc, accuracy).
+        budget_s: Wall-clock seconds for the whole run (search, ensemble, refit).
+        families: Model families to search (default: ``linear``, ``lightgbm``, ``mlp``).
+        sampler: ``auto`` (TPE; NSGA-II with two objectives), ``tpe``, ``gp``, ``cmaes``,
+            ``nsga2`` or ``random``.
+        pruner: ``hyperband`` (default), ``asha``, ``median`` or ``none``.
+        objectives: ``("score",)``, or ``("score", "latency")`` to trade quality against
+            prediction time per row (a Pareto front; pruning is off then).
+        storage: ``None`` (in memory), a ``.journal`` file or a database URL; with a storage a
+            killed run resumes where it stopped when fitted again with the same ``study_name``.
+        study_name: Name of the study in ``storage``.
+        workdir: Where validation outputs of trials are kept (needed to ensemble trials of
+            other processes or of an earlier, interrupted run).
+        n_jobs: Processes searching in parallel (one machine; more machines share a database
+            storage and run the same fit).
+        tracking: Record every trial on MLflow: a :class:`~furima.registry.ModelRegistry`, or
+            a tracking URI.
+        validation: Share of rows held out for validation when no validation set is given.
+        time_column: Split by time instead: the latest rows are held out.
+        seed: Random seed.
+        progress: Show a progress bar with the best score so far.
+    """
+
+    def __init__(
+        self,
+        task: TaskKind,
+        metric: str | None = None,
+        *,
+        budget_s: float = 300.0,
+        families: Sequence[str] | None = None,
+        sampler: str = "auto",
+        pruner: str = "hyperband",
+        objectives: Sequence[str] = ("score",),
+        storage: str | Path | None = None,
+        study_name: str | None = None,
+        workdir: str | Path | None = None,
+        n_jobs: int = 1,
+        tracking: Any = None,
+        validation: float = 0.2,
+        time_column: str | None = None,
+        seed: int = 0,
+        ensemble_size: int = 10,
+        progress: bool = False,
+    ) -> None:
+        self.metric: Metric = metric_for(task, metric)
+        self.task: TaskKind = task
+        self.budget_s = float(budget_s)
+        self.families = tuple(families or FAMILIES)
+        self.sampler = sampler
+        self.pruner = pruner
+        self.objectives = tuple(objectives)
+        self.storage = storage
+        self.study_name = study_name or f"furima-{task}-{self.metric.name}"
+        self.workdir = Path(workdir) if workdir else None
+        self.n_jobs = n_jobs
+        self.tracking = tracking
+        self.validation = validation
+        self.time_column = time_column
+        self.seed = seed
+        self.ensemble_size = ensemble_size
+        self.progress = progress
+        self._check()
+
+    def _check(self) -> None:
+        if self.budget_s < MIN_BUDGET_S:
+            raise ValueError(
+                f"A budget of {self.budget_s:g} s is too small to fit and check even one model; "
+                f"give at least {MIN_BUDGET_S:g} s."
+            )
+        unknown = [f for f in self.families if f not in FAMILIES]
+        if unknown or not self.families:
+            raise ValueError(
+                f"Unknown model families {unknown}; choose from {', '.join(FAMILIES)}."
+            )
+        if self.sampler not in SAMPLERS or self.pruner not in PRUNERS:
+            raise ValueError(
+                f"sampler must be one of {', '.join(SAMPLERS)} and pruner one of "
+                f"{', '.join(PRUNERS)}; got {self.sampler!r} and {self.pruner!r}."
+            )
+        if self.objectives not in (("score",), ("score", "latency")):
+            raise ValueError("objectives must be ('score',) or ('score', 'latency').")
+        if self.n_jobs < 1 or not 0.05 <= self.validation <= 0.5:
+            raise ValueError("n_jobs must be >= 1 and validation between 0.05 and 0.5.")
+
+    # ------------------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        *,
+        X_valid: pd.DataFrame | None = None,
+        y_valid: Any = None,
+    ) -> AutoMLResult:
+        """Search within the budget and return the chosen, refit model."""
+        started = time.monotonic()
+        storage = open_storage(self._storage_spec())  # an unreachable database fails here
+        data, columns, classes = self._prepared(X, y, X_valid, y_valid)
+        study = self._study(storage)
+        if not study.trials:  # cheap, strong starting points before the sampler explores
+            for family in ("linear", "lightgbm"):
+                if family in self.families:
+                    study.enqueue_trial({"family": family})
+        outputs = self._outputs_dir()
+        objective = Objective(
+            data, self.families, len(self.objectives) > 1, outputs, keep=self.ensemble_size
+        )
+        search_s = max(self.budget_s * _SEARCH_SHARE - (time.monotonic() - started), 1.0)
+        objective.deadline = time.monotonic() + search_s
+        self._search(study, objective, search_s)
+        result = self._finish(study, objective, data, columns, classes, started)
+        return result
+
+    def _storage_spec(self) -> str | Path | None:
+        if self.storage is None and self.n_jobs > 1:
+            folder = self.workdir or Path(tempfile.mkdtemp(prefix="furima-automl-"))
+            self.workdir = folder
+            return folder / "study.journal"
+        return self.storage
+
+    def _outputs_dir(self) -> Path | None:
+        if self.workdir is None:
+            return None
+        return self.workdir / "outputs" / self.study_name
+
+    def _prepared(
+        self, X: pd.DataFrame, y: Any, X_valid: pd.DataFrame | None, y_valid: Any
+    ) -> tuple[Prepared, list[str], np.ndarray | None]:
+        if X_valid is not None:
+            X_all = pd.concat([X, X_valid], ignore_index=True)
+            y_all = np.concatenate([np.asarray(y), np.asarray(y_valid)])
+            valid_rows = np.arange(len(X), len(X_all))
+        else:
+            X_all, y_all, valid_rows = X.reset_index(drop=True), np.asarray(y), None
+        if len(y_all) != len(X_all):
+            raise DataError(f"X has {len(X_all)} rows but y has {len(y_all)} values.")
+        target, classes = _encoded_target(self.task, self.metric, y_all)
+        features = X_all.drop(columns=[self.time_column]) if self.time_column else X_all
+        features, kinds, _ = checked_columns(features)
+        if valid_rows is None:
+            valid_rows = self._holdout(X_all, target)
+        train = np.setdiff1d(np.arange(len(X_all)), valid_rows)
+        data = Prepared(
+            task=self.task,
+            metric=self.metric,
+            kinds=kinds,
+            X_train=features.iloc[train].reset_index(drop=True),
+            y_train=target[train],
+            X_valid=features.iloc[valid_rows].reset_index(drop=True),
+            y_valid=target[valid_rows],
+            n_classes=0 if classes is None else len(classes),
+            seed=self.seed,
+            threads=max(1, (os.cpu_count() or 2) // self.n_jobs),
+        )
+        return data, list(features.columns), classes
+
+    def _holdout(self, X: pd.DataFrame, target: np.ndarray) -> np.ndarray:
+        count = max(1, round(len(X) * self.validation))
+        if self.time_column is not None:
+            order = np.argsort(X[self.time_column].to_numpy(), kind="stable")
+            return np.sort(order[-count:])
+        from sklearn.model_selection import train_test_split
+
+        stratify = target if self.task != "regression" else None
+        _, valid = train_test_split(
+            np.arange(len(X)), test_size=count, random_state=self.seed, stratify=stratify
+        )
+        return np.sort(valid)
+
+    def _study(self, storage: Any) -> Any:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        directions = [self.metric.direction] + (["minimize"] if len(self.objectives) > 1 else [])
+        return optuna.create_study(
+            study_name=self.study_name,
+            storage=storage,
+            sampler=make_sampler(self.sampler, seed=self.seed, objectives=len(directions)),
+            pruner=make_pruner(self.pruner),
+            directions=directions,
+            load_if_exists=True,
+        )
+
+    # --------------------------------------------------------------------------- search
+    def _search(self, study: Any, objective: Objective, seconds: float) -> None:
+        callbacks = [*self._trackers(study), *self._progress_callbacks(seconds)]
+        with self._progress_bar(seconds) as bar:
+            callbacks.append(bar)
+            if self.n_jobs == 1:
+                study.optimize(objective, timeout=seconds, callbacks=callbacks, catch=(Exception,))
+                return
+            _parallel(study, objective, seconds, self, callbacks)
+
+    def _trackers(self, study: Any) -> list[Any]:
+        if self.tracking is None:
+            return []
+        from furima.automl._tracking import TrialTracker
+
+        uri = getattr(getattr(self.tracking, "location", None), "tracking_uri", None)
+        return [TrialTracker(str(uri or self.tracking), study.study_name)]
+
+    def _progress_callbacks(self, seconds: float) -> list[Any]:
+        return []
+
+    @contextlib.contextmanager
+    def _progress_bar(self, seconds: float) -> Iterator[Any]:
+        if not self.progress:
+            yield lambda study, trial: None
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        started = time.monotonic()
+        columns = [TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn()]
+        with Progress(*columns, transient=False) as progress:
+            task = progress.add_task("searching", total=seconds)
+
+            def update(study: Any, trial: Any) -> None:
+                done = [t for t in study.trials if t.state.name == "COMPLETE"]
+                best = _best_value(study, self.metric) if done else None
+                shown = (
+                    f"best {self.metric.name} {best:.5g}" if best is not None else "no model yet"
+                )
+                progress.update(
+                    task,
+                    completed=min(time.monotonic() - started, seconds),
+                    description=f"{len(study.trials)} trials, {shown}",
+                )
+
+            yield update
+
+    # --------------------------------------------------------------------------- finish
+    def _finish(
+        self,
+        study: Any,
+        objective: Objective,
+        data: Prepared,
+        columns: list[str],
+        classes: np.ndarray | None,
+        started: float,
+    ) -> AutoMLResult:
+        complete = _ranked(study, self.metric)
+        if not complete:
+            failed = [t for t in study.trials if t.state.name == "FAIL"]
+            reason = f" ({len(failed)} failed)" if failed else ""
+            raise DataError(
+                f"No model finished within the budget of {self.budget_s:g} s{reason}; give a "
+                "larger budget or fewer rows."
+            )
+        candidates = complete[: self.ensemble_size]
+        outputs = [self._output(objective, t.number) for t in candidates]
+        usable = [(t, o) for t, o in zip(candidates, outputs, strict=True) if o is not None]
+        weights, ensemble_score = greedy_ensemble([o for _, o in usable], data.y_valid, self.metric)
+        chosen_trials = [(t, w) for (t, _), w in zip(usable, weights, strict=True) if w > 0]
+        left = self.budget_s - (time.monotonic() - started)
+        members = [
+            self._member(trial, weight, objective, data, left) for trial, weight in chosen_trials
+        ]
+        best_single = _score(candidates[0])
+        chosen = self._chosen(study, members, ensemble_score, best_single, started, data)
+        return AutoMLResult(
+            task=self.task,
+            metric=self.metric,
+            members=members,
+            leaderboard=_leaderboard(complete),
+            chosen=chosen,
+            study=study,
+            columns=columns,
+            classes=classes,
+            trials=len(complete),
+        )
+
+    def _output(self, objective: Objective, number: int) -> np.ndarray | None:
+        if number in objective.models:
+            return objective.models[number].valid_output
+        folder = self._outputs_dir()
+        if folder is not None and (folder / f"{number}.npy").is_file():
+            return np.asarray(np.load(folder / f"{number}.npy"))
+        return None
+
+    def _member(
+        self, trial: Any, weight: float, objective: Objective, data: Prepared, left_s: float
+    ) -> Member:
+        """Refit on training and validation rows when time allows, else keep the trial's
+        model (trained on the training rows)."""
+        params = dict(trial.user_attrs.get("model_params") or {})
+        family = trial.user_attrs["family"]
+        fit_s = float(trial.user_attrs.get("fit_s", 0.0))
+        kept: TrialModel | None = objective.models.get(trial.number)
+        if kept is not None and fit_s * 2 + 1 > left_s:
+            return Member(trial.number, family, float(weight), params, kept.featurizer, kept.model)
+        options = kept.options if kept is not None else _options(trial)
+        X_all = pd.concat([data.X_train, data.X_valid], ignore_index=True)
+        y_all = np.concatenate([data.y_train, data.y_valid])
+        featurizer = Featurizer(data.kinds, options)
+        features = featurizer.fit_transform(X_all)
+        scale = len(X_all) / max(len(data.X_train), 1)
+        if "rounds" in params:
+            params["rounds"] = max(1, round(params["rounds"] * scale))
+        refit = FitData(
+            self.task,
+            self.metric,
+            features,
+            y_all,
+            None,
+            data.y_valid,
+            data.n_classes,
+            self.seed,
+            data.threads,
+        )
+        model = FAMILIES[family].fit(params, refit)
+        return Member(trial.number, family, float(weight), params, featurizer, model)
+
+    def _chosen(
+        self,
+        study: Any,
+        members: list[Member],
+        ensemble_score: float,
+        best_single: float,
+        started: float,
+        data: Prepared,
+    ) -> dict[str, Any]:
+        states = [t.state.name for t in study.trials]
+        name = self.metric.name
+        if len(members) > 1:
+            why = (
+                f"Greedy ensemble selection over the {self.ensemble_size} best trials improved "
+                f"{name} from {best_single:.5g} (best single trial) to {ensemble_score:.5g} on "
+                f"the {len(data.y_valid):,} validation rows, with {len(members)} models."
+            )
+        else:
+            why = (
+                f"The best trial ({members[0].family}, {name} {best_single:.5g} on "
+                f"{len(data.y_valid):,} validation rows) alone: no ensemble of the best trials "
+                "scored better."
+            )
+        return {
+            "task": self.task,
+            "metric": name,
+            "direction": self.metric.direction,
+            "members": [
+                {"trial": m.trial, "family": m.family, "weight": round(m.weight, 4)}
+                for m in members
+            ],
+            "ensemble_score": ensemble_score,
+            "best_single_score": best_single,
+            "why": why,
+            "budget_s": self.budget_s,
+            "elapsed_s": round(time.monotonic() - started, 1),
+            "trials": len(states),
+            "pruned": states.count("PRUNED"),
+            "failed": states.count("FAIL"),
+            "sampler": type(study.sampler).__name__,
+            "pruner": type(study.pruner).__name__,
+            "rows": len(data.y_train) + len(data.y_valid),
+        }
+
+
+def _encoded_target(
+    task: TaskKind, metric: Metric, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Regression targets as floats (log1p for rmsle); classes as 0..k-1 with their labels."""
+    if len(y) == 0:
+        raise DataError("The target is empty: there are no rows to learn from.")
+    if pd.isna(pd.Series(y)).any():
+        raise DataError("The target has missing values; drop those rows or fill them first.")
+    if task == "regression":
+        values = np.asarray(y, dtype=np.float64)
+        if metric.log_target:
+            if (values < 0).any():
+                raise DataError("rmsle needs targets >= 0 (prices); some are negative.")
+            values = np.log1p(values)
+        return values, None
+    classes, encoded = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(
+            f"The target has a single class ({classes[0]!r}); a classifier needs at least two."
+        )
+    if task == "binary" and len(classes) > 2:
+        raise DataError(
+            f"A binary task needs two classes but the target has {len(classes)}; use "
+            "task='multiclass'."
+        )
+    return encoded.astype(np.int64), classes
+
+
+def _score(trial: Any) -> float:
+    return float(trial.values[0])
+
+
+def _ranked(study: Any, metric: Metric) -> list[Any]:
+    complete = [t for t in study.trials if t.state.name == "COMPLETE" and t.values]
+    return sorted(complete, key=_score, reverse=metric.direction == "maximize")
+
+
+def _best_value(study: Any, metric: Metric) -> float | None:
+    ranked = _ranked(study, metric)
+    return _score(ranked[0]) if ranked else None
+
+
+def _leaderboard(trials: list[Any]) -> pd.DataFrame:
+    rows = [
+        {
+            "rank": rank,
+            "trial": t.number,
+            "family": t.user_attrs.get("family", t.params.get("family")),
+            "score": _score(t),
+            "fit_s": t.user_attrs.get("fit_s"),
+            "predict_ms": t.user_attrs.get("predict_ms"),
+            "params": dict(t.params),
+        }
+        for rank, t in enumerate(trials, start=1)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _options(trial: Any) -> Any:
+    from furima.automl._features import FeatureOptions
+
+    names = ("text_features", "word_ngrams", "char_ngrams", "min_category_count")
+    return FeatureOptions(**{n: trial.params[n] for n in names if n in trial.params})
+
+
+def _parallel(
+    study: Any, objective: Objective, seconds: float, automl: AutoML, callbacks: list[Any]
+) -> None:
+    """``n_jobs`` processes optimise the same study (shared storage); this one included."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    spec = str(automl._storage_spec())
+    with ProcessPoolExecutor(automl.n_jobs - 1, mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                _worker,
+                spec,
+                study.study_name,
+                objective,
+                seconds,
+                automl.sampler,
+                automl.pruner,
+                automl.seed + 1 + i,
+                len(automl.objectives),
+            )
+            for i in range(automl.n_jobs - 1)
+        ]
+        study.optimize(objective, timeout=seconds, callbacks=callbacks, catch=(Exception,))
+        for future in futures:
+            future.result()
+
+
+def _worker(
+    storage: str,
+    study_name: str,
+    objective: Objective,
+    seconds: float,
+    sampler: str,
+    pruner: str,
+    seed: int,
+    objectives: int,
+) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=open_storage(storage),
+        sampler=make_sampler(sampler, seed=seed, objectives=objectives),
+        pruner=make_pruner(pruner),
+    )
+    study.optimize(objective, timeout=seconds, catch=(Exception,))

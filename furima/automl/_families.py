@@ -1,0 +1,222 @@
+"""Model families the search chooses between, each with its own search space.
+
+- ``linear``: ridge regression or logistic regression on the (sparse) features;
+- ``lightgbm``: gradient-boosted trees, early-stopped on the validation rows;
+- ``mlp``: a neural network whose architecture is searched (depth, width, activation, dropout,
+  the size of the first layer that embeds the sparse features), trained with AdamW.
+
+LightGBM and the MLP report their validation score as they learn, so the pruner can stop a
+trial whose learning curve is already behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from furima.automl._metrics import Metric, TaskKind
+
+__all__ = ["FAMILIES", "Family", "FitData"]
+
+_TREE_ROUNDS = 3000
+_REPORT_EVERY = 25
+
+
+@dataclass
+class FitData:
+    """One trial's training and validation inputs."""
+
+    task: TaskKind
+    metric: Metric
+    X_train: Any
+    y_train: np.ndarray
+    X_valid: Any
+    y_valid: np.ndarray
+    n_classes: int
+    seed: int
+    threads: int
+    report: Callable[[float, int], None] | None = None
+    """``report(score, step)``: the learning curve, for pruning (raises to stop)."""
+    deadline: float = float("inf")
+    """``time.monotonic()`` after which training stops and keeps what it has."""
+
+
+class Family(Protocol):
+    name: str
+
+    def suggest(self, trial: Any, task: TaskKind) -> dict[str, Any]: ...
+
+    def fit(self, params: dict[str, Any], data: FitData) -> Any: ...
+
+    def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray: ...
+
+
+class Linear:
+    """Ridge (regression) or logistic regression (classification)."""
+
+    name = "linear"
+
+    def suggest(self, trial: Any, task: TaskKind) -> dict[str, Any]:
+        if task == "regression":
+            return {"alpha": trial.suggest_float("linear_alpha", 1e-3, 1e3, log=True)}
+        return {
+            "C": trial.suggest_float("linear_C", 1e-3, 1e3, log=True),
+            "balanced": trial.suggest_categorical("linear_balanced", [False, True]),
+        }
+
+    def fit(self, params: dict[str, Any], data: FitData) -> Any:
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        if data.task == "regression":
+            return Ridge(alpha=params["alpha"], solver="auto").fit(data.X_train, data.y_train)
+        model = LogisticRegression(
+            C=params["C"],
+            class_weight="balanced" if params["balanced"] else None,
+            max_iter=300,
+            solver="liblinear" if data.task == "binary" else "lbfgs",
+        )
+        return model.fit(data.X_train, data.y_train)
+
+    def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
+        if task == "regression":
+            return np.asarray(model.predict(X), dtype=np.float64)
+        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        return proba[:, 1] if task == "binary" else proba
+
+
+class LightGBM:
+    """Gradient-boosted trees with early stopping and learning-curve reports."""
+
+    name = "lightgbm"
+
+    def suggest(self, trial: Any, task: TaskKind) -> dict[str, Any]:
+        return {
+            "num_leaves": trial.suggest_int("lgb_num_leaves", 8, 256, log=True),
+            "learning_rate": trial.suggest_float("lgb_learning_rate", 0.01, 0.3, log=True),
+            "min_child_samples": trial.suggest_int("lgb_min_child_samples", 5, 200, log=True),
+            "feature_fraction": trial.suggest_float("lgb_feature_fraction", 0.2, 1.0),
+            "bagging_fraction": trial.suggest_float("lgb_bagging_fraction", 0.5, 1.0),
+            "lambda_l2": trial.suggest_float("lgb_lambda_l2", 1e-8, 10.0, log=True),
+        }
+
+    def fit(self, params: dict[str, Any], data: FitData) -> Any:
+        import lightgbm
+
+        objective = {"regression": "regression", "binary": "binary", "multiclass": "multiclass"}
+        tracked, as_score = _LGB_METRICS[(data.task, data.metric.name)]
+        config = {
+            **{k: v for k, v in params.items() if k != "rounds"},
+            "objective": objective[data.task],
+            "bagging_freq": 1,
+            "verbosity": -1,
+            "num_threads": data.threads,
+            "seed": data.seed,
+            "metric": tracked,
+        }
+        if data.task == "multiclass":
+            config["num_class"] = data.n_classes
+        rounds = int(params.get("rounds", 0)) or _TREE_ROUNDS
+        train = lightgbm.Dataset(data.X_train, data.y_train, free_raw_data=False)
+        if data.X_valid is None:  # a refit: the rounds found by early stopping
+            return lightgbm.train(config, train, num_boost_round=rounds)
+        valid = lightgbm.Dataset(data.X_valid, data.y_valid, reference=train)
+        callbacks: list[Any] = [lightgbm.early_stopping(50, verbose=False)]
+        callbacks.append(_reporter(data.report, as_score, data.deadline))
+        booster = lightgbm.train(
+            config, train, num_boost_round=rounds, valid_sets=[valid], callbacks=callbacks
+        )
+        booster.best_iteration = booster.best_iteration or booster.current_iteration()
+        return booster
+
+    def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
+        iteration = getattr(model, "best_iteration", None) or None
+        return np.asarray(model.predict(X, num_iteration=iteration), dtype=np.float64)
+
+
+def _same(value: float) -> float:
+    return value
+
+
+def _negated(value: float) -> float:
+    return -value
+
+
+def _complement(value: float) -> float:
+    return 1.0 - value
+
+
+# LightGBM's own (fast) validation metric per study metric, and how its value becomes a number
+# that orders trials the way the study's metric does (the pruner compares these).
+_LGB_METRICS: dict[tuple[str, str], tuple[str, Callable[[float], float]]] = {
+    ("regression", "rmse"): ("rmse", _same),
+    ("regression", "rmsle"): ("rmse", _same),
+    ("regression", "mae"): ("l1", _same),
+    ("regression", "r2"): ("l2", _negated),
+    ("binary", "auprc"): ("average_precision", _same),
+    ("binary", "auc"): ("auc", _same),
+    ("binary", "logloss"): ("binary_logloss", _same),
+    ("binary", "f1"): ("binary_logloss", _negated),
+    ("binary", "accuracy"): ("binary_error", _complement),
+    ("multiclass", "accuracy"): ("multi_error", _complement),
+    ("multiclass", "logloss"): ("multi_logloss", _same),
+    ("multiclass", "macro_f1"): ("multi_logloss", _negated),
+}
+
+
+def _reporter(
+    report: Callable[[float, int], None] | None,
+    as_score: Callable[[float], float],
+    deadline: float,
+) -> Any:
+    import lightgbm
+
+    def callback(env: Any) -> None:
+        step = env.iteration + 1
+        if time.monotonic() > deadline:  # out of time: keep the rounds so far
+            raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+        if report is not None and step % _REPORT_EVERY == 0 and env.evaluation_result_list:
+            report(as_score(float(env.evaluation_result_list[0][2])), step // _REPORT_EVERY)
+
+    callback.order = 30  # type: ignore[attr-defined]
+    return callback
+
+
+class MLP:
+    """A feed-forward network on the features, its architecture searched."""
+
+    name = "mlp"
+
+    def suggest(self, trial: Any, task: TaskKind) -> dict[str, Any]:
+        return {
+            "embedding": trial.suggest_int("mlp_embedding", 32, 256, log=True),
+            "layers": trial.suggest_int("mlp_layers", 1, 3),
+            "width": trial.suggest_int("mlp_width", 16, 256, log=True),
+            "activation": trial.suggest_categorical("mlp_activation", ["relu", "gelu", "silu"]),
+            "dropout": trial.suggest_float("mlp_dropout", 0.0, 0.5),
+            "lr": trial.suggest_float("mlp_lr", 3e-4, 1e-2, log=True),
+            "weight_decay": trial.suggest_float("mlp_weight_decay", 1e-6, 1e-2, log=True),
+            "batch": trial.suggest_categorical("mlp_batch", [128, 256, 512]),
+        }
+
+    def fit(self, params: dict[str, Any], data: FitData) -> Any:
+        from furima.automl._network import train_network
+
+        return train_network(params, data)
+
+    def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
+        from furima.automl._network import predict_network
+
+        return predict_network(model, X, task)
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM(), MLP())}
+
+
+def timed_fit(family: Family, params: dict[str, Any], data: FitData) -> tuple[Any, float]:
+    started = time.perf_counter()
+    model = family.fit(params, data)
+    return model, time.perf_counter() - started

@@ -1,0 +1,130 @@
+"""Task kinds and the metrics AutoML optimises, with their directions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+__all__ = ["DEFAULT_METRIC", "METRICS", "Metric", "TaskKind", "metric_for"]
+
+TaskKind = Literal["regression", "binary", "multiclass"]
+Direction = Literal["minimize", "maximize"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A validation metric on encoded targets and model outputs.
+
+    Models output values (regression, in the transformed target space), P(positive) (binary)
+    or class probabilities ``(n, k)`` (multiclass); ``score(y, output)`` takes those.
+    """
+
+    name: str
+    direction: Direction
+    kinds: tuple[TaskKind, ...]
+    score: Callable[[np.ndarray, np.ndarray], float]
+    log_target: bool = False
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` is better than ``b``."""
+        return a < b if self.direction == "minimize" else a > b
+
+
+def _rmse(y: np.ndarray, out: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y, float) - out) ** 2)))
+
+
+def _mae(y: np.ndarray, out: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(y, float) - out)))
+
+
+def _r2(y: np.ndarray, out: np.ndarray) -> float:
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(y, out))
+
+
+def _auprc(y: np.ndarray, out: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, out))
+
+
+def _auc(y: np.ndarray, out: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, out))
+
+
+def _binary_logloss(y: np.ndarray, out: np.ndarray) -> float:
+    p = np.clip(out, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _binary_f1(y: np.ndarray, out: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, out >= 0.5))
+
+
+def _binary_accuracy(y: np.ndarray, out: np.ndarray) -> float:
+    return float(np.mean((out >= 0.5) == (y == 1)))
+
+
+def _accuracy(y: np.ndarray, out: np.ndarray) -> float:
+    return float(np.mean(out.argmax(axis=1) == y))
+
+
+def _multi_logloss(y: np.ndarray, out: np.ndarray) -> float:
+    p = np.clip(out[np.arange(len(y)), y.astype(int)], 1e-7, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+def _macro_f1(y: np.ndarray, out: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, out.argmax(axis=1), average="macro"))
+
+
+_ALL = [
+    Metric("rmse", "minimize", ("regression",), _rmse),
+    Metric("rmsle", "minimize", ("regression",), _rmse, log_target=True),
+    Metric("mae", "minimize", ("regression",), _mae),
+    Metric("r2", "maximize", ("regression",), _r2),
+    Metric("auprc", "maximize", ("binary",), _auprc),
+    Metric("auc", "maximize", ("binary",), _auc),
+    Metric("logloss", "minimize", ("binary",), _binary_logloss),
+    Metric("f1", "maximize", ("binary",), _binary_f1),
+    Metric("accuracy", "maximize", ("binary",), _binary_accuracy),
+]
+_MULTI = [
+    Metric("accuracy", "maximize", ("multiclass",), _accuracy),
+    Metric("logloss", "minimize", ("multiclass",), _multi_logloss),
+    Metric("macro_f1", "maximize", ("multiclass",), _macro_f1),
+]
+METRICS: dict[tuple[TaskKind, str], Metric] = {
+    (kind, m.name): m for m in (*_ALL, *_MULTI) for kind in m.kinds
+}
+DEFAULT_METRIC: dict[TaskKind, str] = {
+    "regression": "rmse",
+    "binary": "auprc",
+    "multiclass": "accuracy",
+}
+
+
+def metric_for(task: str, name: str | None) -> Metric:
+    """The metric ``name`` for ``task``, or a clear error naming the ones that fit."""
+    if task not in DEFAULT_METRIC:
+        raise ValueError(
+            f"Unknown task {task!r}; AutoML handles {', '.join(DEFAULT_METRIC)} tasks."
+        )
+    key = (task, name or DEFAULT_METRIC[task])
+    if key not in METRICS:
+        fitting = sorted(m for (k, m) in METRICS if k == task)
+        raise ValueError(
+            f"Metric {name!r} does not fit a {task} task; use one of {', '.join(fitting)}."
+        )
+    return METRICS[key]

@@ -1,0 +1,150 @@
+"""One trial: pick a family, its hyperparameters and the feature options, fit, score."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from furima.automl._families import FAMILIES, FitData
+from furima.automl._features import ColumnKinds, FeatureOptions, Featurizer
+from furima.automl._metrics import Metric, TaskKind
+
+__all__ = ["Objective", "Prepared", "TrialModel"]
+
+_LATENCY_ROWS = 256
+
+
+@dataclass
+class Prepared:
+    """The split, encoded data every trial of a run shares."""
+
+    task: TaskKind
+    metric: Metric
+    kinds: ColumnKinds
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_valid: pd.DataFrame
+    y_valid: np.ndarray
+    n_classes: int
+    seed: int
+    threads: int
+
+
+@dataclass
+class TrialModel:
+    """A fitted trial: features and model, with its validation output."""
+
+    family: str
+    params: dict[str, Any]
+    options: FeatureOptions
+    featurizer: Featurizer
+    model: Any
+    valid_output: np.ndarray
+    score: float
+
+
+@dataclass
+class Objective:
+    """Callable by Optuna; keeps the best trials' models (single process) and writes every
+    trial's validation output to ``outputs`` (when given) for ensembling across processes."""
+
+    data: Prepared
+    families: tuple[str, ...]
+    multi_objective: bool
+    outputs: Path | None = None
+    keep: int = 10
+    deadline: float = float("inf")
+    models: dict[int, TrialModel] = field(default_factory=dict)
+    _features: dict[FeatureOptions, tuple[Featurizer, Any, Any]] = field(default_factory=dict)
+
+    def __call__(self, trial: Any) -> float | tuple[float, float]:
+        name = trial.suggest_categorical("family", list(self.families))
+        family = FAMILIES[name]
+        params = family.suggest(trial, self.data.task)
+        options = FeatureOptions.suggest(trial, self.data.kinds)
+        featurizer, X_train, X_valid = self._featurized(options)
+        report = None if self.multi_objective else _reporter(trial)
+        fit = FitData(
+            self.data.task,
+            self.data.metric,
+            X_train,
+            self.data.y_train,
+            X_valid,
+            self.data.y_valid,
+            self.data.n_classes,
+            self.data.seed,
+            self.data.threads,
+            report,
+            self.deadline,
+        )
+        started = time.perf_counter()
+        model = family.fit(params, fit)
+        fit_s = time.perf_counter() - started
+        output = family.predict(model, X_valid, self.data.task)
+        score = self.data.metric.score(self.data.y_valid, output)
+        latency = self._latency_ms(family, model, featurizer)
+        params.update(_learned(model))
+        trial.set_user_attr("family", name)
+        trial.set_user_attr("fit_s", round(fit_s, 3))
+        trial.set_user_attr("predict_ms", round(latency, 4))
+        trial.set_user_attr("model_params", params)
+        self._keep(
+            trial.number, TrialModel(name, params, options, featurizer, model, output, score)
+        )
+        if self.outputs is not None:
+            self.outputs.mkdir(parents=True, exist_ok=True)
+            np.save(self.outputs / f"{trial.number}.npy", output)
+        return (score, latency) if self.multi_objective else score
+
+    def _featurized(self, options: FeatureOptions) -> tuple[Featurizer, Any, Any]:
+        if options not in self._features:
+            featurizer = Featurizer(self.data.kinds, options)
+            X_train = featurizer.fit_transform(self.data.X_train)
+            X_valid = featurizer.transform(self.data.X_valid)
+            if len(self._features) >= 4:  # bounded memory: forget the oldest featurisation
+                self._features.pop(next(iter(self._features)))
+            self._features[options] = (featurizer, X_train, X_valid)
+        return self._features[options]
+
+    def _latency_ms(self, family: Any, model: Any, featurizer: Featurizer) -> float:
+        """Milliseconds per row to featurise and predict a batch of validation rows."""
+        rows = self.data.X_valid.head(_LATENCY_ROWS)
+        started = time.perf_counter()
+        family.predict(model, featurizer.transform(rows), self.data.task)
+        return (time.perf_counter() - started) * 1000 / max(len(rows), 1)
+
+    def _keep(self, number: int, fitted: TrialModel) -> None:
+        self.models[number] = fitted
+        if len(self.models) > self.keep:
+            metric = self.data.metric
+            worst = sorted(
+                self.models,
+                key=lambda n: self.models[n].score,
+                reverse=metric.direction == "minimize",
+            )[0]
+            del self.models[worst]
+
+
+def _reporter(trial: Any) -> Any:
+    import optuna
+
+    def report(score: float, step: int) -> None:
+        trial.report(score, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at step {step} with {score:.5g}")
+
+    return report
+
+
+def _learned(model: Any) -> dict[str, Any]:
+    """What early stopping found, so a refit can repeat it."""
+    if hasattr(model, "best_iteration"):
+        return {"rounds": int(model.best_iteration)}
+    if hasattr(model, "epochs"):
+        return {"epochs": int(model.epochs)}
+    return {}
