@@ -282,16 +282,12 @@ class AutoML:
                 f"No model finished within the budget of {self.budget_s:g} s{reason}; give a "
                 "larger budget or fewer rows."
             )
-        candidates = complete[: self.ensemble_size]
-        outputs = [self._output(objective, t.number) for t in candidates]
-        usable = [(t, o) for t, o in zip(candidates, outputs, strict=True) if o is not None]
-        weights, ensemble_score = greedy_ensemble([o for _, o in usable], data.y_valid, self.metric)
-        chosen_trials = [(t, w) for (t, _), w in zip(usable, weights, strict=True) if w > 0]
+        chosen_trials, ensemble_score = self._ensemble(complete, objective, data)
         left = self.budget_s - (time.monotonic() - started)
         members = [
             self._member(trial, weight, objective, data, left) for trial, weight in chosen_trials
         ]
-        best_single = _score(candidates[0])
+        best_single = _score(complete[0])
         chosen = self._chosen(study, members, ensemble_score, best_single, started, data)
         return AutoMLResult(
             task=self.task,
@@ -304,6 +300,20 @@ class AutoML:
             classes=classes,
             trials=len(complete),
         )
+
+    def _ensemble(
+        self, complete: list[Any], objective: Objective, data: Prepared
+    ) -> tuple[list[tuple[Any, float]], float]:
+        """Greedy selection over the best trials whose validation outputs are at hand (this
+        run's, or kept in ``workdir``); the best trial alone when it beats them all."""
+        usable = [(t, self._output(objective, t.number)) for t in complete]
+        found = [(t, o) for t, o in usable if o is not None][: self.ensemble_size]
+        if not found:
+            return [(complete[0], 1.0)], _score(complete[0])
+        weights, score = greedy_ensemble([o for _, o in found], data.y_valid, self.metric)
+        if self.metric.better(_score(complete[0]), score):
+            return [(complete[0], 1.0)], _score(complete[0])
+        return [(t, float(w)) for (t, _), w in zip(found, weights, strict=True) if w > 0], score
 
     def _output(self, objective: Objective, number: int) -> np.ndarray | None:
         if number in objective.models:

@@ -24,13 +24,19 @@ def test_server_runs_queries_and_keeps_tables(postgres_uri: str) -> None:
         with engine.begin() as connection:
             assert connection.execute(text("select 1")).scalar_one() == 1
             assert connection.execute(text("show listen_addresses")).scalar_one() == "127.0.0.1"
-            connection.execute(text("create table furima_probe (id integer primary key, name text)"))
-            connection.execute(text("insert into furima_probe values (1, 'baseline'), (2, 'tuned')"))
+            connection.execute(
+                text("create table furima_probe (id integer primary key, name text)")
+            )
+            connection.execute(
+                text("insert into furima_probe values (1, 'baseline'), (2, 'tuned')")
+            )
         with engine.begin() as connection:  # a new transaction sees the committed rows
             rows = connection.execute(text("select id, name from furima_probe order by id")).all()
             assert [tuple(row) for row in rows] == [(1, "baseline"), (2, "tuned")]
             connection.execute(text("drop table furima_probe"))
-            assert connection.execute(text("select to_regclass('furima_probe')")).scalar_one() is None
+            assert (
+                connection.execute(text("select to_regclass('furima_probe')")).scalar_one() is None
+            )
     finally:
         engine.dispose()
 

@@ -1,0 +1,101 @@
+"""AutoML on real fixture tables: quality, the chosen ensemble, resumable studies, tracking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score
+
+from furima.automl import AutoML
+
+
+def split(table: pd.DataFrame, share: float = 0.25) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cut = int(len(table) * (1 - share))
+    return table.iloc[:cut].reset_index(drop=True), table.iloc[cut:].reset_index(drop=True)
+
+
+def test_spam_text_gets_a_strong_classifier_and_a_leaderboard(spam: pd.DataFrame) -> None:
+    train, test = split(spam)
+    result = AutoML("binary", "auprc", budget_s=15, seed=0).fit(
+        train[["text"]], train["label"].to_numpy()
+    )
+    truth = (test["label"] == "spam").to_numpy()
+    proba = result.predict_proba(test[["text"]])
+    assert proba.shape == (len(test),)
+    assert average_precision_score(truth, proba) > 0.9
+    assert result.score(test[["text"]], test["label"]) == pytest.approx(
+        average_precision_score(truth, proba)
+    )
+    assert set(result.predict(test[["text"]])) <= {"ham", "spam"}
+    board = result.leaderboard
+    assert list(board.columns) == [
+        "rank",
+        "trial",
+        "family",
+        "score",
+        "fit_s",
+        "predict_ms",
+        "params",
+    ]
+    assert board["score"].is_monotonic_decreasing  # auprc: higher is better, best first
+    assert {"linear", "lightgbm"} <= set(board["family"])  # the two seeded starting points
+    assert result.best_score >= board["score"].iloc[0]  # the ensemble never loses on validation
+    assert abs(sum(m.weight for m in result.members) - 1.0) < 1e-9
+
+
+def test_prices_by_rmsle_beat_the_median(myntra: pd.DataFrame) -> None:
+    train, test = split(myntra)
+    columns = ["name", "brand", "gender", "description", "primary_color"]
+    result = AutoML("regression", "rmsle", budget_s=12, families=["linear", "lightgbm"]).fit(
+        train[columns], train["price"].to_numpy()
+    )
+    predicted = result.predict(test[columns])
+    assert (predicted >= 0).all()
+    truth = test["price"].to_numpy(float)
+    rmsle = float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(truth)) ** 2)))
+    median = float(np.sqrt(np.mean((np.log1p(np.median(train["price"])) - np.log1p(truth)) ** 2)))
+    assert rmsle < median  # 112 training listings: little to learn from, but something
+    assert result.score(test[columns], truth) == pytest.approx(rmsle)
+
+
+def test_fraud_with_a_time_ordered_holdout(cards: pd.DataFrame) -> None:
+    automl = AutoML("binary", "auprc", budget_s=12, time_column="Time", families=["lightgbm"])
+    result = automl.fit(cards.drop(columns=["Class"]), cards["Class"].to_numpy())
+    assert result.chosen["rows"] == 2000
+    assert result.columns == [c for c in cards.columns if c not in ("Class", "Time")]
+    assert result.best_score > 0.5  # 80 frauds in 2,000 rows: far above the 0.04 base rate
+
+
+def test_multiclass_from_titles(photo_titles: pd.DataFrame) -> None:
+    train, test = split(photo_titles.sample(frac=1, random_state=0))
+    result = AutoML("multiclass", budget_s=12, families=["linear"]).fit(
+        train[["title"]], train["article_type"].to_numpy()
+    )
+    proba = result.predict_proba(test[["title"]])
+    assert proba.shape == (len(test), 8)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert (result.predict(test[["title"]]) == test["article_type"]).mean() > 0.7
+
+
+@pytest.fixture(scope="session")
+def photo_titles() -> pd.DataFrame:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "myntra_photos_240.parquet"
+    return pd.read_parquet(path, columns=["title", "article_type"])
+
+
+def test_two_objectives_give_a_pareto_front_and_a_report(
+    spam: pd.DataFrame, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    result = AutoML(
+        "binary", "auprc", budget_s=12, objectives=("score", "latency"), families=["linear"]
+    ).fit(spam[["text"]], spam["label"].to_numpy())
+    assert len(result.study.directions) == 2
+    assert type(result.study.sampler).__name__ == "NSGAIISampler"
+    report = result.report(Path(str(tmp_path)) / "report.html")
+    html = report.read_text()
+    assert "Pareto front" in html and result.chosen["why"].split(" ")[0] in html

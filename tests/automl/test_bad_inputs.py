@@ -1,0 +1,70 @@
+"""Bad input to AutoML: clear errors before any compute is spent."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from furima.automl import AutoML
+from furima.exceptions import DataError, RegistryError
+
+X = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100.0) % 7})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task": "binary", "budget_s": 3}, "A budget of 3 s is too small"),
+        ({"task": "regression", "metric": "auprc"}, "does not fit a regression task; use one of"),
+        ({"task": "ranking"}, "Unknown task 'ranking'"),
+        ({"task": "binary", "families": ["svm"]}, "Unknown model families ['svm']"),
+        ({"task": "binary", "sampler": "bayes"}, "sampler must be one of"),
+        ({"task": "binary", "objectives": ("score", "size")}, "objectives must be"),
+    ],
+)
+def test_settings_that_cannot_work(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        AutoML(**kwargs)  # type: ignore[arg-type]
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("features", "target", "task", "message"),
+    [
+        (X, np.zeros(100), "binary", "The target has a single class (np.float64(0.0))"),
+        (X, np.arange(100) % 3, "binary", "A binary task needs two classes but the target has 3"),
+        (X, np.r_[np.nan, np.ones(99)], "regression", "The target has missing values"),
+        (X, np.arange(99), "regression", "X has 100 rows but y has 99 values"),
+        (
+            pd.DataFrame({"c": [1.0] * 100, "d": [None] * 100}),
+            np.arange(100) % 2,
+            "binary",
+            "Every feature column is constant or all missing (c, d)",
+        ),
+    ],
+)
+def test_data_that_cannot_be_learned(
+    features: pd.DataFrame, target: np.ndarray, task: str, message: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(DataError) as caught:
+        AutoML(task, budget_s=60).fit(features, target)  # type: ignore[arg-type]
+    assert message in str(caught.value)
+    assert time.monotonic() - started < 5  # refused before any search
+
+
+def test_rmsle_needs_non_negative_targets() -> None:
+    with pytest.raises(DataError, match="rmsle needs targets >= 0"):
+        AutoML("regression", "rmsle", budget_s=60).fit(X, np.arange(100) - 5.0)
+
+
+def test_an_unreachable_storage_is_named_before_any_compute() -> None:
+    started = time.monotonic()
+    with pytest.raises(RegistryError, match="cannot be reached"):
+        AutoML("binary", budget_s=60, storage="postgresql+psycopg2://u@127.0.0.1:9/x").fit(
+            X, np.arange(100) % 2
+        )
+    assert time.monotonic() - started < 10
