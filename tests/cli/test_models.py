@@ -125,3 +125,32 @@ def test_deploy_with_two_workers_sums_their_metrics(
         if line.startswith('furima_requests_total{route="champion",status="200",task="price"')
     ]
     assert served == [20.0]  # one series, summed over both worker processes
+
+
+def test_automl_run_writes_the_report_and_leaderboard(
+    run: CliRunner, fixtures: Path, tmp_path: Path
+) -> None:
+    args = ["automl", "run", str(fixtures / "sms_spam_600.parquet"), "--target", "label"]
+    result = run.invoke(app, [*args, "--task", "binary", "--budget", "12s", "--out", "out"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["metric"] == "auprc" and summary["ensemble_score"] > 0.9
+    assert (tmp_path / "out" / "report.html").read_text().count("<svg") >= 2
+    board = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
+    assert board[0].startswith("rank,trial,family,score")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "labels", "--task", "binary"], "--target 'labels' is not a column"),
+        (["--target", "label", "--task", "binary", "--budget", "ten"], "is not a duration"),
+        (["--target", "label", "--task", "regression", "--metric", "auprc"], "does not fit"),
+    ],
+)
+def test_automl_mistakes_get_one_clear_line(
+    run: CliRunner, fixtures: Path, args: list[str], message: str
+) -> None:
+    result = run.invoke(app, ["automl", "run", str(fixtures / "sms_spam_600.parquet"), *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
