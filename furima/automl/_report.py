@@ -299,9 +299,9 @@ def _importances(study: optuna.Study, *, multi: bool) -> dict[str, float]:
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 
     evaluator = FanovaImportanceEvaluator(seed=0)
-    if multi:
-        return get_param_importances(study, evaluator=evaluator, target=_score)
-    return get_param_importances(study, evaluator=evaluator)
+    target = _score if multi else None
+    found = get_param_importances(study, evaluator=evaluator, target=target)
+    return {str(name): float(value) for name, value in found.items()}
 
 
 def _leaderboard_html(leaderboard: pd.DataFrame, chosen: Mapping[str, Any]) -> str:
