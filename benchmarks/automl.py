@@ -37,6 +37,16 @@ HIGHER_IS_BETTER = {"rmsle": False, "auprc": True, "accuracy": True}
 FLAML_METRIC = {"rmsle": "rmse", "auprc": "ap", "accuracy": "accuracy"}
 LGBM_METRIC = {"regression": "l2", "binary": "average_precision", "multiclass": "multi_logloss"}
 HOLDOUT_SHARE = 0.2
+LGBM_DEFAULTS = {
+    "num_leaves": 31,
+    "learning_rate": 0.1,
+    "min_child_samples": 20,
+    "feature_fraction": 1.0,
+    "bagging_fraction": 1.0,
+    "bagging_freq": 0,
+    "lambda_l1": 1e-8,
+    "lambda_l2": 1e-8,
+}
 MAX_ROUNDS = 5_000
 EARLY_STOPPING_ROUNDS = 50
 
@@ -170,7 +180,7 @@ def run_flaml(
     """FLAML's default estimators and search, its own 20% holdout of train."""
     from flaml.automl import AutoML
 
-    automl: Any = AutoML()  # type: ignore[no-untyped-call]
+    automl: Any = AutoML()
     automl.fit(
         features.train,
         _fit_target(task),
@@ -239,6 +249,7 @@ def run_optuna_lgbm(
         "maximize" if HIGHER_IS_BETTER[task.metric] else "minimize"
     )
     study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial(LGBM_DEFAULTS)  # LightGBM's own defaults first, then TPE
     study.optimize(objective, timeout=budget)
     best = study.best_trial
     booster = lgb.train(
@@ -347,6 +358,7 @@ def task_case(
         **{name: None for name in SYSTEMS},
         "budget_s": budget,
         "trials": None,
+        "systems": systems,
     }
     for name in systems:
         _log(f"{task.name}: {name} ({budget:g} s budget)")

@@ -514,4 +514,6 @@ def _worker(
         sampler=make_sampler(sampler, seed=seed, objectives=objectives),
         pruner=make_pruner(pruner),
     )
-    study.optimize(objective, timeout=seconds, catch=(Exception,))
+    left = objective.deadline - time.monotonic()  # the same clock in every process
+    if left > 0:
+        study.optimize(objective, timeout=min(seconds, left), catch=(Exception,))
