@@ -332,7 +332,8 @@ class AutoML:
         family = trial.user_attrs["family"]
         fit_s = float(trial.user_attrs.get("fit_s", 0.0))
         kept: TrialModel | None = objective.models.get(trial.number)
-        if kept is not None and fit_s * 2 + 1 > left_s:
+        features_s = objective.feature_seconds.get(kept.options, 0.0) if kept else 0.0
+        if kept is not None and (fit_s + features_s) * 1.3 + 1 > left_s:
             return Member(trial.number, family, float(weight), params, kept.featurizer, kept.model)
         options = kept.options if kept is not None else _options(trial)
         X_all = pd.concat([data.X_train, data.X_valid], ignore_index=True)

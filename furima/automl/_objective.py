@@ -60,6 +60,7 @@ class Objective:
     keep: int = 10
     deadline: float = float("inf")
     models: dict[int, TrialModel] = field(default_factory=dict)
+    feature_seconds: dict[FeatureOptions, float] = field(default_factory=dict)
     _features: dict[FeatureOptions, tuple[Featurizer, Any, Any]] = field(default_factory=dict)
 
     def __call__(self, trial: Any) -> float | tuple[float, float]:
@@ -103,12 +104,14 @@ class Objective:
 
     def _featurized(self, options: FeatureOptions) -> tuple[Featurizer, Any, Any]:
         if options not in self._features:
+            started = time.perf_counter()
             featurizer = Featurizer(self.data.kinds, options)
             X_train = featurizer.fit_transform(self.data.X_train)
             X_valid = featurizer.transform(self.data.X_valid)
             if len(self._features) >= 4:  # bounded memory: forget the oldest featurisation
                 self._features.pop(next(iter(self._features)))
             self._features[options] = (featurizer, X_train, X_valid)
+            self.feature_seconds[options] = time.perf_counter() - started
         return self._features[options]
 
     def _latency_ms(self, family: Any, model: Any, featurizer: Featurizer) -> float:
