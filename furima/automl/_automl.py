@@ -27,6 +27,7 @@ __all__ = ["AutoML"]
 
 MIN_BUDGET_S = 10.0
 _SEARCH_SHARE = 0.8  # of the budget; the rest is for the ensemble and the final refit
+_DEFAULT_FEATURES = {"text_features": 30_000, "word_ngrams": 2, "char_ngrams": False}
 
 
 class AutoML:
@@ -136,7 +137,7 @@ class AutoML:
         if not study.trials:  # cheap, strong starting points before the sampler explores
             for family in ("linear", "lightgbm"):
                 if family in self.families:
-                    study.enqueue_trial({"family": family})
+                    study.enqueue_trial({"family": family, **_DEFAULT_FEATURES})
         outputs = self._outputs_dir()
         objective = Objective(
             data, self.families, len(self.objectives) > 1, outputs, keep=self.ensemble_size
@@ -283,10 +284,9 @@ class AutoML:
                 "larger budget or fewer rows."
             )
         chosen_trials, ensemble_score = self._ensemble(complete, objective, data)
-        left = self.budget_s - (time.monotonic() - started)
-        members = [
-            self._member(trial, weight, objective, data, left) for trial, weight in chosen_trials
-        ]
+        members = self._members(chosen_trials, complete, objective, data, started)
+        if len(members) < len(chosen_trials):  # some could not be refit in time
+            ensemble_score = self._rescored(members, objective, data, ensemble_score)
         best_single = _score(complete[0])
         chosen = self._chosen(study, members, ensemble_score, best_single, started, data)
         return AutoMLResult(
@@ -323,17 +323,59 @@ class AutoML:
             return np.asarray(np.load(folder / f"{number}.npy"))
         return None
 
+    def _members(
+        self,
+        chosen: list[tuple[Any, float]],
+        complete: list[Any],
+        objective: Objective,
+        data: Prepared,
+        started: float,
+    ) -> list[Member]:
+        """The chosen trials as final models, within what is left of the budget; a trial of
+        another process that cannot be refit in time is left out (weights renormalised)."""
+        members = []
+        for trial, weight in chosen:
+            left = self.budget_s - (time.monotonic() - started)
+            member = self._member(trial, weight, objective, data, left)
+            if member is not None:
+                members.append(member)
+        if not members:  # nothing fits the time left: this process's best, or refit the best
+            trial = next((t for t in complete if t.number in objective.models), complete[0])
+            left = 0.0 if trial.number in objective.models else float("inf")
+            member = self._member(trial, 1.0, objective, data, left)
+            assert member is not None
+            members = [member]
+        total = sum(m.weight for m in members)
+        for member in members:
+            member.weight /= total
+        return members
+
+    def _rescored(
+        self, members: list[Member], objective: Objective, data: Prepared, fallback: float
+    ) -> float:
+        blended: np.ndarray | None = None
+        for member in members:
+            output = self._output(objective, member.trial)
+            if output is None:
+                return fallback
+            part = member.weight * output
+            blended = part if blended is None else blended + part
+        return fallback if blended is None else self.metric.score(data.y_valid, blended)
+
     def _member(
         self, trial: Any, weight: float, objective: Objective, data: Prepared, left_s: float
-    ) -> Member:
+    ) -> Member | None:
         """Refit on training and validation rows when time allows, else keep the trial's
-        model (trained on the training rows)."""
+        model (trained on the training rows); ``None`` when neither is possible."""
         params = dict(trial.user_attrs.get("model_params") or {})
         family = trial.user_attrs["family"]
         fit_s = float(trial.user_attrs.get("fit_s", 0.0))
         kept: TrialModel | None = objective.models.get(trial.number)
-        features_s = objective.feature_seconds.get(kept.options, 0.0) if kept else 0.0
-        if kept is not None and (fit_s + features_s) * 1.3 + 1 > left_s:
+        seen = max(objective.feature_seconds.values(), default=0.0)
+        features_s = objective.feature_seconds.get(kept.options, seen) if kept else seen
+        if (fit_s + features_s) * 1.3 + 1 > left_s:
+            if kept is None:
+                return None
             return Member(trial.number, family, float(weight), params, kept.featurizer, kept.model)
         options = kept.options if kept is not None else _options(trial)
         X_all = pd.concat([data.X_train, data.X_valid], ignore_index=True)

@@ -65,6 +65,7 @@ def open_storage(storage: str | Path | None) -> Any:
     scheme = text.split(":", 1)[0].split("+", 1)[0] if "://" in text else ""
     if scheme in _DATABASES:
         _check_database(text)
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(text, heartbeat_interval=10, grace_period=30)
     if scheme:
         raise ValueError(

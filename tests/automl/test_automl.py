@@ -17,7 +17,7 @@ def split(table: pd.DataFrame, share: float = 0.25) -> tuple[pd.DataFrame, pd.Da
 
 def test_spam_text_gets_a_strong_classifier_and_a_leaderboard(spam: pd.DataFrame) -> None:
     train, test = split(spam)
-    result = AutoML("binary", "auprc", budget_s=15, seed=0).fit(
+    result = AutoML("binary", "auprc", budget_s=10, seed=0).fit(
         train[["text"]], train["label"].to_numpy()
     )
     truth = (test["label"] == "spam").to_numpy()
@@ -47,7 +47,7 @@ def test_spam_text_gets_a_strong_classifier_and_a_leaderboard(spam: pd.DataFrame
 def test_prices_by_rmsle_beat_the_median(myntra: pd.DataFrame) -> None:
     train, test = split(myntra)
     columns = ["name", "brand", "gender", "description", "primary_color"]
-    result = AutoML("regression", "rmsle", budget_s=12, families=["linear", "lightgbm"]).fit(
+    result = AutoML("regression", "rmsle", budget_s=10, families=["linear", "lightgbm"]).fit(
         train[columns], train["price"].to_numpy()
     )
     predicted = result.predict(test[columns])
@@ -60,7 +60,7 @@ def test_prices_by_rmsle_beat_the_median(myntra: pd.DataFrame) -> None:
 
 
 def test_fraud_with_a_time_ordered_holdout(cards: pd.DataFrame) -> None:
-    automl = AutoML("binary", "auprc", budget_s=12, time_column="Time", families=["lightgbm"])
+    automl = AutoML("binary", "auprc", budget_s=10, time_column="Time", families=["lightgbm"])
     result = automl.fit(cards.drop(columns=["Class"]), cards["Class"].to_numpy())
     assert result.chosen["rows"] == 2000
     assert result.columns == [c for c in cards.columns if c not in ("Class", "Time")]
@@ -69,7 +69,7 @@ def test_fraud_with_a_time_ordered_holdout(cards: pd.DataFrame) -> None:
 
 def test_multiclass_from_titles(photo_titles: pd.DataFrame) -> None:
     train, test = split(photo_titles.sample(frac=1, random_state=0))
-    result = AutoML("multiclass", budget_s=12, families=["linear"]).fit(
+    result = AutoML("multiclass", budget_s=10, families=["linear"]).fit(
         train[["title"]], train["article_type"].to_numpy()
     )
     proba = result.predict_proba(test[["title"]])
@@ -92,7 +92,7 @@ def test_two_objectives_give_a_pareto_front_and_a_report(
     from pathlib import Path
 
     result = AutoML(
-        "binary", "auprc", budget_s=12, objectives=("score", "latency"), families=["linear"]
+        "binary", "auprc", budget_s=10, objectives=("score", "latency"), families=["linear"]
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert len(result.study.directions) == 2
     assert type(result.study.sampler).__name__ == "NSGAIISampler"

@@ -63,7 +63,7 @@ def test_a_killed_run_keeps_its_finished_trials_and_resumes(tmp_path: Path) -> N
 
 def test_two_processes_share_one_study(spam: pd.DataFrame, tmp_path: Path) -> None:
     result = AutoML(
-        "binary", "auprc", budget_s=20, n_jobs=2, workdir=tmp_path, families=["linear"]
+        "binary", "auprc", budget_s=12, n_jobs=2, workdir=tmp_path, families=["linear"]
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert (tmp_path / "study.journal").is_file()
     assert result.trials == complete(tmp_path / "study.journal", result.study.study_name)

@@ -131,7 +131,7 @@ def test_automl_run_writes_the_report_and_leaderboard(
     run: CliRunner, fixtures: Path, tmp_path: Path
 ) -> None:
     args = ["automl", "run", str(fixtures / "sms_spam_600.parquet"), "--target", "label"]
-    result = run.invoke(app, [*args, "--task", "binary", "--budget", "12s", "--out", "out"])
+    result = run.invoke(app, [*args, "--task", "binary", "--budget", "10s", "--out", "out"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["metric"] == "auprc" and summary["ensemble_score"] > 0.9
