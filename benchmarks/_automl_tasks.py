@@ -8,7 +8,6 @@ A task whose input is missing raises :class:`TaskSkipped`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from furima._artifacts import sha256
 
 Kind = Literal["regression", "binary", "multiclass"]
 Metric = Literal["rmsle", "auprc", "accuracy"]
@@ -51,14 +52,6 @@ class BenchTask:
 
 class TaskSkipped(Exception):
     """The task's input is not there; the message says what is missing."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _require(path: Path) -> Path:
@@ -120,7 +113,7 @@ def _price(name: str, path: Path, mapping: str, seed: int) -> BenchTask:
         X,
         y,
         _random_split(len(X), seed),
-        data_sha256=_sha256(path)[:16],
+        data_sha256=sha256(path)[:16],
         text=text,
         categorical=categorical,
     )
@@ -147,7 +140,7 @@ def spam(data: Path, seed: int, cache: Path) -> BenchTask:
         X,
         y,
         _random_split(len(X), seed, stratify=y),
-        data_sha256=_sha256(path)[:16],
+        data_sha256=sha256(path)[:16],
         text=("text",),
         split="stratified",
     )
@@ -172,7 +165,7 @@ def fraud(data: Path, seed: int, cache: Path) -> BenchTask:
         X,
         y,
         (np.arange(cut), np.arange(cut, len(X))),
-        data_sha256=_sha256(path)[:16],
+        data_sha256=sha256(path)[:16],
         split="time-ordered",
     )
 
@@ -187,7 +180,7 @@ def photo_article_type(data: Path, seed: int, cache: Path) -> BenchTask:
     from sklearn.decomposition import PCA
 
     path = _require(data / "images/myntra_fashion_44k.parquet")
-    digest = _sha256(path)
+    digest = sha256(path)
     features_file = cache / f"myntra44k-{digest[:16]}-photo.npy"
     if not features_file.is_file():
         raise TaskSkipped(f"no cached photo features at {features_file}")

@@ -36,3 +36,22 @@ def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except PostgresUnavailable as reason:
             pytest.skip(skip_message(reason))
         yield uri
+
+
+@pytest.fixture
+def postgres_database(postgres_uri: str, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on that server for one test (MLflow and Optuna both keep an
+    ``alembic_version`` table, so they must not share a database)."""
+    import re
+
+    from sqlalchemy import create_engine, text
+
+    name = "test_" + re.sub(r"\W+", "_", request.node.name).lower()[:50]
+    engine = create_engine(postgres_uri, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return f"{postgres_uri.rsplit('/', 1)[0]}/{name}"

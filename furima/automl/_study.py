@@ -80,13 +80,27 @@ def open_storage(storage: str | Path | None) -> Any:
 
 
 def _check_database(url: str) -> None:
+    """Reachable, and not the model registry's own database (MLflow and Optuna both keep an
+    ``alembic_version`` table, so sharing one breaks both)."""
+    import sqlalchemy
+
     from furima.registry._registry import check_reachable
 
+    shown = url.split("@")[-1] if "@" in url else url
     try:
         check_reachable(url)
     except Exception as error:
-        shown = url.split("@")[-1] if "@" in url else url
         raise RegistryError(
             f"The study storage at {shown} cannot be reached ({type(error).__name__}: "
             f"{str(error).splitlines()[0][:200]}). Start the database or pass another storage."
         ) from None
+    engine = sqlalchemy.create_engine(url)
+    try:
+        tables = set(sqlalchemy.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    if "registered_models" in tables:
+        raise ValueError(
+            f"The study storage {shown} is a model registry's (MLflow) database; give the "
+            "study a database of its own."
+        )

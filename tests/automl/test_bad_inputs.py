@@ -68,3 +68,16 @@ def test_an_unreachable_storage_is_named_before_any_compute() -> None:
             X, np.arange(100) % 2
         )
     assert time.monotonic() - started < 10
+
+
+def test_the_registry_database_is_not_a_study_storage(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from furima.registry import ModelRegistry
+
+    folder = Path(str(tmp_path)) / "registry"
+    ModelRegistry(folder).tasks()  # creates MLflow's tables
+    with pytest.raises(ValueError, match="is a model registry's \\(MLflow\\) database"):
+        AutoML("binary", budget_s=60, storage=f"sqlite:///{folder / 'mlflow.db'}").fit(
+            X, np.arange(100) % 2
+        )

@@ -95,8 +95,13 @@ def test_other_samplers_search_too(spam: pd.DataFrame, sampler: str) -> None:
     assert result.best_score > 0.8
 
 
-def test_a_database_storage_works(spam: pd.DataFrame, postgres_uri: str) -> None:
+def test_a_database_storage_works(spam: pd.DataFrame, postgres_database: str) -> None:
     result = AutoML(
-        "binary", "auprc", budget_s=10, storage=postgres_uri, study_name="pg", families=["linear"]
+        "binary",
+        "auprc",
+        budget_s=10,
+        storage=postgres_database,
+        study_name="pg",
+        families=["linear"],
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert result.trials >= 3

@@ -9,16 +9,16 @@ from furima.registry import ModelRegistry
 
 
 def test_the_whole_flow_runs_on_postgresql(
-    postgres_uri: str, price_model_folder: Path, tmp_path: Path
+    postgres_database: str, price_model_folder: Path, tmp_path: Path
 ) -> None:
-    registry = ModelRegistry(postgres_uri, artifact_root=tmp_path / "artifacts")
+    registry = ModelRegistry(postgres_database, artifact_root=tmp_path / "artifacts")
     first = registry.log_model(price_model_folder, alias="champion")
     second = registry.log_model(price_model_folder)
     registry.promote("price", second.version)
     assert registry.version("price", "champion").version == 2
     assert registry.rollback("price").version == first.version == 1
     # a second client (another server process) sees the same state
-    other = ModelRegistry(postgres_uri, artifact_root=tmp_path / "artifacts")
+    other = ModelRegistry(postgres_database, artifact_root=tmp_path / "artifacts")
     deployment = other.deployment("price")
     assert deployment.champion is not None and deployment.champion.version == 1
     assert str(deployment.champion.path).startswith(str(tmp_path / "artifacts"))
