@@ -220,7 +220,7 @@ class AutoML:
 
     # --------------------------------------------------------------------------- search
     def _search(self, study: Any, objective: Objective, seconds: float) -> None:
-        callbacks = [*self._trackers(study), *self._progress_callbacks(seconds)]
+        callbacks = self._trackers(study)
         with self._progress_bar(seconds) as bar:
             callbacks.append(bar)
             if self.n_jobs == 1:
@@ -235,9 +235,6 @@ class AutoML:
 
         uri = getattr(getattr(self.tracking, "location", None), "tracking_uri", None)
         return [TrialTracker(str(uri or self.tracking), study.study_name)]
-
-    def _progress_callbacks(self, seconds: float) -> list[Any]:
-        return []
 
     @contextlib.contextmanager
     def _progress_bar(self, seconds: float) -> Iterator[Any]:

@@ -214,9 +214,3 @@ class MLP:
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (Linear(), LightGBM(), MLP())}
-
-
-def timed_fit(family: Family, params: dict[str, Any], data: FitData) -> tuple[Any, float]:
-    started = time.perf_counter()
-    model = family.fit(params, data)
-    return model, time.perf_counter() - started

@@ -3,7 +3,7 @@ with the leaderboard, the study and the report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class AutoMLResult:
     columns: list[str]
     classes: np.ndarray | None = None
     trials: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best_score(self) -> float:
