@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from _load import LoadResult, run_load_in_process
 from furima.catalog import read_listings
 from furima.pricing import PriceSuggester
 from furima.registry import ModelRegistry
-from furima.serve._deploy import deploy
+from furima.serve._deploy import deploy, free_port
 
 P99_TARGET_MS = 50.0
 RATES = (10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960)
@@ -91,15 +90,9 @@ def _text(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else str(value)[:2000]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def naive_server(model: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(NAIVE_SERVER), "--model", str(model), "--port", str(port)],
         stdout=subprocess.DEVNULL,

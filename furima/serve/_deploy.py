@@ -22,7 +22,7 @@ from types import TracebackType
 
 from furima.exceptions import RegistryError
 
-__all__ = ["Deployment", "deploy"]
+__all__ = ["Deployment", "deploy", "free_port"]
 
 
 @dataclass
@@ -82,7 +82,7 @@ def deploy(
         detach: Let the server outlive this process (its own session).
     """
     started = time.perf_counter()
-    port = port or _free_port(host)
+    port = port or free_port(host)
     command = [sys.executable, "-m", "furima", "serve", "--registry", str(registry)]
     command += ["--host", host, "--port", str(port), "--workers", str(workers), *extra_args]
     command += [arg for task in tasks for arg in ("--task", task)]
@@ -149,7 +149,8 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, seconds: float, log:
     raise RuntimeError(f"the server at {url} was not ready within {seconds:.0f} s: {last}")
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free on ``host`` now."""
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])

@@ -22,7 +22,7 @@ from furima.exceptions import FurimaError
 from furima.serve._batching import MicroBatcher, Overloaded
 from furima.serve._deployments import LoadedVersion, TaskSlot
 from furima.serve._errors import RequestProblem
-from furima.serve._schemas import ErrorResponse
+from furima.serve._schemas import ErrorResponse, error_responses
 
 if TYPE_CHECKING:
     from furima.serve._metrics import ServerMetrics
@@ -34,16 +34,13 @@ logger = logging.getLogger("furima.serve")
 VERSION_HEADER = "X-Model-Version"
 USER_HEADER = "X-User-Id"
 
-_TASK_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in (
-        (404, "The pinned model version is not being served."),
-        (413, "The request body is over the size limit."),
-        (422, "The body is not valid JSON, or fields are missing or of the wrong type."),
-        (429, "Too many requests are waiting; retry after the Retry-After seconds."),
-        (503, "No version of this task is loaded yet."),
-    )
-}
+_TASK_ERRORS = error_responses(
+    (404, "The pinned model version is not being served."),
+    (413, "The request body is over the size limit."),
+    (422, "The body is not valid JSON, or fields are missing or of the wrong type."),
+    (429, "Too many requests are waiting; retry after the Retry-After seconds."),
+    (503, "No version of this task is loaded yet."),
+)
 
 
 def task_router(slot: TaskSlot, batcher: MicroBatcher, metrics: ServerMetrics) -> APIRouter:

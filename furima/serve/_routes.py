@@ -21,6 +21,7 @@ from furima.serve._schemas import (
     HealthOut,
     SuggestRequest,
     SuggestResponse,
+    error_responses,
 )
 from furima.serve._serving import ModelServing
 from furima.serve._settings import ServeSettings
@@ -33,15 +34,12 @@ PHOTO_CACHE = "public, max-age=86400"
 
 router = APIRouter()
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in (
-        (413, "The photo is over the size limit."),
-        (415, "The file is not a photo, or the body is neither multipart nor JSON."),
-        (422, "Nothing to suggest from, text too long, bad condition, unreadable photo."),
-        (503, "The listing assistant is still loading."),
-    )
-}
+_ERRORS = error_responses(
+    (413, "The photo is over the size limit."),
+    (415, "The file is not a photo, or the body is neither multipart nor JSON."),
+    (422, "Nothing to suggest from, text too long, bad condition, unreadable photo."),
+    (503, "The listing assistant is still loading."),
+)
 
 _SUGGEST_BODY: dict[str, Any] = {
     "requestBody": {

@@ -23,6 +23,7 @@ __all__ = [
     "SuggestResponse",
     "TitleOut",
     "error_body",
+    "error_responses",
 ]
 
 
@@ -107,6 +108,14 @@ class AssistantInfo(BaseModel):
     brand: str | None = Field(description="The brand column, if the catalog has one.")
     max_upload_bytes: int
     max_text_chars: int
+
+
+def error_responses(*described: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses, each with the error body and a description."""
+    return {
+        status: {"model": ErrorResponse, "description": description}
+        for status, description in described
+    }
 
 
 def error_body(kind: str, message: str) -> dict[str, Any]:
