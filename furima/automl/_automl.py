@@ -28,6 +28,20 @@ __all__ = ["AutoML"]
 MIN_BUDGET_S = 10.0
 _SEARCH_SHARE = 0.8  # of the budget; the rest is for the ensemble and the final refit
 _DEFAULT_FEATURES = {"text_features": 30_000, "word_ngrams": 2, "char_ngrams": False}
+# Starting points tried before the sampler explores: each family's usual defaults.
+_SEEDED_TRIALS: dict[str, dict[str, Any]] = {
+    "linear": {},
+    "lightgbm": {
+        "lgb_num_leaves": 31,
+        "lgb_learning_rate": 0.05,
+        "lgb_min_child_samples": 20,
+        "lgb_feature_fraction": 0.8,
+        "lgb_bagging_fraction": 0.9,
+        "lgb_lambda_l2": 1e-3,
+        "lgb_min_sum_hessian": 1.0,
+    },
+    "extra_trees": {"et_max_features": "sqrt", "et_min_samples_leaf": 1, "et_balanced": False},
+}
 
 
 class AutoML:
@@ -38,7 +52,8 @@ class AutoML:
         metric: e.g. ``"rmsle"``, ``"rmse"``, ``"auprc"``, ``"auc"``, ``"f1"``, ``"accuracy"``
             (default per task: rmse, auprc, accuracy).
         budget_s: Wall-clock seconds for the whole run (search, ensemble, refit).
-        families: Model families to search (default: ``linear``, ``lightgbm``, ``mlp``).
+        families: Model families to search (default: all of ``linear``, ``lightgbm``,
+            ``extra_trees``, ``mlp``).
         sampler: ``auto`` (TPE; NSGA-II with two objectives), ``tpe``, ``gp``, ``cmaes``,
             ``nsga2`` or ``random``.
         pruner: ``hyperband`` (default), ``asha``, ``median`` or ``none``.
@@ -134,10 +149,8 @@ class AutoML:
         storage = open_storage(self._storage_spec())  # an unreachable database fails here
         data, columns, classes = self._prepared(X, y, X_valid, y_valid)
         study = self._study(storage)
-        if not study.trials:  # cheap, strong starting points before the sampler explores
-            for family in ("linear", "lightgbm"):
-                if family in self.families:
-                    study.enqueue_trial({"family": family, **_DEFAULT_FEATURES})
+        if not study.trials:
+            self._seed_trials(study, data)
         outputs = self._outputs_dir()
         objective = Objective(
             data, self.families, len(self.objectives) > 1, outputs, keep=self.ensemble_size
@@ -147,6 +160,16 @@ class AutoML:
         self._search(study, objective, search_s)
         result = self._finish(study, objective, data, columns, classes, started)
         return result
+
+    def _seed_trials(self, study: Any, data: Prepared) -> None:
+        """Cheap, strong starting points; extra trees only on all-numeric tables, where
+        they are fast (on wide text features boosting and linear models do better)."""
+        for family, params in _SEEDED_TRIALS.items():
+            if family not in self.families:
+                continue
+            if family == "extra_trees" and data.kinds.has_sparse:
+                continue
+            study.enqueue_trial({"family": family, **params, **_DEFAULT_FEATURES})
 
     def _storage_spec(self) -> str | Path | None:
         if self.storage is None and self.n_jobs > 1:

@@ -148,6 +148,8 @@ def _learned(model: Any) -> dict[str, Any]:
     """What early stopping found, so a refit can repeat it."""
     if hasattr(model, "best_iteration"):
         return {"rounds": int(model.best_iteration)}
+    if hasattr(model, "trees"):
+        return {"trees": int(model.trees)}
     if hasattr(model, "epochs"):
         return {"epochs": int(model.epochs)}
     return {}

@@ -60,11 +60,39 @@ def test_prices_by_rmsle_beat_the_median(myntra: pd.DataFrame) -> None:
 
 
 def test_fraud_with_a_time_ordered_holdout(cards: pd.DataFrame) -> None:
-    automl = AutoML("binary", "auprc", budget_s=10, time_column="Time", families=["lightgbm"])
+    families = ["lightgbm", "extra_trees"]
+    automl = AutoML("binary", "auprc", budget_s=10, time_column="Time", families=families)
     result = automl.fit(cards.drop(columns=["Class"]), cards["Class"].to_numpy())
     assert result.chosen["rows"] == 2000
     assert result.columns == [c for c in cards.columns if c not in ("Class", "Time")]
     assert result.best_score > 0.5  # 80 frauds in 2,000 rows: far above the 0.04 base rate
+    board = result.leaderboard
+    assert set(board["family"].iloc[:2]) <= set(families)
+    forests = board[board["family"] == "extra_trees"]
+    assert not forests.empty  # seeded: all columns are numeric
+
+
+def test_extra_trees_grow_in_reported_chunks_and_refit_to_the_same_size(
+    cards: pd.DataFrame,
+) -> None:
+    from furima.automl._families import FAMILIES, FitData
+    from furima.automl._metrics import metric_for
+
+    X = cards.drop(columns=["Class", "Time"]).to_numpy()
+    y = cards["Class"].to_numpy()
+    reports: list[tuple[float, int]] = []
+    data = FitData(
+        "binary", metric_for("binary", "auprc"), X[:1500], y[:1500], X[1500:], y[1500:], 2, 0, 1
+    )
+    data.report = lambda score, step: reports.append((score, step))
+    family = FAMILIES["extra_trees"]
+    params = {"max_features": "sqrt", "min_samples_leaf": 1, "balanced": True}
+    forest = family.fit(params, data)
+    assert [step for _, step in reports] == [1, 2, 3, 4, 5, 6]  # 50 trees a chunk, 300 in all
+    assert all(0.3 < score <= 1.0 for score, _ in reports)
+    assert forest.class_weight[1] > 10 * forest.class_weight[0]  # 4% frauds weigh ~24x more
+    refit = FitData("binary", data.metric, X, y, None, y[1500:], 2, 0, 1)
+    assert len(family.fit({**params, "trees": 100}, refit).estimators_) == 100
 
 
 def test_multiclass_from_titles(photo_titles: pd.DataFrame) -> None:
