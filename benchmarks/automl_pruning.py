@@ -1,16 +1,18 @@
-"""Does pruning pay? The same AutoML search with Hyperband pruning and without, same budget.
+"""Does pruning pay? The same AutoML search with pruning and without, same budget and seeds.
 
-On the credit-card fraud data (time-ordered 80/20 split, AUPRC), LightGBM and the MLP report
-learning curves; the run without pruning sets the bar (its best validation score and when it
-got there), and the pruned run is timed to the same score. Prints one JSON line::
+Both runs of a pair use the random sampler with the same seed and no warm-start defaults, so
+they propose the same configurations in the same order: the run without pruning trains each to
+the end; the pruned run stops those whose learning curves (LightGBM rounds, extra-trees chunks,
+MLP epochs) fall behind. The bar is the unpruned run's final best validation score; the pruned
+run is timed to the same score. One JSON line, with the median speedup over seeds::
 
-    python benchmarks/automl_pruning.py --data ../shared/data --budget 120
+    python benchmarks/automl_pruning.py --data ../shared/data --task fraud --budget 90 \
+        --seeds 0,1 --pruners hyperband,asha
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -20,17 +22,12 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pandas as pd
+import numpy as np
+from _automl_tasks import TASKS, BenchTask, TaskSkipped
 
 from furima.automl import AutoML
 
-
-def fraud(data: Path) -> tuple[pd.DataFrame, Any, str]:
-    path = data / "fraud" / "creditcard_ulb.parquet"
-    table = pd.read_parquet(path).sort_values("Time", kind="stable").reset_index(drop=True)
-    train = table.iloc[: int(0.8 * len(table))]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return train.drop(columns=["Class"]), train["Class"].to_numpy(), digest
+FAMILIES = ["lightgbm", "extra_trees", "mlp"]
 
 
 def curve(study: Any, maximize: bool) -> list[tuple[float, float]]:
@@ -56,55 +53,89 @@ def reached(points: list[tuple[float, float]], target: float, maximize: bool) ->
     return None
 
 
+def search(task: BenchTask, pruner: str, args: argparse.Namespace, seed: int) -> Any:
+    started = time.perf_counter()
+    result = AutoML(
+        task.kind,
+        task.metric,
+        budget_s=args.budget,
+        pruner=pruner,
+        sampler=args.sampler,
+        families=FAMILIES,
+        warm_start=False,
+        seed=seed,
+    ).fit(task.X_train, task.y_train)
+    states = [t.state.name for t in result.study.trials]
+    return {
+        "curve": curve(result.study, maximize=task.metric != "rmsle"),
+        "trials": len(states),
+        "pruned": states.count("PRUNED"),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def compared(baseline: dict[str, Any], pruned: dict[str, Any], maximize: bool) -> dict[str, Any]:
+    """Seconds each run took to reach the unpruned run's final best; their ratio."""
+    bar = baseline["curve"][-1][1]
+    without = reached(baseline["curve"], bar, maximize)
+    with_pruning = reached(pruned["curve"], bar, maximize)
+    return {
+        "best_without": round(bar, 5),
+        "best_with": round(pruned["curve"][-1][1], 5),
+        "seconds_to_bar_without": without and round(without, 1),
+        "seconds_to_bar_with": with_pruning and round(with_pruning, 1),
+        "speedup": round(without / with_pruning, 2) if without and with_pruning else None,
+        "trials_without": baseline["trials"],
+        "trials_with": pruned["trials"],
+        "pruned": pruned["pruned"],
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--budget", type=float, default=120.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--task", choices=sorted(TASKS), default="fraud")
+    parser.add_argument("--budget", type=float, default=90.0)
+    parser.add_argument("--seeds", default="0,1", help="comma-separated; one pair of runs each")
+    parser.add_argument("--pruners", default="hyperband", help="comma-separated")
+    parser.add_argument(
+        "--sampler", default="random", help="random: both runs try the same configurations"
+    )
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/furima/benchmarks")
     args = parser.parse_args(argv)
-    if not (args.data / "fraud" / "creditcard_ulb.parquet").is_file():
-        sys.exit(f"{args.data}/fraud/creditcard_ulb.parquet not found; pass --data DIR")
-    X, y, digest = fraud(args.data)
-    runs: dict[str, Any] = {}
-    for pruner in ("none", "hyperband"):
-        started = time.perf_counter()
-        result = AutoML(
-            "binary",
-            "auprc",
-            budget_s=args.budget,
-            pruner=pruner,
-            families=["lightgbm", "mlp"],
-            time_column="Time",
-            seed=args.seed,
-        ).fit(X, y)
-        states = [t.state.name for t in result.study.trials]
-        runs[pruner] = {
-            "curve": curve(result.study, maximize=True),
-            "trials": len(states),
-            "pruned": states.count("PRUNED"),
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-    bar = runs["none"]["curve"][-1][1]
-    without = reached(runs["none"]["curve"], bar, True)
-    with_pruning = reached(runs["hyperband"]["curve"], bar, True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        task = TASKS[args.task](args.data, seeds[0], args.cache)
+    except TaskSkipped as skipped:
+        sys.exit(str(skipped))
+    maximize = task.metric != "rmsle"
+    pruners = args.pruners.split(",")
+    results: dict[str, list[dict[str, Any]]] = {p: [] for p in pruners}
+    for seed in seeds:
+        baseline = search(task, "none", args, seed)
+        for pruner in pruners:
+            pruned = search(task, pruner, args, seed)
+            results[pruner].append({"seed": seed, **compared(baseline, pruned, maximize)})
+    speedups = {
+        p: [r["speedup"] for r in runs if r["speedup"] is not None] for p, runs in results.items()
+    }
     print(
         json.dumps(
             {
                 "benchmark": "automl_pruning",
-                "task": "fraud",
-                "metric": "auprc_validation",
-                "best_without_pruning": round(bar, 5),
-                "best_with_pruning": round(runs["hyperband"]["curve"][-1][1], 5),
-                "seconds_to_bar_without": None if without is None else round(without, 1),
-                "seconds_to_bar_with": None if with_pruning is None else round(with_pruning, 1),
-                "speedup": round(without / with_pruning, 2) if without and with_pruning else None,
-                "trials_without": runs["none"]["trials"],
-                "trials_with": runs["hyperband"]["trials"],
-                "pruned": runs["hyperband"]["pruned"],
+                "task": task.name,
+                "metric": f"{task.metric}_validation",
+                "median_speedup": {
+                    p: float(np.median(v)) if len(v) == len(seeds) else None
+                    for p, v in speedups.items()
+                },
+                "runs": results,
+                "sampler": args.sampler,
+                "families": FAMILIES,
                 "budget_s": args.budget,
-                "rows": len(X),
-                "data_sha256": digest,
-                "seed": args.seed,
+                "rows": len(task.X_train),
+                "data_sha256": task.data_sha256,
+                "seeds": seeds,
             }
         ),
         flush=True,

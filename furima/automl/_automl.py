@@ -70,7 +70,10 @@ class AutoML:
             a tracking URI.
         validation: Share of rows held out for validation when no validation set is given.
         time_column: Split by time instead: the latest rows are held out.
+        group_column: Ranking: the column naming each row's query (search, user session);
+            a query's rows are ranked together and held out together.
         seed: Random seed.
+        warm_start: Try each family's usual defaults first, before the sampler explores.
         progress: Show a progress bar with the best score so far.
     """
 
@@ -91,8 +94,10 @@ class AutoML:
         tracking: Any = None,
         validation: float = 0.2,
         time_column: str | None = None,
+        group_column: str | None = None,
         seed: int = 0,
         ensemble_size: int = 10,
+        warm_start: bool = True,
         progress: bool = False,
     ) -> None:
         self.metric: Metric = metric_for(task, metric)
@@ -109,8 +114,10 @@ class AutoML:
         self.tracking = tracking
         self.validation = validation
         self.time_column = time_column
+        self.group_column = group_column
         self.seed = seed
         self.ensemble_size = ensemble_size
+        self.warm_start = warm_start
         self.progress = progress
         self._check()
 
@@ -132,6 +139,11 @@ class AutoML:
             )
         if self.objectives not in (("score",), ("score", "latency")):
             raise ValueError("objectives must be ('score',) or ('score', 'latency').")
+        if (self.task == "ranking") != (self.group_column is not None):
+            raise ValueError(
+                "A ranking task needs group_column= (the query of each row), and only a "
+                "ranking task takes one."
+            )
         if self.n_jobs < 1 or not 0.05 <= self.validation <= 0.5:
             raise ValueError("n_jobs must be >= 1 and validation between 0.05 and 0.5.")
 
@@ -149,7 +161,7 @@ class AutoML:
         storage = open_storage(self._storage_spec())  # an unreachable database fails here
         data, columns, classes = self._prepared(X, y, X_valid, y_valid)
         study = self._study(storage)
-        if not study.trials:
+        if self.warm_start and not study.trials:
             self._seed_trials(study, data)
         outputs = self._outputs_dir()
         objective = Objective(
@@ -195,14 +207,20 @@ class AutoML:
         if len(y_all) != len(X_all):
             raise DataError(f"X has {len(X_all)} rows but y has {len(y_all)} values.")
         target, classes = _encoded_target(self.task, self.metric, y_all)
-        features = X_all.drop(columns=[self.time_column]) if self.time_column else X_all
-        features, kinds, _ = checked_columns(features)
+        groups = self._groups(X_all)
+        side = [c for c in (self.time_column, self.group_column) if c is not None]
+        features, kinds, _ = checked_columns(X_all.drop(columns=side))
         if valid_rows is None:
-            valid_rows = self._holdout(X_all, target)
+            valid_rows = self._holdout(X_all, target, groups)
         train = np.setdiff1d(np.arange(len(X_all)), valid_rows)
+        metric = self.metric
+        if groups is not None:  # a query's rows side by side, as LightGBM ranks them
+            train = train[np.argsort(groups[train], kind="stable")]
+            valid_rows = valid_rows[np.argsort(groups[valid_rows], kind="stable")]
+            metric = metric.for_groups(groups[valid_rows])
         data = Prepared(
             task=self.task,
-            metric=self.metric,
+            metric=metric,
             kinds=kinds,
             X_train=features.iloc[train].reset_index(drop=True),
             y_train=target[train],
@@ -211,14 +229,36 @@ class AutoML:
             n_classes=0 if classes is None else len(classes),
             seed=self.seed,
             threads=max(1, (os.cpu_count() or 2) // self.n_jobs),
+            groups_train=None if groups is None else groups[train],
+            groups_valid=None if groups is None else groups[valid_rows],
         )
         return data, list(features.columns), classes
 
-    def _holdout(self, X: pd.DataFrame, target: np.ndarray) -> np.ndarray:
+    def _groups(self, X: pd.DataFrame) -> np.ndarray | None:
+        """Ranking: each row's query as an integer code."""
+        if self.group_column is None:
+            return None
+        if self.group_column not in X.columns:
+            raise DataError(
+                f"group_column {self.group_column!r} is not a column of X; columns: "
+                f"{', '.join(map(str, X.columns))}."
+            )
+        values = X[self.group_column]
+        if values.isna().any():
+            raise DataError(f"group_column {self.group_column!r} has missing values.")
+        return np.asarray(pd.factorize(values)[0], dtype=np.int64)
+
+    def _holdout(self, X: pd.DataFrame, target: np.ndarray, groups: np.ndarray | None) -> Any:
         count = max(1, round(len(X) * self.validation))
         if self.time_column is not None:
             order = np.argsort(X[self.time_column].to_numpy(), kind="stable")
             return np.sort(order[-count:])
+        if groups is not None:  # whole queries: about the share of rows asked for
+            from sklearn.model_selection import GroupShuffleSplit
+
+            split = GroupShuffleSplit(1, test_size=self.validation, random_state=self.seed)
+            _, valid = next(split.split(X, groups=groups))
+            return np.sort(valid)
         from sklearn.model_selection import train_test_split
 
         stratify = target if self.task != "regression" else None
@@ -319,6 +359,9 @@ class AutoML:
             columns=columns,
             classes=classes,
             trials=len(complete),
+            examples=_examples(data.X_valid),
+            data_fingerprint=_fingerprint(data),
+            group_column=self.group_column,
         )
 
     def _ensemble(
@@ -330,7 +373,7 @@ class AutoML:
         found = [(t, o) for t, o in usable if o is not None][: self.ensemble_size]
         if not found:
             return [(complete[0], 1.0)], _score(complete[0])
-        weights, score = greedy_ensemble([o for _, o in found], data.y_valid, self.metric)
+        weights, score = greedy_ensemble([o for _, o in found], data.y_valid, data.metric)
         if self.metric.better(_score(complete[0]), score):
             return [(complete[0], 1.0)], _score(complete[0])
         return [(t, float(w)) for (t, _), w in zip(found, weights, strict=True) if w > 0], score
@@ -380,7 +423,7 @@ class AutoML:
                 return fallback
             part = member.weight * output
             blended = part if blended is None else blended + part
-        return fallback if blended is None else self.metric.score(data.y_valid, blended)
+        return fallback if blended is None else data.metric.score(data.y_valid, blended)
 
     def _member(
         self, trial: Any, weight: float, objective: Objective, data: Prepared, left_s: float
@@ -400,6 +443,15 @@ class AutoML:
         options = kept.options if kept is not None else _options(trial)
         X_all = pd.concat([data.X_train, data.X_valid], ignore_index=True)
         y_all = np.concatenate([data.y_train, data.y_valid])
+        groups = None
+        if data.groups_train is not None and data.groups_valid is not None:
+            groups = np.concatenate([data.groups_train, data.groups_valid])
+            order = np.argsort(groups, kind="stable")  # each query's rows together again
+            X_all, y_all, groups = (
+                X_all.iloc[order].reset_index(drop=True),
+                y_all[order],
+                groups[order],
+            )
         featurizer = Featurizer(data.kinds, options)
         features = featurizer.fit_transform(X_all)
         scale = len(X_all) / max(len(data.X_train), 1)
@@ -415,6 +467,7 @@ class AutoML:
             data.n_classes,
             self.seed,
             data.threads,
+            groups_train=groups,
         )
         model = FAMILIES[family].fit(params, refit)
         return Member(trial.number, family, float(weight), params, featurizer, model)
@@ -472,6 +525,20 @@ def _encoded_target(
         raise DataError("The target is empty: there are no rows to learn from.")
     if pd.isna(pd.Series(y)).any():
         raise DataError("The target has missing values; drop those rows or fill them first.")
+    if task == "ranking":
+        relevance = np.asarray(y, dtype=np.float64)
+        if (
+            (relevance < 0).any()
+            or (relevance != np.round(relevance)).any()
+            or relevance.max() > 30
+        ):
+            raise DataError(
+                "Ranking targets are relevance grades: whole numbers from 0 (not relevant) to "
+                "30, e.g. 1 for a clicked or bought item and 0 for the others."
+            )
+        if relevance.max() == 0:
+            raise DataError("No row is relevant (every grade is 0); there is nothing to rank.")
+        return relevance, None
     if task == "regression":
         values = np.asarray(y, dtype=np.float64)
         if metric.log_target:
@@ -490,6 +557,22 @@ def _encoded_target(
             "task='multiclass'."
         )
     return encoded.astype(np.int64), classes
+
+
+def _examples(X: pd.DataFrame, count: int = 3) -> list[dict[str, Any]]:
+    """A few raw rows as JSON values (missing as null): smoke requests for servers."""
+    import json
+
+    rows: list[dict[str, Any]] = json.loads(X.head(count).to_json(orient="records"))
+    return rows
+
+
+def _fingerprint(data: Prepared) -> str:
+    from furima.catalog import fingerprint
+
+    X = pd.concat([data.X_train, data.X_valid], ignore_index=True)
+    target = pd.Series(np.concatenate([data.y_train, data.y_valid]), name="__target__")
+    return fingerprint(pd.concat([X, target], axis=1))
 
 
 def _score(trial: Any) -> float:

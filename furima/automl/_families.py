@@ -25,6 +25,7 @@ from furima.automl._metrics import Metric, TaskKind
 __all__ = ["FAMILIES", "Family", "FitData"]
 
 _TREE_ROUNDS = 3000
+_VALUES = ("regression", "ranking")  # tasks whose models output one number per row
 _REPORT_EVERY = 25
 
 
@@ -45,6 +46,9 @@ class FitData:
     """``report(score, step)``: the learning curve, for pruning (raises to stop)."""
     deadline: float = float("inf")
     """``time.monotonic()`` after which training stops and keeps what it has."""
+    groups_train: np.ndarray | None = None
+    """Ranking: each training row's query group (rows of a group are contiguous)."""
+    groups_valid: np.ndarray | None = None
 
 
 class Family(Protocol):
@@ -63,7 +67,7 @@ class Linear:
     name = "linear"
 
     def suggest(self, trial: Any, task: TaskKind) -> dict[str, Any]:
-        if task == "regression":
+        if task in _VALUES:
             return {"alpha": trial.suggest_float("linear_alpha", 1e-3, 1e3, log=True)}
         return {
             "C": trial.suggest_float("linear_C", 1e-3, 1e3, log=True),
@@ -73,7 +77,7 @@ class Linear:
     def fit(self, params: dict[str, Any], data: FitData) -> Any:
         from sklearn.linear_model import LogisticRegression, Ridge
 
-        if data.task == "regression":
+        if data.task in _VALUES:
             return Ridge(alpha=params["alpha"], solver="auto").fit(data.X_train, data.y_train)
         model = LogisticRegression(
             C=params["C"],
@@ -84,7 +88,7 @@ class Linear:
         return model.fit(data.X_train, data.y_train)
 
     def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
-        if task == "regression":
+        if task in _VALUES:
             return np.asarray(model.predict(X), dtype=np.float64)
         proba = np.asarray(model.predict_proba(X), dtype=np.float64)
         return proba[:, 1] if task == "binary" else proba
@@ -112,8 +116,13 @@ class LightGBM:
     def fit(self, params: dict[str, Any], data: FitData) -> Any:
         import lightgbm
 
-        objective = {"regression": "regression", "binary": "binary", "multiclass": "multiclass"}
-        tracked, as_score = _LGB_METRICS[(data.task, data.metric.name)]
+        objective = {
+            "regression": "regression",
+            "binary": "binary",
+            "multiclass": "multiclass",
+            "ranking": "lambdarank",
+        }
+        tracked, as_score = _LGB_METRICS.get((data.task, data.metric.name), ("ndcg", _same))
         config = {
             **{k: v for k, v in params.items() if k != "rounds"},
             "objective": objective[data.task],
@@ -125,11 +134,17 @@ class LightGBM:
         }
         if data.task == "multiclass":
             config["num_class"] = data.n_classes
+        if data.task == "ranking":
+            config["eval_at"] = [data.metric.cutoff]
         rounds = int(params.get("rounds", 0)) or _TREE_ROUNDS
-        train = lightgbm.Dataset(data.X_train, data.y_train, free_raw_data=False)
+        train = lightgbm.Dataset(
+            data.X_train, data.y_train, group=_sizes(data.groups_train), free_raw_data=False
+        )
         if data.X_valid is None:  # a refit: the rounds found by early stopping
             return lightgbm.train(config, train, num_boost_round=rounds)
-        valid = lightgbm.Dataset(data.X_valid, data.y_valid, reference=train)
+        valid = lightgbm.Dataset(
+            data.X_valid, data.y_valid, group=_sizes(data.groups_valid), reference=train
+        )
         callbacks: list[Any] = [lightgbm.early_stopping(50, verbose=False)]
         callbacks.append(_reporter(data.report, as_score, data.deadline))
         booster = lightgbm.train(
@@ -141,6 +156,14 @@ class LightGBM:
     def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
         iteration = getattr(model, "best_iteration", None) or None
         return np.asarray(model.predict(X, num_iteration=iteration), dtype=np.float64)
+
+
+def _sizes(groups: np.ndarray | None) -> np.ndarray | None:
+    """Row counts of consecutive query groups (LightGBM's ranking input)."""
+    if groups is None:
+        return None
+    starts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1, len(groups)]
+    return np.asarray(np.diff(starts))
 
 
 def _same(value: float) -> float:
@@ -205,7 +228,7 @@ class ExtraTrees:
             ),
             "min_samples_leaf": trial.suggest_int("et_min_samples_leaf", 1, 30, log=True),
         }
-        if task != "regression":
+        if task not in _VALUES:
             params["balanced"] = trial.suggest_categorical("et_balanced", [False, True])
         return params
 
@@ -220,7 +243,7 @@ class ExtraTrees:
             "random_state": data.seed,
             "warm_start": True,
         }
-        if data.task == "regression":
+        if data.task in _VALUES:
             forest: Any = ExtraTreesRegressor(**options)
         else:
             weight = _balanced_weights(data.y_train) if params.get("balanced") else None
@@ -241,7 +264,7 @@ class ExtraTrees:
         return forest
 
     def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
-        if task == "regression":
+        if task in _VALUES:
             return np.asarray(model.predict(X), dtype=np.float64)
         proba = np.asarray(model.predict_proba(X), dtype=np.float64)
         return proba[:, 1] if task == "binary" else proba

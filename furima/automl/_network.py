@@ -70,7 +70,8 @@ def train_network(params: dict[str, Any], data: FitData) -> Network:
     outputs = data.n_classes if data.task == "multiclass" else 1
     module = _module(params, data.X_train.shape[1], outputs)
     y = np.asarray(data.y_train, dtype=np.float64)
-    mean, scale = (float(y.mean()), float(y.std() or 1.0)) if data.task == "regression" else (0, 1)
+    values = data.task in ("regression", "ranking")  # ranking: relevance, pointwise
+    mean, scale = (float(y.mean()), float(y.std() or 1.0)) if values else (0, 1)
     target = torch.from_numpy(((y - mean) / scale).astype(np.float32))
     if data.task == "multiclass":
         target = target.long()
@@ -107,7 +108,7 @@ def train_network(params: dict[str, Any], data: FitData) -> Network:
 def _loss(task: TaskKind) -> Any:
     from torch import nn
 
-    if task == "regression":
+    if task in ("regression", "ranking"):
         return nn.MSELoss()
     return nn.BCEWithLogitsLoss() if task == "binary" else nn.CrossEntropyLoss()
 
@@ -137,7 +138,7 @@ def predict_network(network: Network, X: Any, task: TaskKind) -> np.ndarray:
             out = network.module(_tensor(X, slice(start, start + 4096)))
             outputs.append(out.numpy().astype(np.float64))
     raw = np.concatenate(outputs)
-    if task == "regression":
+    if task in ("regression", "ranking"):
         return np.asarray(raw[:, 0] * network.target_scale + network.target_mean)
     if task == "binary":
         return np.asarray(1.0 / (1.0 + np.exp(-raw[:, 0])))

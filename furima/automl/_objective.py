@@ -33,6 +33,9 @@ class Prepared:
     n_classes: int
     seed: int
     threads: int
+    groups_train: np.ndarray | None = None
+    """Ranking: query group of each training row (contiguous), and of each validation row."""
+    groups_valid: np.ndarray | None = None
 
 
 @dataclass
@@ -82,6 +85,8 @@ class Objective:
             self.data.threads,
             report,
             self.deadline,
+            self.data.groups_train,
+            self.data.groups_valid,
         )
         started = time.perf_counter()
         model = family.fit(params, fit)

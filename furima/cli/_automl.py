@@ -54,12 +54,22 @@ def run(
     ] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Columns to leave out.")] = None,
     registry: Annotated[
-        str | None, typer.Option(help="Record every trial on this registry's MLflow.")
+        str | None,
+        typer.Option(help="Record every trial on this registry's MLflow (and --register there)."),
+    ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            help="Register the chosen model under this name (its first version becomes the "
+            "champion); `furima serve` then answers POST /v1/<name>:predict."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Search model families, hyperparameters and feature options; write report.html."""
+    """Search model families, hyperparameters and feature options; write report.html and
+    save the chosen model to OUT/model."""
     from furima.automl import AutoML
+    from furima.cli._models import DEFAULT_REGISTRY, log_fit
 
     with reported_errors():
         table = read_table(data)
@@ -97,10 +107,17 @@ def run(
         out.mkdir(parents=True, exist_ok=True)
         report = result.report(out / "report.html")
         result.leaderboard.to_csv(out / "leaderboard.csv", index=False)
+        saved = result.save(out / "model")
+        registered = None
+        if register is not None:
+            registered = log_fit(saved, registry or DEFAULT_REGISTRY, task=register)
     summary = {
         key: result.chosen[key]
         for key in ("task", "metric", "ensemble_score", "best_single_score", "trials", "pruned")
     }
     summary["members"] = result.chosen["members"]
     summary["report"] = str(report)
+    summary["model"] = str(saved)
+    if registered is not None:
+        summary["registered"] = registered
     Console().print_json(json.dumps(summary))

@@ -46,15 +46,16 @@ FitRegistryOption = Annotated[
 DEFAULT_REGISTRY = "furima-registry"
 
 
-def log_fit(model: object, registry: str) -> dict[str, object]:
-    """Register a fitted model; the task's first version becomes its champion. With a
-    database URL the artifact root comes from ``FURIMA_ARTIFACT_ROOT``."""
+def log_fit(model: object, registry: str, task: str | None = None) -> dict[str, object]:
+    """Register a fitted model (as ``task``, default: from its format); the task's first
+    version becomes its champion. With a database URL the artifact root comes from
+    ``FURIMA_ARTIFACT_ROOT``."""
     import os
 
     from furima.registry import ModelRegistry
 
     target = ModelRegistry(registry, artifact_root=os.environ.get("FURIMA_ARTIFACT_ROOT"))
-    version = target.log_model(model)
+    version = target.log_model(model, task=task)
     if not any(v.aliases for v in target.versions(version.task)):
         version = target.promote(version.task, version.version)
     return {"task": version.task, "version": version.version, "aliases": list(version.aliases)}

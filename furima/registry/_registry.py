@@ -188,6 +188,7 @@ class ModelRegistry:
                 "furima.data_fingerprint": str(fingerprint or ""),
             }
             with self._calls(f"log a {task} model"):
+                self._check_format(task, tags["furima.format"])
                 version = self._register(task, folder, run_params, run_metrics, tags, description)
         if alias is not None:
             return self.promote(task, version, alias=alias)
@@ -212,7 +213,7 @@ class ModelRegistry:
             client.set_terminated(run_id, status="FAILED")
             raise
         client.set_terminated(run_id)
-        self._ensure_registered(task)
+        self._ensure_registered(task, tags["furima.format"])
         created = client.create_model_version(
             task,
             f"{run.info.artifact_uri}/model",
@@ -232,20 +233,45 @@ class ModelRegistry:
         location = f"{self.location.artifact_root}/{task}"
         return str(client.create_experiment(name, artifact_location=location))
 
-    def _ensure_registered(self, task: str) -> None:
+    def _check_format(self, task: str, form: str) -> None:
+        """One task, one kind of model: a server loads every version of it the same way."""
+        builtin = {name: known for known, name in FORMAT_TASKS.items()}
+        expected = builtin.get(task)
+        if expected is None:
+            try:
+                expected = self._registered(task).tags.get("furima.format")
+            except UnknownModelError:
+                return
+        if expected and expected != form:
+            raise ValueError(
+                f"{task!r} holds {expected} models, and this is a {form or 'unknown'} model; "
+                "register it under another name."
+            )
+
+    def _ensure_registered(self, task: str, form: str) -> None:
+        """Create the registered model, tagged with its saved format (how servers serve it)."""
         from mlflow.exceptions import MlflowException
 
         client = self._client()
         try:
-            client.get_registered_model(task)
+            registered = client.get_registered_model(task)
         except MlflowException:
-            client.create_registered_model(task, tags={"furima.task": task})
+            client.create_registered_model(task, tags={"furima.task": task, "furima.format": form})
+            return
+        if registered.tags.get("furima.format") != form:
+            client.set_registered_model_tag(task, "furima.format", form)
 
     # ------------------------------------------------------------------ reading
     def tasks(self) -> list[str]:
         """Names of the registered tasks, sorted."""
+        return sorted(self.formats())
+
+    def formats(self) -> dict[str, str | None]:
+        """Each registered task's saved format (``furima.price_model``, ...), ``None`` when
+        unknown (a model registered by another tool)."""
         with self._calls("list registered models"):
-            return sorted(m.name for m in self._client().search_registered_models())
+            models = self._client().search_registered_models()
+        return {m.name: m.tags.get("furima.format") or None for m in models}
 
     def versions(self, task: str) -> list[ModelVersion]:
         """Every version of ``task``, newest first."""

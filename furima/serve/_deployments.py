@@ -101,7 +101,7 @@ def load_checked(task: ServingTask, ref: VersionRef, *, rounds: int = 2) -> Load
     the task's check.
     """
     model = task.load(ref.path)
-    requests = task.smoke()
+    requests = task.smoke(model)
     for _ in range(rounds):
         answers = task.predict(model, requests)
         if len(answers) != len(requests):

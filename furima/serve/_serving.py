@@ -47,9 +47,11 @@ class ModelServing:
         """The generic JSON endpoints, whose bodies are size-limited (kept up to date)."""
         self._app: FastAPI | None = None
         self._watching: asyncio.Task[None] | None = None
-        names = settings.tasks if settings.tasks is not None else self._registered()
-        for name in _servable(names, strict=settings.tasks is not None):
-            self._add(name)
+        registered = self._registered()
+        if settings.tasks is not None:
+            registered = {name: registered.get(name) for name in settings.tasks}
+        for name, form in _servable(registered, strict=settings.tasks is not None).items():
+            self._add(name, form)
         self.watcher = ModelWatcher(
             registry,
             self.slots,
@@ -58,27 +60,28 @@ class ModelServing:
             before_poll=self.discover if settings.tasks is None else None,
         )
 
-    def _registered(self) -> list[str]:
+    def _registered(self) -> dict[str, str | None]:
+        """Registered task names and their saved formats."""
         try:
-            names = self.registry.tasks()
+            formats = self.registry.formats()
         except RegistryError as error:
             if "registry" not in self.problems:
                 logger.error("%s", error)
             self.problems["registry"] = str(error)
-            return []
+            return {}
         self.problems.pop("registry", None)
-        return names
+        return formats
 
     async def discover(self) -> None:
         """Serve tasks registered since the last look."""
-        names = await asyncio.to_thread(self._registered)
-        for name in _servable(names, strict=False):
+        registered = await asyncio.to_thread(self._registered)
+        for name, form in _servable(registered, strict=False).items():
             if name not in self.slots:
-                self._add(name)
+                self._add(name, form)
                 logger.info("now serving newly registered task %s", name)
 
-    def _add(self, name: str) -> None:
-        task = serving_task(name)
+    def _add(self, name: str, form: str | None) -> None:
+        task = serving_task(name, form)
         assert task is not None
         slot = self.slots[name] = TaskSlot(task)
         self.batchers[name] = MicroBatcher(
@@ -154,15 +157,16 @@ class ModelServing:
             self.metrics.queue_depth.labels(name).set(batcher.depth)
 
 
-def _servable(names: Sequence[str], *, strict: bool) -> list[str]:
-    """The names furima has a serving spec for; with ``strict``, an unknown name is an error."""
-    unknown = [name for name in names if serving_task(name) is None]
+def _servable(registered: dict[str, str | None], *, strict: bool) -> dict[str, str | None]:
+    """The tasks furima has a serving spec for (by name or saved format); with ``strict``, an
+    unknown name is an error."""
+    unknown = [name for name, form in registered.items() if serving_task(name, form) is None]
     if unknown and strict:
         raise ValueError(
             f"furima cannot serve task(s) {', '.join(map(repr, unknown))}; servable "
-            f"tasks: {', '.join(known_tasks())}."
+            f"tasks: {', '.join(known_tasks())}, and any registered AutoML model."
         )
-    return [name for name in names if name not in unknown]
+    return {name: form for name, form in registered.items() if name not in unknown}
 
 
 def _batch_call(task: ServingTask) -> Any:

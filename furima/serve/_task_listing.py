@@ -48,7 +48,7 @@ LISTING_TASK = ServingTask(
     response=SuggestionOut,
     load=load_assistant,
     predict=_predict,
-    smoke=lambda: [SuggestRequest.model_validate({"text": "black cotton t-shirt for men"})],
+    smoke=lambda _model: [SuggestRequest.model_validate({"text": "black cotton t-shirt for men"})],
     check=_check,
     own_routes=True,
 )

@@ -70,7 +70,7 @@ def _predict(model: Any, requests: Sequence[PriceRequest]) -> list[dict[str, Any
     return answers
 
 
-def _smoke() -> list[PriceRequest]:
+def _smoke(model: Any) -> list[PriceRequest]:
     return [
         PriceRequest.model_validate(
             {"name": "Nike Men Black Running Shoes", "brand": "Nike", "condition": 1}

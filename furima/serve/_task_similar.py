@@ -65,7 +65,7 @@ def _predict(model: Any, requests: Sequence[SimilarRequest]) -> list[dict[str, A
     return answers
 
 
-def _smoke() -> list[SimilarRequest]:
+def _smoke(model: Any) -> list[SimilarRequest]:
     return [SimilarRequest.model_validate({"text": "black running shoes", "k": 3})]
 
 

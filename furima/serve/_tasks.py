@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["ServingTask", "known_tasks", "register_task", "serving_task"]
+__all__ = ["ServingTask", "known_tasks", "register_format", "register_task", "serving_task"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class ServingTask:
         response: Pydantic model of one answer (the server adds ``model``).
         load: Loads a saved version's folder.
         predict: Scores a batch of requests with one loaded model, one answer dict each.
-        smoke: Requests a fresh version must answer before it takes traffic.
+        smoke: Requests a fresh version (the loaded model is passed in) must answer before
+            it takes traffic.
         check: Raises ``ValueError`` when a smoke answer is unacceptable (not finite, ...).
         listing_key: The request's listing id, for sticky routing by listing.
         compare: A number saying how far a shadow answer is from the served one (logged).
@@ -47,7 +48,7 @@ class ServingTask:
     response: type[BaseModel]
     load: Callable[[Path], Any]
     predict: Callable[[Any, Sequence[Any]], list[dict[str, Any]]]
-    smoke: Callable[[], list[Any]]
+    smoke: Callable[[Any], list[Any]]
     check: Callable[[dict[str, Any]], None] | None = None
     listing_key: Callable[[Any], str | None] | None = None
     compare: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
@@ -55,6 +56,7 @@ class ServingTask:
 
 
 _TASKS: dict[str, ServingTask] = {}
+_FORMATS: dict[str, Callable[[str], ServingTask]] = {}
 
 
 def register_task(task: ServingTask) -> ServingTask:
@@ -63,9 +65,18 @@ def register_task(task: ServingTask) -> ServingTask:
     return task
 
 
-def serving_task(name: str) -> ServingTask | None:
-    """The spec for a registered task name, or ``None`` when furima cannot serve it."""
+def register_format(form: str, spec_for: Callable[[str], ServingTask]) -> None:
+    """Serve every registered task saved in format ``form`` (whatever its name) with the spec
+    ``spec_for(name)`` builds; AutoML models, named by their users, are served this way."""
+    _FORMATS[form] = spec_for
+
+
+def serving_task(name: str, form: str | None = None) -> ServingTask | None:
+    """The spec for a registered task: by its name, else by its saved format; ``None`` when
+    furima cannot serve it."""
     _builtin()
+    if name not in _TASKS and form in _FORMATS:
+        register_task(_FORMATS[form](name))
     return _TASKS.get(name)
 
 
@@ -83,3 +94,7 @@ def _builtin() -> None:
 
         for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK):
             _TASKS.setdefault(task.name, task)
+    if "furima.automl_model" not in _FORMATS:
+        from furima.serve._task_automl import automl_task
+
+        _FORMATS["furima.automl_model"] = automl_task

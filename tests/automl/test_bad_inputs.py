@@ -19,7 +19,10 @@ X = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100.0) % 7})
     [
         ({"task": "binary", "budget_s": 3}, "A budget of 3 s is too small"),
         ({"task": "regression", "metric": "auprc"}, "does not fit a regression task; use one of"),
-        ({"task": "ranking"}, "Unknown task 'ranking'"),
+        ({"task": "forecast"}, "Unknown task 'forecast'"),
+        ({"task": "ranking"}, "A ranking task needs group_column="),
+        ({"task": "binary", "group_column": "q"}, "only a ranking task takes one"),
+        ({"task": "ranking", "group_column": "q", "metric": "auc"}, "ndcg@K (e.g. ndcg@10)"),
         ({"task": "binary", "families": ["svm"]}, "Unknown model families ['svm']"),
         ({"task": "binary", "sampler": "bayes"}, "sampler must be one of"),
         ({"task": "binary", "objectives": ("score", "size")}, "objectives must be"),
@@ -54,6 +57,21 @@ def test_data_that_cannot_be_learned(
         AutoML(task, budget_s=60).fit(features, target)  # type: ignore[arg-type]
     assert message in str(caught.value)
     assert time.monotonic() - started < 5  # refused before any search
+
+
+@pytest.mark.parametrize(
+    ("grades", "group_column", "message"),
+    [
+        (np.arange(100) % 3 - 1, "b", "Ranking targets are relevance grades: whole numbers"),
+        (np.zeros(100), "b", "No row is relevant"),
+        (np.arange(100) % 2, "query", "group_column 'query' is not a column of X"),
+    ],
+)
+def test_rankings_that_cannot_be_learned(
+    grades: np.ndarray, group_column: str, message: str
+) -> None:
+    with pytest.raises(DataError, match=message):
+        AutoML("ranking", budget_s=60, group_column=group_column).fit(X, grades)
 
 
 def test_rmsle_needs_non_negative_targets() -> None:

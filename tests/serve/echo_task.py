@@ -64,7 +64,7 @@ ECHO_TASK = ServingTask(
     response=EchoResponse,
     load=_load,
     predict=_predict,
-    smoke=lambda: [EchoRequest(value=1.0)],
+    smoke=lambda _model: [EchoRequest(value=1.0)],
     check=_check,
     listing_key=lambda request: request.listing_id,
     compare=lambda served, shadow: abs(served["value"] - shadow["value"]),
