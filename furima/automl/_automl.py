@@ -45,13 +45,15 @@ _SEEDED_TRIALS: dict[str, dict[str, Any]] = {
 
 
 class AutoML:
-    """Automatic model creation for regression and classification tables.
+    """Automatic model creation for regression, classification and ranking tables.
 
     Args:
-        task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
-        metric: e.g. ``"rmsle"``, ``"rmse"``, ``"auprc"``, ``"auc"``, ``"f1"``, ``"accuracy"``
-            (default per task: rmse, auprc, accuracy).
+        task: ``"regression"``, ``"binary"``, ``"multiclass"`` or ``"ranking"``.
+        metric: e.g. ``"rmsle"``, ``"rmse"``, ``"auprc"``, ``"auc"``, ``"f1"``, ``"accuracy"``,
+            ``"ndcg@10"`` (default per task: rmse, auprc, accuracy, ndcg@10).
         budget_s: Wall-clock seconds for the whole run (search, ensemble, refit).
+        max_trials: Stop the search after this many trials (in all processes), even with
+            budget left.
         families: Model families to search (default: all of ``linear``, ``lightgbm``,
             ``extra_trees``, ``mlp``).
         sampler: ``auto`` (TPE; NSGA-II with two objectives), ``tpe``, ``gp``, ``cmaes``,
@@ -83,6 +85,7 @@ class AutoML:
         metric: str | None = None,
         *,
         budget_s: float = 300.0,
+        max_trials: int | None = None,
         families: Sequence[str] | None = None,
         sampler: str = "auto",
         pruner: str = "hyperband",
@@ -103,6 +106,7 @@ class AutoML:
         self.metric: Metric = metric_for(task, metric)
         self.task: TaskKind = task
         self.budget_s = float(budget_s)
+        self.max_trials = max_trials
         self.families = tuple(families or FAMILIES)
         self.sampler = sampler
         self.pruner = pruner
@@ -144,6 +148,8 @@ class AutoML:
                 "A ranking task needs group_column= (the query of each row), and only a "
                 "ranking task takes one."
             )
+        if self.max_trials is not None and self.max_trials < 1:
+            raise ValueError(f"max_trials must be at least 1, not {self.max_trials}.")
         if self.n_jobs < 1 or not 0.05 <= self.validation <= 0.5:
             raise ValueError("n_jobs must be >= 1 and validation between 0.05 and 0.5.")
 
@@ -283,7 +289,7 @@ class AutoML:
 
     # --------------------------------------------------------------------------- search
     def _search(self, study: Any, objective: Objective, seconds: float) -> None:
-        callbacks = self._trackers(study)
+        callbacks = self._trackers(study) + _trial_limit(self.max_trials)
         with self._progress_bar(seconds) as bar:
             callbacks.append(bar)
             if self.n_jobs == 1:
@@ -612,6 +618,15 @@ def _options(trial: Any) -> Any:
     return FeatureOptions(**{n: trial.params[n] for n in names if n in trial.params})
 
 
+def _trial_limit(max_trials: int | None) -> list[Any]:
+    """A callback stopping every process's search once the study has ``max_trials``."""
+    if max_trials is None:
+        return []
+    import optuna
+
+    return [optuna.study.MaxTrialsCallback(max_trials, states=None)]
+
+
 def _parallel(
     study: Any, objective: Objective, seconds: float, automl: AutoML, callbacks: list[Any]
 ) -> None:
@@ -633,6 +648,7 @@ def _parallel(
                 automl.pruner,
                 automl.seed + 1 + i,
                 len(automl.objectives),
+                automl.max_trials,
             )
             for i in range(automl.n_jobs - 1)
         ]
@@ -650,6 +666,7 @@ def _worker(
     pruner: str,
     seed: int,
     objectives: int,
+    max_trials: int | None,
 ) -> None:
     import optuna
 
@@ -662,4 +679,9 @@ def _worker(
     )
     left = objective.deadline - time.monotonic()  # the same clock in every process
     if left > 0:
-        study.optimize(objective, timeout=min(seconds, left), catch=(Exception,))
+        study.optimize(
+            objective,
+            timeout=min(seconds, left),
+            callbacks=_trial_limit(max_trials),
+            catch=(Exception,),
+        )

@@ -33,8 +33,10 @@ def parse_budget(text: str) -> float:
 def run(
     data: Annotated[Path, typer.Argument(help="A table: .parquet, .csv or .jsonl.")],
     target: Annotated[str, typer.Option(help="The column to predict.")],
-    task: Annotated[str, typer.Option(help="regression, binary or multiclass.")],
-    metric: Annotated[str | None, typer.Option(help="e.g. rmsle, auprc, accuracy.")] = None,
+    task: Annotated[str, typer.Option(help="regression, binary, multiclass or ranking.")],
+    metric: Annotated[
+        str | None, typer.Option(help="e.g. rmsle, auprc, accuracy, ndcg@10.")
+    ] = None,
     budget: Annotated[str, typer.Option(help="Time budget: 300, 300s, 10m, 1h.")] = "5m",
     out: Annotated[Path, typer.Option(help="Folder for the report and leaderboard.")] = Path(
         "automl"
@@ -51,6 +53,9 @@ def run(
     n_jobs: Annotated[int, typer.Option(min=1, help="Processes searching in parallel.")] = 1,
     time_column: Annotated[
         str | None, typer.Option(help="Hold out the latest rows by this column.")
+    ] = None,
+    group_column: Annotated[
+        str | None, typer.Option(help="Ranking: the column naming each row's query.")
     ] = None,
     drop: Annotated[list[str] | None, typer.Option(help="Columns to leave out.")] = None,
     registry: Annotated[
@@ -99,6 +104,7 @@ def run(
             n_jobs=n_jobs,
             tracking=tracking,
             time_column=time_column,
+            group_column=group_column,
             seed=seed,
             progress=True,
         )

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from furima.cli import app
+from furima.registry import ModelRegistry
 
 
 @pytest.fixture
@@ -133,13 +134,18 @@ def test_automl_run_writes_the_report_and_leaderboard(
     run: CliRunner, fixtures: Path, tmp_path: Path
 ) -> None:
     args = ["automl", "run", str(fixtures / "sms_spam_600.parquet"), "--target", "label"]
-    result = run.invoke(app, [*args, "--task", "binary", "--budget", "10s", "--out", "out"])
+    options = ["--task", "binary", "--budget", "10s", "--out", "out", "--register", "spam"]
+    result = run.invoke(app, [*args, *options, "--registry", "reg"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["metric"] == "auprc" and summary["ensemble_score"] > 0.9
     assert (tmp_path / "out" / "report.html").read_text().count("<svg") >= 2
     board = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
     assert board[0].startswith("rank,trial,family,score")
+    assert summary["model"] == "out/model" and (tmp_path / "out/model/manifest.json").is_file()
+    assert summary["registered"] == {"task": "spam", "version": 1, "aliases": ["champion"]}
+    champion = ModelRegistry(tmp_path / "reg").version("spam", "champion")
+    assert champion.format == "furima.automl_model"
 
 
 @pytest.mark.parametrize(
