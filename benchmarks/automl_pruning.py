@@ -68,6 +68,12 @@ def search(task: BenchTask, pruner: str, args: argparse.Namespace, seed: int) ->
         seed=seed,
     ).fit(task.X_train, task.y_train)
     states = [t.state.name for t in result.study.trials]
+    print(
+        f"{task.name} seed {seed} pruner {pruner}: {len(states)} trials, "
+        f"{states.count('PRUNED')} pruned, {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return {
         "curve": curve(result.study, maximize=task.metric != "rmsle"),
         "trials": len(states),

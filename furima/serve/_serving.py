@@ -47,9 +47,10 @@ class ModelServing:
         """The generic JSON endpoints, whose bodies are size-limited (kept up to date)."""
         self._app: FastAPI | None = None
         self._watching: asyncio.Task[None] | None = None
-        registered = self._registered()
-        if settings.tasks is not None:
-            registered = {name: registered.get(name) for name in settings.tasks}
+        if settings.tasks is None:
+            registered = self._registered()
+        else:
+            registered = self._formats_of(settings.tasks)
         for name, form in _servable(registered, strict=settings.tasks is not None).items():
             self._add(name, form)
         self.watcher = ModelWatcher(
@@ -71,6 +72,16 @@ class ModelServing:
             return {}
         self.problems.pop("registry", None)
         return formats
+
+    def _formats_of(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Named tasks with their saved formats; the built-in ones need no registry to tell."""
+        try:
+            formats = self.registry.formats()
+        except RegistryError:
+            if any(name not in known_tasks() for name in names):
+                raise  # an AutoML model's spec depends on what is registered
+            formats = {}
+        return {name: formats.get(name) for name in names}
 
     async def discover(self) -> None:
         """Serve tasks registered since the last look."""
