@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,11 +90,13 @@ def test_extra_trees_grow_in_reported_chunks_and_refit_to_the_same_size(
     family = FAMILIES["extra_trees"]
     params = {"max_features": "sqrt", "min_samples_leaf": 1, "balanced": True}
     forest = family.fit(params, data)
-    assert [step for _, step in reports] == [1, 2, 3, 4, 5, 6]  # 50 trees a chunk, 300 in all
+    assert [step for _, step in reports] == list(range(1, 13))  # 25 trees a chunk, 300 in all
     assert all(0.3 < score <= 1.0 for score, _ in reports)
     assert forest.class_weight[1] > 10 * forest.class_weight[0]  # 4% frauds weigh ~24x more
     refit = FitData("binary", data.metric, X, y, None, y[1500:], 2, 0, 1)
     assert len(family.fit({**params, "trees": 100}, refit).estimators_) == 100
+    data.report, data.deadline = None, time.monotonic()  # out of time: one chunk, no more
+    assert family.fit(params, data).trees == 25
 
 
 def test_ranking_next_purchases_beats_the_co_purchase_heuristic() -> None:
