@@ -71,6 +71,7 @@ class Objective:
         family = FAMILIES[name]
         params = family.suggest(trial, self.data.task)
         options = FeatureOptions.suggest(trial, self.data.kinds)
+        self._check_time_for(options)
         featurizer, X_train, X_valid = self._featurized(options)
         report = None if self.multi_objective else _reporter(trial)
         fit = FitData(
@@ -106,6 +107,16 @@ class Objective:
             self.outputs.mkdir(parents=True, exist_ok=True)
             np.save(self.outputs / f"{trial.number}.npy", output)
         return (score, latency) if self.multi_objective else score
+
+    def _check_time_for(self, options: FeatureOptions) -> None:
+        """Stop a trial that could not even featurise before the deadline (featurising is not
+        interruptible; the slowest one so far is the estimate)."""
+        import optuna
+
+        if options in self._features or not self.feature_seconds:
+            return
+        if time.monotonic() + max(self.feature_seconds.values()) > self.deadline:
+            raise optuna.TrialPruned("no time left to featurise with these options")
 
     def _featurized(self, options: FeatureOptions) -> tuple[Featurizer, Any, Any]:
         if options not in self._features:

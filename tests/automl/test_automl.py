@@ -159,3 +159,26 @@ def test_two_objectives_give_a_pareto_front_and_a_report(
     report = result.report(Path(str(tmp_path)) / "report.html")
     html = report.read_text()
     assert "Pareto front" in html and result.chosen["why"].split(" ")[0] in html
+
+
+def test_a_trial_without_time_to_featurise_is_stopped_before_it_starts(spam: pd.DataFrame) -> None:
+    import optuna
+
+    from furima.automl._features import FeatureOptions, checked_columns
+    from furima.automl._metrics import metric_for
+    from furima.automl._objective import Objective, Prepared
+
+    X, kinds, _ = checked_columns(spam[["text"]])
+    y = (spam["label"] == "spam").to_numpy(dtype=int)
+    data = Prepared(
+        "binary", metric_for("binary", "auprc"), kinds, X[:400], y[:400], X[400:], y[400:], 0, 0, 1
+    )
+    objective = Objective(data, ("linear",), multi_objective=False)
+    objective.feature_seconds[FeatureOptions(text_features=1)] = 60.0  # one took a minute
+    objective.deadline = time.monotonic() + 5
+    study = optuna.create_study(direction="maximize")
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].state.name == "PRUNED"
+    objective.deadline = float("inf")
+    study.optimize(objective, n_trials=1)
+    assert study.trials[1].state.name == "COMPLETE" and study.trials[1].value > 0.8
