@@ -30,6 +30,7 @@ __all__ = [
     "MANIFEST",
     "ArtifactKind",
     "check_files",
+    "library_versions",
     "read_manifest",
     "save_atomically",
     "sha256",
@@ -69,6 +70,15 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def library_versions(libraries: tuple[str, ...]) -> dict[str, str]:
+    """furima's version and each installed library's, for a manifest."""
+    from importlib import metadata
+
+    import furima
+
+    return {"furima": furima.__version__} | {name: metadata.version(name) for name in libraries}
 
 
 def stamp(folder: Path, manifest: dict[str, Any]) -> None:

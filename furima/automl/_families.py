@@ -88,10 +88,7 @@ class Linear:
         return model.fit(data.X_train, data.y_train)
 
     def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
-        if task in _VALUES:
-            return np.asarray(model.predict(X), dtype=np.float64)
-        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-        return proba[:, 1] if task == "binary" else proba
+        return _sklearn_output(model, X, task)
 
 
 class LightGBM:
@@ -265,10 +262,16 @@ class ExtraTrees:
         return forest
 
     def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
-        if task in _VALUES:
-            return np.asarray(model.predict(X), dtype=np.float64)
-        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-        return proba[:, 1] if task == "binary" else proba
+        return _sklearn_output(model, X, task)
+
+
+def _sklearn_output(model: Any, X: Any, task: TaskKind) -> np.ndarray:
+    """A scikit-learn model's values (regression, ranking), P(positive) or class
+    probabilities."""
+    if task in _VALUES:
+        return np.asarray(model.predict(X), dtype=np.float64)
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    return proba[:, 1] if task == "binary" else proba
 
 
 def _balanced_weights(y: np.ndarray) -> dict[int, float]:

@@ -14,7 +14,6 @@ refused with the versions named, rather than unpickled into something subtly wro
 from __future__ import annotations
 
 import json
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from furima import _artifacts as artifacts
-from furima._artifacts import ArtifactKind, check_files, save_atomically, stamp
+from furima._artifacts import (
+    ArtifactKind,
+    check_files,
+    library_versions,
+    save_atomically,
+    stamp,
+)
 from furima.automl._metrics import metric_for
 from furima.exceptions import ModelFormatError
 
@@ -43,12 +48,6 @@ AUTOML_MODEL = ArtifactKind(
     damaged="the model is corrupt or was modified. Restore it or run the search again.",
 )
 _LIBRARIES = ("scikit-learn", "lightgbm", "torch", "numpy", "scipy")
-
-
-def _versions() -> dict[str, str]:
-    import furima
-
-    return {"furima": furima.__version__} | {n: metadata.version(n) for n in _LIBRARIES}
 
 
 def save_result(result: AutoMLResult, path: Path) -> Path:
@@ -78,7 +77,7 @@ def _write(result: AutoMLResult, folder: Path) -> None:
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "versions": _versions(),
+        "versions": library_versions(_LIBRARIES),
         "task": result.task,
         "metric": result.metric.name,
         "columns": result.columns,
@@ -142,7 +141,7 @@ def load_result(path: Path) -> AutoMLResult:
 
 def _check_versions(path: Path, saved: dict[str, str]) -> None:
     """Refuse members pickled under another major version of a library that stores them."""
-    now = _versions()
+    now = library_versions(_LIBRARIES)
     clashes = [
         f"{name} {saved[name]} (installed: {now[name]})"
         for name in _LIBRARIES

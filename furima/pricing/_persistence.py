@@ -15,14 +15,19 @@ never leaves a half-written model, or no model, where a model is expected.
 from __future__ import annotations
 
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from furima import _artifacts as artifacts
-from furima._artifacts import ArtifactKind, check_files, save_atomically, stamp
+from furima._artifacts import (
+    ArtifactKind,
+    check_files,
+    library_versions,
+    save_atomically,
+    stamp,
+)
 from furima.exceptions import ModelFormatError
 from furima.pricing._members import MEMBERS
 from furima.pricing._stacker import LinearBlend, Stacker
@@ -54,20 +59,12 @@ _PARAMS = (
 )
 
 
-def _versions() -> dict[str, str]:
-    import furima
-
-    versions = {"furima": furima.__version__}
-    versions.update({name: metadata.version(name) for name in _LIBRARIES})
-    return versions
-
-
 def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "versions": _versions(),
+        "versions": library_versions(_LIBRARIES),
         "params": {name: getattr(model, name) for name in _PARAMS},
         "training": {**model.training_, "attribute_columns": model.attribute_columns_},
         "data_fingerprint": model.data_fingerprint_,
