@@ -40,15 +40,20 @@ def make_sampler(name: str, *, seed: int, objectives: int) -> Any:
 
 
 def make_pruner(name: str) -> Any:
-    """Hyperband by default; successive halving (ASHA), median, or none."""
+    """Hyperband by default; successive halving (ASHA), median, or none. Each compares a trial
+    only with trials of its own model family (see ``_pruning``)."""
     import optuna
 
+    from furima.automl._pruning import FamilyHyperband, FamilyPruner
+
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=2, max_resource=40)
+        return FamilyHyperband(min_resource=2, reduction_factor=3, brackets=3)
     if name == "asha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=2)
+        return FamilyPruner(lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=2))
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+        return FamilyPruner(
+            lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+        )
     if name == "none":
         return optuna.pruners.NopPruner()
     raise ValueError(f"Unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}.")

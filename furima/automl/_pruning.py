@@ -1,0 +1,106 @@
+"""Pruners that compare like with like: a trial only against trials of its own model family.
+
+A learning curve's step means something different in each family (25 boosting rounds, 25 more
+trees, one epoch), and LightGBM reports its own fast metric rather than the study's, so Optuna's
+pruners, which compare every trial at the same step, would judge an MLP's epoch 6 against
+LightGBM's 150th round. Here each family is pruned on its own:
+
+- :class:`FamilyHyperband`: Hyperband (Li et al., 2018): successive halving in several brackets,
+  from aggressive (first judged at ``min_resource`` steps) to patient (first judged at
+  ``min_resource * reduction_factor ** (brackets - 1)``), a trial's bracket fixed by its number.
+  A slow starter (a low learning rate) that aggressive halving would kill survives in the
+  patient brackets.
+- :class:`FamilyPruner`: any other Optuna pruner (successive halving, median) run per family.
+
+Imported only when a study is made (it needs Optuna).
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+from collections.abc import Callable, Container
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["FamilyHyperband", "FamilyPruner"]
+
+
+class _TrialsOf:
+    """The part of a study Optuna's pruners read (its trials, direction and storage), with only
+    the trials ``keep`` accepts."""
+
+    def __init__(self, study: optuna.Study, keep: Callable[[FrozenTrial], bool]) -> None:
+        self._study = study
+        self._keep = keep
+        self._storage = study._storage  # successive halving records rung values there
+        self.study_name = study.study_name
+        self.direction = study.direction
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        trials = self._study.get_trials(deepcopy=deepcopy, states=states)
+        return [t for t in trials if self._keep(t)]
+
+
+def _family(trial: FrozenTrial) -> Any:
+    return trial.params.get("family")
+
+
+class FamilyPruner(optuna.pruners.BasePruner):
+    """One pruner per model family (made by ``make``), each seeing only its family's trials."""
+
+    def __init__(self, make: Callable[[], optuna.pruners.BasePruner]) -> None:
+        self._make = make
+        self._pruners: dict[Any, optuna.pruners.BasePruner] = {}
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        family = _family(trial)
+        if family not in self._pruners:
+            self._pruners[family] = self._make()
+        view = _TrialsOf(study, lambda other: _family(other) == family)
+        return self._pruners[family].prune(view, trial)  # type: ignore[arg-type]
+
+
+class FamilyHyperband(optuna.pruners.BasePruner):
+    """Hyperband per model family: successive halving in ``brackets`` brackets, trials spread
+    over them as in the paper (more trials in the aggressive brackets)."""
+
+    def __init__(self, min_resource: int = 2, reduction_factor: int = 3, brackets: int = 3):
+        if min_resource < 1 or reduction_factor < 2 or brackets < 1:
+            raise ValueError("min_resource >= 1, reduction_factor >= 2 and brackets >= 1 needed")
+        self._halving = [
+            optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=min_resource,
+                reduction_factor=reduction_factor,
+                min_early_stopping_rate=bracket,
+            )
+            for bracket in range(brackets)
+        ]
+        # Hyperband's n_i = ceil(B / R * eta^s / (s + 1)), as shares of all trials
+        self._shares = [
+            math.ceil(brackets * reduction_factor ** (brackets - 1 - b) / (brackets - b))
+            for b in range(brackets)
+        ]
+
+    def bracket(self, study_name: str, trial: FrozenTrial) -> int:
+        """The trial's bracket: fixed by its number, the same in every process."""
+        n = binascii.crc32(f"{study_name}_{trial.number}".encode()) % sum(self._shares)
+        for bracket, share in enumerate(self._shares):
+            n -= share
+            if n < 0:
+                return bracket
+        raise AssertionError("unreachable: n < sum(shares)")
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        family, bracket = _family(trial), self.bracket(study.study_name, trial)
+        view = _TrialsOf(
+            study,
+            lambda other: (
+                _family(other) == family and self.bracket(study.study_name, other) == bracket
+            ),
+        )
+        return self._halving[bracket].prune(view, trial)  # type: ignore[arg-type]
