@@ -119,7 +119,7 @@ class LightGBM:
             "multiclass": "multiclass",
             "ranking": "lambdarank",
         }
-        tracked, as_score = _LGB_METRICS.get((data.task, data.metric.name), ("ndcg", _same))
+        tracked = _LGB_METRICS.get((data.task, data.metric.name), "ndcg")
         config = {
             **{k: v for k, v in params.items() if k != "rounds"},
             "objective": objective[data.task],
@@ -143,7 +143,7 @@ class LightGBM:
             data.X_valid, data.y_valid, group=_sizes(data.groups_valid), reference=train
         )
         callbacks: list[Any] = [lightgbm.early_stopping(50, verbose=False)]
-        callbacks.append(_reporter(data.report, as_score, data.deadline))
+        callbacks.append(_LearningCurve(data))
         booster = lightgbm.train(
             config, train, num_boost_round=rounds, valid_sets=[valid], callbacks=callbacks
         )
@@ -163,52 +163,62 @@ def _sizes(groups: np.ndarray | None) -> np.ndarray | None:
     return np.asarray(np.diff(starts))
 
 
-def _same(value: float) -> float:
-    return value
-
-
-def _negated(value: float) -> float:
-    return -value
-
-
-def _complement(value: float) -> float:
-    return 1.0 - value
-
-
-# LightGBM's own (fast) validation metric per study metric, and how its value becomes a number
-# that orders trials the way the study's metric does (the pruner compares these).
-_LGB_METRICS: dict[tuple[str, str], tuple[str, Callable[[float], float]]] = {
-    ("regression", "rmse"): ("rmse", _same),
-    ("regression", "rmsle"): ("rmse", _same),
-    ("regression", "mae"): ("l1", _same),
-    ("regression", "r2"): ("l2", _negated),
-    ("binary", "auprc"): ("average_precision", _same),
-    ("binary", "auc"): ("auc", _same),
-    ("binary", "logloss"): ("binary_logloss", _same),
-    ("binary", "f1"): ("binary_logloss", _negated),
-    ("binary", "accuracy"): ("binary_error", _complement),
-    ("multiclass", "accuracy"): ("multi_error", _complement),
-    ("multiclass", "logloss"): ("multi_logloss", _same),
-    ("multiclass", "macro_f1"): ("multi_logloss", _negated),
+# LightGBM's own (fast) validation metric that early stopping watches, per study metric
+_LGB_METRICS: dict[tuple[str, str], str] = {
+    ("regression", "rmse"): "rmse",
+    ("regression", "rmsle"): "rmse",
+    ("regression", "mae"): "l1",
+    ("regression", "r2"): "l2",
+    ("binary", "auprc"): "average_precision",
+    ("binary", "auc"): "auc",
+    ("binary", "logloss"): "binary_logloss",
+    ("binary", "f1"): "binary_logloss",
+    ("binary", "accuracy"): "binary_error",
+    ("multiclass", "accuracy"): "multi_error",
+    ("multiclass", "logloss"): "multi_logloss",
+    ("multiclass", "macro_f1"): "multi_logloss",
 }
 
 
-def _reporter(
-    report: Callable[[float, int], None] | None,
-    as_score: Callable[[float], float],
-    deadline: float,
-) -> Any:
-    import lightgbm
+class _LearningCurve:
+    """LightGBM callback: every 25 rounds, the study's own metric on the validation rows (so
+    pruners can compare it with other families' curves); stops at the deadline.
 
-    def callback(env: Any) -> None:
+    Only the new rounds are predicted each time; their raw scores add to the running total.
+    """
+
+    order = 30
+
+    def __init__(self, data: FitData) -> None:
+        self.data = data
+        self.raw: np.ndarray | float = 0.0
+        self.rounds = 0
+
+    def __call__(self, env: Any) -> None:
+        import lightgbm
+
         step = env.iteration + 1
-        if time.monotonic() > deadline:  # out of time: keep the rounds so far
+        if time.monotonic() > self.data.deadline:  # out of time: keep the rounds so far
             raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
-        if report is not None and step % _REPORT_EVERY == 0 and env.evaluation_result_list:
-            report(as_score(float(env.evaluation_result_list[0][2])), step // _REPORT_EVERY)
+        if self.data.report is None or step % _REPORT_EVERY:
+            return
+        new = step - self.rounds
+        self.raw = self.raw + env.model.predict(
+            self.data.X_valid, start_iteration=self.rounds, num_iteration=new, raw_score=True
+        )
+        self.rounds = step
+        output = _from_raw(np.asarray(self.raw, dtype=np.float64), self.data.task)
+        self.data.report(self.data.metric.score(self.data.y_valid, output), step // _REPORT_EVERY)
 
-    callback.order = 30  # type: ignore[attr-defined]
-    return callback
+
+def _from_raw(raw: np.ndarray, task: TaskKind) -> np.ndarray:
+    """LightGBM's raw scores as its predictions: values, P(positive) or class probabilities."""
+    if task == "binary":
+        return np.asarray(1.0 / (1.0 + np.exp(-raw)))
+    if task == "multiclass":
+        shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+    return raw
 
 
 class ExtraTrees:
@@ -246,6 +256,7 @@ class ExtraTrees:
             weight = _balanced_weights(data.y_train) if params.get("balanced") else None
             forest = ExtraTreesClassifier(class_weight=weight, **options)
         target = int(params.get("trees", 0)) or self.most_trees
+        scored = _ForestScores(data) if data.report is not None else None
         chunk_s = 0.0
         while forest.n_estimators < target:
             if forest.n_estimators and time.monotonic() + chunk_s > data.deadline:
@@ -253,16 +264,42 @@ class ExtraTrees:
             started = time.monotonic()
             forest.n_estimators = min(forest.n_estimators + self.chunk, target)
             forest.fit(data.X_train, data.y_train)
-            if data.report is not None and data.X_valid is not None:
-                output = self.predict(forest, data.X_valid, data.task)
-                score = data.metric.score(data.y_valid, output)
-                data.report(score, forest.n_estimators // self.chunk)
+            if scored is not None and data.report is not None:
+                data.report(scored.after(forest), forest.n_estimators // self.chunk)
             chunk_s = time.monotonic() - started
         forest.trees = forest.n_estimators
         return forest
 
     def predict(self, model: Any, X: Any, task: TaskKind) -> np.ndarray:
         return _sklearn_output(model, X, task)
+
+
+class _ForestScores:
+    """The validation score of a growing forest, each chunk adding only its own trees'
+    predictions (re-predicting the whole forest after every chunk costs quadratically)."""
+
+    def __init__(self, data: FitData) -> None:
+        import scipy.sparse
+
+        X = data.X_valid
+        self.data = data
+        self.X = (
+            X.tocsr().astype(np.float32)
+            if scipy.sparse.issparse(X)
+            else np.asarray(X, dtype=np.float32)
+        )
+        self.total: np.ndarray | float = 0.0
+        self.trees = 0
+
+    def after(self, forest: Any) -> float:
+        values = self.data.task in _VALUES
+        for tree in forest.estimators_[self.trees :]:
+            out = tree.predict(self.X) if values else tree.predict_proba(self.X)
+            self.total = self.total + out
+        self.trees = len(forest.estimators_)
+        mean = np.asarray(self.total, dtype=np.float64) / self.trees
+        output = mean[:, 1] if self.data.task == "binary" else mean
+        return self.data.metric.score(self.data.y_valid, output)
 
 
 def _sklearn_output(model: Any, X: Any, task: TaskKind) -> np.ndarray:

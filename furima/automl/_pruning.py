@@ -25,7 +25,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["FamilyHyperband", "FamilyPruner"]
+__all__ = ["AnyOf", "CannotCatchUp", "FamilyHyperband", "FamilyPruner"]
 
 
 class _TrialsOf:
@@ -50,7 +50,7 @@ def _family(trial: FrozenTrial) -> Any:
     return trial.params.get("family")
 
 
-class FamilyPruner(optuna.pruners.BasePruner):
+class FamilyPruner(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna is untyped here
     """One pruner per model family (made by ``make``), each seeing only its family's trials."""
 
     def __init__(self, make: Callable[[], optuna.pruners.BasePruner]) -> None:
@@ -62,10 +62,10 @@ class FamilyPruner(optuna.pruners.BasePruner):
         if family not in self._pruners:
             self._pruners[family] = self._make()
         view = _TrialsOf(study, lambda other: _family(other) == family)
-        return self._pruners[family].prune(view, trial)  # type: ignore[arg-type]
+        return bool(self._pruners[family].prune(view, trial))
 
 
-class FamilyHyperband(optuna.pruners.BasePruner):
+class FamilyHyperband(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna is untyped here
     """Hyperband per model family: successive halving in ``brackets`` brackets, trials spread
     over them as in the paper (more trials in the aggressive brackets)."""
 
@@ -103,4 +103,46 @@ class FamilyHyperband(optuna.pruners.BasePruner):
                 _family(other) == family and self.bracket(study.study_name, other) == bracket
             ),
         )
-        return self._halving[bracket].prune(view, trial)  # type: ignore[arg-type]
+        return bool(self._halving[bracket].prune(view, trial))
+
+
+class CannotCatchUp(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna is untyped here
+    """Prunes a trial that cannot catch up with the best finished trial of any family.
+
+    Its optimistic future: its score now plus the largest gain that any finished trial of its
+    own family made from this step to its end. If even that ends behind the study's best, the
+    trial stops. This needs every family to report the study's own metric, as furima's do, and
+    at least ``min_finished`` finished trials of the family that ran past this step.
+    """
+
+    def __init__(self, min_finished: int = 2) -> None:
+        self._min_finished = min_finished
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None:
+            return False
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not finished:
+            return False
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        best = max(sign * t.values[0] for t in finished)
+        family = _family(trial)
+        gains = [
+            sign * (t.values[0] - t.intermediate_values[step])
+            for t in finished
+            if _family(t) == family and step in t.intermediate_values
+        ]
+        if len(gains) < self._min_finished:
+            return False
+        return bool(sign * trial.intermediate_values[step] + max(gains) < best)
+
+
+class AnyOf(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna is untyped here
+    """Prunes when any of its pruners would (each is asked, so each keeps its own records)."""
+
+    def __init__(self, *pruners: optuna.pruners.BasePruner) -> None:
+        self._pruners = pruners
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        return any([pruner.prune(study, trial) for pruner in self._pruners])
