@@ -518,7 +518,7 @@ class AutoML:
             "pruned": states.count("PRUNED"),
             "failed": states.count("FAIL"),
             "sampler": type(study.sampler).__name__,
-            "pruner": type(study.pruner).__name__,
+            "pruner": self.pruner,
             "rows": len(data.y_train) + len(data.y_valid),
         }
 

@@ -40,23 +40,26 @@ def make_sampler(name: str, *, seed: int, objectives: int) -> Any:
 
 
 def make_pruner(name: str) -> Any:
-    """Hyperband by default; successive halving (ASHA), median, or none. Each compares a trial
-    only with trials of its own model family (see ``_pruning``)."""
+    """Hyperband by default; successive halving (ASHA), median, or none. Each compares a trial's
+    learning curve only with its own model family's, and also stops a trial that could not catch
+    up with the best finished trial of any family (see ``_pruning``)."""
     import optuna
 
-    from furima.automl._pruning import FamilyHyperband, FamilyPruner
+    from furima.automl._pruning import AnyOf, CannotCatchUp, FamilyHyperband, FamilyPruner
 
-    if name == "hyperband":
-        return FamilyHyperband(min_resource=2, reduction_factor=3, brackets=3)
-    if name == "asha":
-        return FamilyPruner(lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=2))
-    if name == "median":
-        return FamilyPruner(
-            lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
-        )
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise ValueError(f"Unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}.")
+    if name == "hyperband":
+        within: Any = FamilyHyperband(min_resource=2, reduction_factor=3, brackets=3)
+    elif name == "asha":
+        within = FamilyPruner(lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=2))
+    elif name == "median":
+        within = FamilyPruner(
+            lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+        )
+    else:
+        raise ValueError(f"Unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}.")
+    return AnyOf(within, CannotCatchUp())
 
 
 def open_storage(storage: str | Path | None) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import optuna
 import pytest
 
-from furima.automl._pruning import FamilyHyperband, FamilyPruner
+from furima.automl._pruning import AnyOf, CannotCatchUp, FamilyHyperband, FamilyPruner
 from furima.automl._study import make_pruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -29,9 +29,11 @@ def run_curve(study: optuna.Study, family: str, curve: Sequence[float]) -> int |
     return None
 
 
-def fixed_family_study(pruner: Any, families: Sequence[str]) -> optuna.Study:
+def fixed_family_study(
+    pruner: Any, families: Sequence[str], direction: str = "maximize"
+) -> optuna.Study:
     """A study whose trials' families come in the given order (enqueued)."""
-    study = optuna.create_study(direction="maximize", pruner=pruner)
+    study = optuna.create_study(direction=direction, pruner=pruner)
     for family in families:
         study.enqueue_trial({"family": family})
     return study
@@ -62,7 +64,7 @@ def test_optunas_own_halving_would_prune_the_second_family() -> None:
 def test_hyperband_spreads_trials_over_brackets_as_in_the_paper() -> None:
     hyperband = FamilyHyperband(min_resource=2, reduction_factor=3, brackets=3)
     trials = [SimpleNamespace(number=n) for n in range(3400)]
-    counts = Counter(hyperband.bracket("spread", t) for t in trials)  # type: ignore[arg-type]
+    counts = Counter(hyperband.bracket("spread", t) for t in trials)
     # shares ceil(3 * 9 / 3) = 9, ceil(3 * 3 / 2) = 5, ceil(3 * 1 / 1) = 3 out of 17
     shares = [counts[b] / len(trials) for b in range(3)]
     assert shares == pytest.approx([9 / 17, 5 / 17, 3 / 17], abs=0.03)
@@ -95,3 +97,33 @@ def test_every_named_pruner_keeps_families_apart(name: str) -> None:
 def test_hyperband_refuses_a_meaningless_schedule() -> None:
     with pytest.raises(ValueError, match="reduction_factor >= 2"):
         FamilyHyperband(reduction_factor=1)
+
+
+def test_a_trial_that_cannot_catch_up_with_another_family_stops() -> None:
+    study = fixed_family_study(CannotCatchUp(), ["a", "a", "b", "a", "a", "a"])
+    run_curve(study, "a", [0.5, 0.6, 0.7])  # gained 0.2 after step 1
+    run_curve(study, "a", [0.4, 0.5, 0.55])  # gained 0.15
+    run_curve(study, "b", [0.85, 0.9, 0.9])  # the best: 0.9
+    assert run_curve(study, "a", [0.6, 0.65, 0.7]) == 1  # 0.6 + 0.2 < 0.9
+    assert run_curve(study, "a", [0.75, 0.78, 0.8]) == 2  # 0.75 + 0.2 >= 0.9, 0.78 + 0.1 < 0.9
+    assert run_curve(study, "a", [0.75, 0.82, 0.9]) is None
+
+
+def test_catching_up_needs_finished_trials_of_the_family_and_minimises_too() -> None:
+    study = fixed_family_study(CannotCatchUp(min_finished=2), ["a", "b", "a"], "minimize")
+    run_curve(study, "a", [2.0, 1.5, 1.4])
+    run_curve(study, "b", [0.5, 0.4, 0.3])
+    assert run_curve(study, "a", [5.0, 4.0, 3.0]) is None  # one finished "a" says too little
+    study = fixed_family_study(CannotCatchUp(min_finished=1), ["a", "b", "a"], "minimize")
+    run_curve(study, "a", [2.0, 1.5, 1.4])
+    run_curve(study, "b", [0.5, 0.4, 0.3])
+    assert run_curve(study, "a", [5.0, 4.0, 3.0]) == 1  # 5.0 - 0.6 > 0.3
+
+
+def test_any_of_asks_every_pruner() -> None:
+    halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
+    study = fixed_family_study(AnyOf(CannotCatchUp(), halving), ["a", "a"])
+    run_curve(study, "a", [1.0, 2.0])
+    assert run_curve(study, "a", [0.5, 3.0]) == 1  # halving prunes; catching up cannot judge
+    rungs = [k for k in study.trials[1].system_attrs if k.startswith("completed_rung")]
+    assert rungs == ["completed_rung_0"]
