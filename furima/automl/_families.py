@@ -256,7 +256,8 @@ class ExtraTrees:
             weight = _balanced_weights(data.y_train) if params.get("balanced") else None
             forest = ExtraTreesClassifier(class_weight=weight, **options)
         target = int(params.get("trees", 0)) or self.most_trees
-        scored = _ForestScores(data) if data.report is not None else None
+        learning = data.report is not None and data.X_valid is not None
+        scored = _ForestScores(data) if learning else None
         chunk_s = 0.0
         while forest.n_estimators < target:
             if forest.n_estimators and time.monotonic() + chunk_s > data.deadline:
