@@ -171,7 +171,12 @@ def run_furima(
         predictions = np.asarray(result.predict_proba(task.X_test))
     else:
         predictions = np.asarray(result.predict(task.X_test))
-    return Outcome(predictions, trials=int(result.trials))
+    # fit_s: the search, ensemble and refit, which the budget bounds; furima_s adds predicting
+    notes = {
+        "furima_fit_s": result.chosen.get("elapsed_s"),
+        "furima_pruned": result.chosen.get("pruned"),
+    }
+    return Outcome(predictions, trials=int(result.trials), notes=notes)
 
 
 def run_flaml(

@@ -214,7 +214,9 @@ class _LearningCurve:
 def _from_raw(raw: np.ndarray, task: TaskKind) -> np.ndarray:
     """LightGBM's raw scores as its predictions: values, P(positive) or class probabilities."""
     if task == "binary":
-        return np.asarray(1.0 / (1.0 + np.exp(-raw)))
+        from scipy.special import expit  # no overflow warning for large negative scores
+
+        return np.asarray(expit(raw))
     if task == "multiclass":
         shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
         return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))

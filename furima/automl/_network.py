@@ -141,6 +141,8 @@ def predict_network(network: Network, X: Any, task: TaskKind) -> np.ndarray:
     if task in ("regression", "ranking"):
         return np.asarray(raw[:, 0] * network.target_scale + network.target_mean)
     if task == "binary":
-        return np.asarray(1.0 / (1.0 + np.exp(-raw[:, 0])))
+        from scipy.special import expit  # no overflow warning for large negative scores
+
+        return np.asarray(expit(raw[:, 0]))
     shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
     return np.asarray(shifted / shifted.sum(axis=1, keepdims=True), dtype=np.float64)
