@@ -1,9 +1,8 @@
 """Pruners that compare like with like: a trial only against trials of its own model family.
 
 A learning curve's step means something different in each family (25 boosting rounds, 25 more
-trees, one epoch), and LightGBM reports its own fast metric rather than the study's, so Optuna's
-pruners, which compare every trial at the same step, would judge an MLP's epoch 6 against
-LightGBM's 150th round. Here each family is pruned on its own:
+trees, one epoch), so Optuna's pruners, which compare every trial at the same step, would judge
+an MLP's epoch 6 against LightGBM's 150th round. Here each family is pruned on its own:
 
 - :class:`FamilyHyperband`: Hyperband (Li et al., 2018): successive halving in several brackets,
   from aggressive (first judged at ``min_resource`` steps) to patient (first judged at
@@ -11,6 +10,10 @@ LightGBM's 150th round. Here each family is pruned on its own:
   A slow starter (a low learning rate) that aggressive halving would kill survives in the
   patient brackets.
 - :class:`FamilyPruner`: any other Optuna pruner (successive halving, median) run per family.
+
+The one comparison across families is :class:`CannotCatchUp`, on scores rather than steps: every
+furima family reports the study's own metric, so a curve's value can be set against the best
+finished trial of any family.
 
 Imported only when a study is made (it needs Optuna).
 """
