@@ -204,7 +204,11 @@ class _LearningCurve:
             return
         new = step - self.rounds
         self.raw = self.raw + env.model.predict(
-            self.data.X_valid, start_iteration=self.rounds, num_iteration=new, raw_score=True
+            self.data.X_valid,
+            start_iteration=self.rounds,
+            num_iteration=new,
+            raw_score=True,
+            num_threads=self.data.threads,  # else every core, beside the other processes
         )
         self.rounds = step
         output = _from_raw(np.asarray(self.raw, dtype=np.float64), self.data.task)
