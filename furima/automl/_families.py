@@ -22,7 +22,7 @@ import numpy as np
 
 from furima.automl._metrics import Metric, TaskKind
 
-__all__ = ["FAMILIES", "Family", "FitData"]
+__all__ = ["FAMILIES", "Family", "FitData", "from_raw_scores"]
 
 _TREE_ROUNDS = 3000
 _VALUES = ("regression", "ranking")  # tasks whose models output one number per row
@@ -211,19 +211,20 @@ class _LearningCurve:
             num_threads=self.data.threads,  # else every core, beside the other processes
         )
         self.rounds = step
-        output = _from_raw(np.asarray(self.raw, dtype=np.float64), self.data.task)
+        output = from_raw_scores(np.asarray(self.raw, dtype=np.float64), self.data.task)
         self.data.report(self.data.metric.score(self.data.y_valid, output), step // _REPORT_EVERY)
 
 
-def _from_raw(raw: np.ndarray, task: TaskKind) -> np.ndarray:
-    """LightGBM's raw scores as its predictions: values, P(positive) or class probabilities."""
+def from_raw_scores(raw: np.ndarray, task: TaskKind) -> np.ndarray:
+    """Raw model scores (LightGBM's, the network's logits) as predictions: values,
+    P(positive) or class probabilities."""
     if task == "binary":
         from scipy.special import expit  # no overflow warning for large negative scores
 
         return np.asarray(expit(raw))
     if task == "multiclass":
         shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
-        return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+        return np.asarray(shifted / shifted.sum(axis=1, keepdims=True), dtype=np.float64)
     return raw
 
 

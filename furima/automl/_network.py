@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from furima._training import torch_threads
-from furima.automl._families import FitData
+from furima.automl._families import FitData, from_raw_scores
 from furima.automl._metrics import TaskKind
 
 __all__ = ["predict_network", "train_network"]
@@ -140,9 +140,4 @@ def predict_network(network: Network, X: Any, task: TaskKind) -> np.ndarray:
     raw = np.concatenate(outputs)
     if task in ("regression", "ranking"):
         return np.asarray(raw[:, 0] * network.target_scale + network.target_mean)
-    if task == "binary":
-        from scipy.special import expit  # no overflow warning for large negative scores
-
-        return np.asarray(expit(raw[:, 0]))
-    shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
-    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True), dtype=np.float64)
+    return from_raw_scores(raw[:, 0] if task == "binary" else raw, task)
