@@ -113,12 +113,14 @@ class CannotCatchUp(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna 
     """Prunes a trial that cannot catch up with the best finished trial of any family.
 
     Its optimistic future: its score now plus the largest gain that any finished trial of its
-    own family made from this step to its end. If even that ends behind the study's best, the
-    trial stops. This needs every family to report the study's own metric, as furima's do, and
-    at least ``min_finished`` finished trials of the family that ran past this step.
+    own family made from this step to its end, or its best score so far if that is higher
+    (networks and LightGBM end at their best iteration). If even that ends behind the study's
+    best, the trial stops. This needs every family to report the study's own metric, as
+    furima's do, and at least ``min_finished`` finished trials of the family that ran past
+    this step.
     """
 
-    def __init__(self, min_finished: int = 2) -> None:
+    def __init__(self, min_finished: int = 1) -> None:
         self._min_finished = min_finished
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
@@ -138,7 +140,8 @@ class CannotCatchUp(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna 
         ]
         if len(gains) < self._min_finished:
             return False
-        return bool(sign * trial.intermediate_values[step] + max(gains) < best)
+        so_far = max(sign * value for value in trial.intermediate_values.values())
+        return bool(max(so_far, sign * trial.intermediate_values[step] + max(gains)) < best)
 
 
 class AnyOf(optuna.pruners.BasePruner):  # type: ignore[misc]  # optuna is untyped here

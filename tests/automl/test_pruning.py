@@ -120,6 +120,15 @@ def test_catching_up_needs_finished_trials_of_the_family_and_minimises_too() -> 
     assert run_curve(study, "a", [5.0, 4.0, 3.0]) == 1  # 5.0 - 0.6 > 0.3
 
 
+def test_a_trial_that_was_ahead_is_not_stopped_for_a_dip() -> None:
+    # furima's families end at their best iteration, so a dip now does not lose the peak
+    study = fixed_family_study(CannotCatchUp(), ["a", "b", "a", "a"])
+    run_curve(study, "a", [0.5, 0.6, 0.7])  # gained 0.1 after step 2
+    run_curve(study, "b", [0.8, 0.85, 0.85])  # the best: 0.85
+    assert run_curve(study, "a", [0.9, 0.6, 0.6]) is None  # 0.6 + 0.1 < 0.85, but it had 0.9
+    assert run_curve(study, "a", [0.7, 0.6, 0.6]) == 2  # neither its 0.7 nor 0.6 + 0.1 will do
+
+
 def test_any_of_asks_every_pruner() -> None:
     halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
     study = fixed_family_study(AnyOf(CannotCatchUp(), halving), ["a", "a"])
