@@ -121,7 +121,7 @@ def test_catching_up_needs_finished_trials_of_the_family_and_minimises_too() -> 
 
 
 def test_a_trial_that_was_ahead_is_not_stopped_for_a_dip() -> None:
-    # furima's families end at their best iteration, so a dip now does not lose the peak
+    # networks and LightGBM end at their best iteration, so a dip now does not lose the peak
     study = fixed_family_study(CannotCatchUp(), ["a", "b", "a", "a"])
     run_curve(study, "a", [0.5, 0.6, 0.7])  # gained 0.1 after step 2
     run_curve(study, "b", [0.8, 0.85, 0.85])  # the best: 0.85
