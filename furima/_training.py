@@ -12,10 +12,7 @@ __all__ = ["torch_threads"]
 
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` intra-op threads, restoring the previous count after.
-
-    Small matrices train fastest on one thread on a busy machine: extra threads mostly wait.
-    """
+    """Run the block with ``count`` intra-op threads, restoring the previous count after."""
     previous = torch.get_num_threads()
     torch.set_num_threads(count)
     try:

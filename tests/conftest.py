@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from postgres import PostgresUnavailable, running_postgres, skip_message
+
+from furima.datasets import with_brand
+from furima.listing import ListingAssistant, ListingFields
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # OpenMP workers that spin while waiting starve each other on a 2-core CI machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -55,3 +61,29 @@ def postgres_database(postgres_uri: str, request: pytest.FixtureRequest) -> str:
     finally:
         engine.dispose()
     return f"{postgres_uri.rsplit('/', 1)[0]}/{name}"
+
+
+@pytest.fixture(scope="session")
+def photo_catalog() -> pd.DataFrame:
+    """240 real Myntra listings with photos (30 per article type) and a brand column."""
+    return with_brand(pd.read_parquet(FIXTURES / "myntra_photos_240.parquet"))
+
+
+@pytest.fixture(scope="session")
+def unseen(photo_catalog: pd.DataFrame) -> pd.DataFrame:
+    """Two listings per article type (16) that the shared assistant is not fitted on."""
+    return photo_catalog.groupby("article_type", sort=True).head(2).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def assistant(photo_catalog: pd.DataFrame, unseen: pd.DataFrame) -> ListingAssistant:
+    """The assistant fitted on the other 224 listings, shared by the listing, server and page
+    tests (one fit for the whole run: about 15 seconds)."""
+    catalog = photo_catalog[~photo_catalog["id"].isin(unseen["id"])]
+    return ListingAssistant(seed=0).fit(catalog, fields=ListingFields.myntra_photos())
+
+
+@pytest.fixture(scope="session")
+def assistant_path(assistant: ListingAssistant, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """That assistant saved, as ``furima listing fit`` saves one."""
+    return assistant.save(tmp_path_factory.mktemp("listing-assistant") / "assistant")

@@ -56,8 +56,7 @@ class PhotoTextEmbedder:
         weight_decay: AdamW weight decay.
         dropout: Dropout on the photo tower's input and hidden layer.
         seed: Seed of the weight initialisation and batch order.
-        threads: PyTorch threads while training (``None``: 1, fastest for these small
-            matrices on a busy machine).
+        threads: PyTorch threads while training (``None``: one per CPU core).
     """
 
     def __init__(

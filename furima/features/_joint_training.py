@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ def train_towers(
     on_epoch: Callable[[float], None],
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Train the two towers; return their weights as numpy arrays and the loss per epoch."""
-    with torch_threads(cfg.threads or 1):  # small matrices: extra threads mostly wait
+    with torch_threads(cfg.threads or os.cpu_count() or 1):
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         model = _Model(cfg, photos.shape[1], titles.shape[1], n_classes)

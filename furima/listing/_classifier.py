@@ -12,13 +12,12 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from furima._progress import Tracker, tracker
+from furima._progress import tracker
 from furima.exceptions import DataError, NotFittedError
 from furima.listing._calibration import (
     expected_calibration_error,
@@ -54,7 +53,8 @@ class AttributeClassifier:
         members: Networks trained from different seeds whose logits are averaged (an
             ensemble: about half a point of accuracy for each doubling, at that training cost).
         seed: Seed of the split, initialisation and batches.
-        threads: PyTorch threads for training (``None``: 1, fastest on a busy machine).
+        threads: Members trained at once, one thread each (``None``: one per CPU core). The
+            weights do not depend on it.
     """
 
     def __init__(
@@ -193,7 +193,7 @@ class AttributeClassifier:
         train: np.ndarray,
         progress: bool,
     ) -> None:
-        from furima.listing._classifier_training import train_heads
+        from furima.listing._classifier_training import train_members
 
         photos, texts = features
         classes = [len(self.classes_[name]) for name in self.fields_]
@@ -202,19 +202,15 @@ class AttributeClassifier:
                 f"training classifiers ({len(self.fields_)} fields, {self.members} members)",
                 total=self.epochs * self.members,
             )
-            self.weights_ = [
-                train_heads(
-                    self,
-                    self.seed + member,
-                    photos[train],
-                    texts[train],
-                    present[train],
-                    codes[train],
-                    classes,
-                    partial(_advance, bar, member * self.epochs),
-                )
-                for member in range(self.members)
-            ]
+            self.weights_ = train_members(
+                self,
+                photos[train],
+                texts[train],
+                present[train],
+                codes[train],
+                classes,
+                bar.update,
+            )
 
     def _calibrate(
         self,
@@ -423,10 +419,6 @@ def _mode_flags(mode: str, rows: int) -> np.ndarray:
 
 def _mode_of(present: np.ndarray) -> str:
     return BOTH if present.all() else PHOTO if present[0] else TEXT
-
-
-def _advance(bar: Tracker, done: int, epoch: float) -> None:
-    bar.update(done + epoch)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:

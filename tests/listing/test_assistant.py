@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from furima.exceptions import DataError, ImageError, ModelFormatError, UnknownListingError
-from furima.listing import ListingAssistant, ListingFields, ListingSuggestion
+from furima.listing import AttributeClassifier, ListingAssistant, ListingFields, ListingSuggestion
 
 
 def test_photos_alone_get_their_article_type(
@@ -146,7 +146,8 @@ def test_priced_neighbours_give_a_price_range(photo_catalog: pd.DataFrame) -> No
         price=np.where(photo_catalog["article_type"] == "Watches", 5000.0, 800.0)
     )
     fields = ListingFields(**{**ListingFields.myntra_photos().to_dict(), "price": "price"})
-    assistant = ListingAssistant(train_embedder=False).fit(catalog, fields=fields)
+    quick = AttributeClassifier(hidden=64, epochs=3, members=1)  # the fields are not tested
+    assistant = ListingAssistant(classifier=quick, train_embedder=False).fit(catalog, fields=fields)
     watch = catalog[catalog["article_type"] == "Watches"]["jpeg"].iloc[0]
     price = assistant.suggest(photo=watch).price
     assert price is not None and price.source == "similar listings"

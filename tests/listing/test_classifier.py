@@ -86,6 +86,22 @@ def test_state_round_trip_predicts_the_same(fitted: AttributeClassifier) -> None
     np.testing.assert_allclose(first["kind"], second["kind"], rtol=1e-6)
 
 
+def test_members_train_side_by_side_to_the_same_weights_as_one_at_a_time() -> None:
+    photos, texts, labels = _data(rows=200)
+
+    def weights(threads: int) -> list[dict[str, np.ndarray]]:
+        model = AttributeClassifier(hidden=32, epochs=3, members=3, seed=5, threads=threads)
+        return model.fit(labels, photos=photos, texts=texts).weights_
+
+    one_at_a_time, side_by_side = weights(1), weights(3)
+    assert len(side_by_side) == 3
+    for alone, together in zip(one_at_a_time, side_by_side, strict=True):
+        for name in ("w1", "b1", "w2", "b2"):
+            np.testing.assert_array_equal(alone[name], together[name])
+    # each member starts from its own seed
+    assert not np.allclose(side_by_side[0]["w1"], side_by_side[1]["w1"])
+
+
 def test_unknown_labels_are_skipped_not_learned() -> None:
     photos, texts, labels = _data(rows=200)
     labels["kind"][::3] = None

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from furima.serve import ListingAssistantLike, ServeSettings, create_app
 from furima.serve._assistant import load_assistant
 
-from .fakes import ATTRIBUTES, CATEGORY, FakeAssistant
+from .fakes import FakeAssistant
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -40,42 +40,12 @@ def client(settings: ServeSettings, fake: FakeAssistant) -> Iterator[TestClient]
 
 
 @pytest.fixture(scope="session")
-def held_out(photo_listings: pd.DataFrame) -> pd.DataFrame:
-    """One listing per article type (8) that the real assistant is not fitted on."""
-    return photo_listings.groupby("article_type", sort=True).head(1).reset_index(drop=True)
+def held_out(unseen: pd.DataFrame) -> pd.DataFrame:
+    """One listing per article type (8) that the shared assistant is not fitted on."""
+    return unseen.groupby("article_type", sort=True).head(1).reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")
-def real_assistant_path(
-    photo_listings: pd.DataFrame, held_out: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """The real ListingAssistant fitted on the other 232 photos, saved (tens of seconds)."""
-    listing = pytest.importorskip("furima.listing")
-    if not hasattr(listing, "ListingAssistant"):
-        pytest.skip("furima.listing.ListingAssistant has not landed yet")
-    fields = listing.ListingFields(
-        id="id", title="title", photo="jpeg", category=CATEGORY, attributes=ATTRIBUTES, brand=None
-    )
-    catalog = photo_listings[~photo_listings["id"].isin(held_out["id"])].reset_index(drop=True)
-    assistant = listing.ListingAssistant().fit(catalog, fields=fields, progress=False)
-    path = tmp_path_factory.mktemp("listing-assistant") / "assistant"
-    assistant.save(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def real_assistant(real_assistant_path: Path) -> ListingAssistantLike:
-    """The saved assistant loaded back, as ``furima serve`` loads it."""
-    return load_assistant(real_assistant_path)
-
-
-@pytest.fixture(scope="session")
-def page_assistant(
-    request: pytest.FixtureRequest, photo_listings: pd.DataFrame
-) -> ListingAssistantLike:
-    """The assistant behind the browser tests: the real one, the fake until it has landed."""
-    try:
-        assistant: ListingAssistantLike = request.getfixturevalue("real_assistant")
-    except pytest.skip.Exception:
-        return FakeAssistant(photo_listings)
-    return assistant
+def real_assistant(assistant_path: Path) -> ListingAssistantLike:
+    """The shared assistant's saved folder loaded back, as ``furima serve`` loads it."""
+    return load_assistant(assistant_path)

@@ -43,8 +43,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def base_url(page_assistant: Any) -> Iterator[str]:
-    with running_server(create_app(ServeSettings(), listing_assistant=page_assistant)) as url:
+def base_url(real_assistant: Any) -> Iterator[str]:
+    with running_server(create_app(ServeSettings(), listing_assistant=real_assistant)) as url:
         yield url
 
 

@@ -81,8 +81,8 @@ def test_unreadable_and_unknown_inputs(client: TestClient, held_out: pd.DataFram
     assert unknown.json()["error"]["type"] == "unknown_listing"
 
 
-def test_furima_serve_loads_the_saved_folder(real_assistant_path: Path) -> None:
-    settings = ServeSettings(listing_assistant=real_assistant_path)
+def test_furima_serve_loads_the_saved_folder(assistant_path: Path) -> None:
+    settings = ServeSettings(listing_assistant=assistant_path)
     with TestClient(create_app(settings)) as client:
         deadline = time.monotonic() + 120
         while (ready := client.get("/readyz")).status_code != 200:
@@ -95,12 +95,12 @@ def test_furima_serve_loads_the_saved_folder(real_assistant_path: Path) -> None:
 
 
 def test_the_registry_decides_which_assistant_serves_the_page_and_api(
-    real_assistant_path: Path, tmp_path: Path
+    assistant_path: Path, tmp_path: Path
 ) -> None:
     from furima.registry import ModelRegistry
 
     registry = ModelRegistry(tmp_path / "registry")
-    version = registry.log_model(real_assistant_path, alias="champion")
+    version = registry.log_model(assistant_path, alias="champion")
     assert (version.task, version.format) == ("listing", "furima.listing_assistant")
     assert version.data_fingerprint is not None and len(version.data_fingerprint) == 64
     assert 0.0 <= version.metrics["article_type.photo.accuracy"] <= 1.0
