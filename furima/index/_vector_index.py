@@ -38,6 +38,7 @@ __all__ = ["VectorIndex"]
 EXACT_FILTER_ROWS = 20_000
 EXACT_FILTER_SHARE = 0.02
 _CHUNK_ROWS = 262_144
+_TUNING_STEP = 1.25  # tuning queries move this many nearest-neighbour distances
 
 
 class VectorIndex:
@@ -428,9 +429,12 @@ class VectorIndex:
         """Set the lowest search effort whose recall@k vs exact search reaches the target.
 
         Pass real ``queries`` when you have them. Without, ``sample`` stored vectors are moved
-        in a random direction by their distance to their nearest neighbour, so each lands
-        where a new, unseen listing would (a stored vector itself is found too easily by a
-        graph search, and would make the tuned effort too low). Returns the chosen effort
+        in a random direction by 1.25 times their distance to their nearest neighbour, so each
+        lands where a new, unseen listing would (a stored vector itself is found too easily by
+        a graph search, and would make the tuned effort too low). Moved by 1.0 times, they were
+        still easier than fresh queries: on 1M generated vectors the effort tuned that way gave
+        recall@10 0.930 on fresh queries against a 0.95 target; by 1.25 times their recall
+        curve lies at or just under the fresh queries' one. Returns the chosen effort
         (efSearch or nprobe; 0 for the exact backend).
         """
         backend = self._backend
@@ -458,7 +462,7 @@ class VectorIndex:
         distance = np.linalg.norm(vectors - self._take(other), axis=1, keepdims=True)
         direction = rng.standard_normal(vectors.shape).astype(np.float32)
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-        return np.asarray(vectors + direction * distance, dtype=np.float32)
+        return np.asarray(vectors + direction * (_TUNING_STEP * distance), dtype=np.float32)
 
     # -- persistence ---------------------------------------------------------------------
 
