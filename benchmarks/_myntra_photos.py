@@ -53,11 +53,16 @@ def cached(cache: Path, digest: str, name: str, compute: Callable[[], np.ndarray
     return rows
 
 
-def photo_features(table: pd.DataFrame, digest: str, cache: Path) -> np.ndarray:
+def photo_features(
+    table: pd.DataFrame, digest: str, cache: Path, backbone: Path | None = None
+) -> np.ndarray:
+    """EfficientNet-Lite0 features: the stock weights, or a tuned ``backbone`` folder."""
     from furima.features import PhotoEncoder
 
+    encoder = PhotoEncoder(backbone=backbone)
+    name = "photo" if backbone is None else f"photo-{encoder.name}"
     return cached(
-        cache, digest, "photo", lambda: PhotoEncoder().encode(table["jpeg"].tolist(), progress=True)
+        cache, digest, name, lambda: encoder.encode(table["jpeg"].tolist(), progress=True)
     )
 
 

@@ -16,6 +16,8 @@ One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric"
   catalog photo in raw feature space.
 - suggestion latency p50 / p99, photo decoding included (single requests, one after another).
 
+``--photo-backbone DIR``: the assistant encodes photos with a backbone tuned on the training
+split (``benchmarks/tune_photo_backbone.py``); the baselines keep the raw ImageNet features.
 Encoder outputs are cached under ``--cache`` (see ``benchmarks/_myntra_photos.py``).
 """
 
@@ -59,8 +61,11 @@ def main() -> None:
     cache = args.cache or cache_dir() / "benchmarks"
     table, digest = read_catalog(args.data)
     table = with_brand(table)
+    raw_photos = photo_features(table, digest, cache)
     features = ListingFeatures(
-        photos=photo_features(table, digest, cache),
+        photos=photo_features(table, digest, cache, args.photo_backbone)
+        if args.photo_backbone
+        else raw_photos,
         colours=colour_features(table, digest, cache),
         titles=title_features(table, digest, cache),
         has_photo=np.ones(len(table), dtype=bool),
@@ -75,9 +80,10 @@ def main() -> None:
         "rows": len(table),
         "queries": len(queries),
         "seed": args.seed,
+        "photo_backbone": _backbone_name(args.photo_backbone),
     }
     started = time.perf_counter()
-    assistant = ListingAssistant(seed=args.seed).fit(
+    assistant = ListingAssistant(seed=args.seed, photo_backbone=args.photo_backbone).fit(
         table.iloc[catalog], fields=fields, features=_rows(features, catalog), progress=True
     )
     fit_s = time.perf_counter() - started
@@ -87,7 +93,7 @@ def main() -> None:
     with_title = assistant.suggest_batch(
         texts=truth["title"].tolist(), features=_rows(features, queries)
     )
-    baselines = _baselines(features, table, catalog, queries, base)
+    baselines = _baselines(raw_photos, table, catalog, queries, base)
     _accuracy(base, fields, truth, photo_only, with_title, baselines)
     _calibration(base, assistant, fields)
     _coverage(base, fields, truth, photo_only)
@@ -100,7 +106,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="encoder output cache folder")
+    parser.add_argument(
+        "--photo-backbone", type=Path, default=None, help="tuned photo backbone folder"
+    )
     return parser.parse_args()
+
+
+def _backbone_name(folder: Path | None) -> str:
+    from furima.features import PhotoEncoder
+
+    return PhotoEncoder(backbone=folder).name
 
 
 def _rows(features: ListingFeatures, rows: np.ndarray) -> ListingFeatures:
@@ -124,7 +139,7 @@ def _photo_only(features: ListingFeatures) -> ListingFeatures:
 
 
 def _baselines(
-    features: ListingFeatures,
+    photos: np.ndarray,
     table: pd.DataFrame,
     catalog: np.ndarray,
     queries: np.ndarray,
@@ -134,11 +149,8 @@ def _baselines(
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(features.photos[catalog])
-    train, test = (
-        scaler.transform(features.photos[catalog]),
-        scaler.transform(features.photos[queries]),
-    )
+    scaler = StandardScaler().fit(photos[catalog])
+    train, test = scaler.transform(photos[catalog]), scaler.transform(photos[queries])
     result: dict[str, Any] = {}
     for name in BASELINE_FIELDS:
         started = time.perf_counter()
@@ -148,7 +160,7 @@ def _baselines(
         top3 = model.classes_[np.argsort(-probabilities, axis=1)[:, :3]]
         result[name] = top3
         _emit(base, name, "baseline_fit_seconds", baseline=round(time.perf_counter() - started, 1))
-    similarity = features.photos[queries] @ features.photos[catalog].T
+    similarity = photos[queries] @ photos[catalog].T
     nearest = catalog[similarity.argmax(axis=1)]
     result["nearest_titles"] = table["title"].to_numpy()[nearest]
     return result

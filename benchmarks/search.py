@@ -16,6 +16,7 @@ Ground truth is exact inner-product search (``IndexFlatIP``). Each metric prints
 Quality cases (``--cases quality``; real Myntra photos and titles under ``--data``): photo to
 photo precision@10 and text to photo recall@10 on 20% held-out items, furima's learned
 embedding against the raw pretrained features; see ``benchmarks/_search_quality.py``.
+``--photo-backbone DIR`` encodes furima's photos with a backbone tuned on the catalog split.
 Progress goes to stderr.
 """
 
@@ -379,6 +380,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--photo-backbone",
+        type=Path,
+        default=None,
+        help="quality: tuned photo backbone folder (benchmarks/tune_photo_backbone.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -410,7 +417,8 @@ def main(argv: list[str] | None = None) -> None:
 
         from furima.features._photo import cache_dir
 
-        quality_cases(args.data, args.seed, args.cache or cache_dir() / "benchmarks")
+        cache = args.cache or cache_dir() / "benchmarks"
+        quality_cases(args.data, args.seed, cache, args.photo_backbone)
     speed = selected_speed_cases(args.cases)
     if speed:
         sizes = [int(s) for s in args.sizes.split(",") if s]

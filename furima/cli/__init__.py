@@ -9,6 +9,7 @@ from furima.cli._demo import demo
 from furima.cli._ingest import ingest
 from furima.cli._listing import listing_app
 from furima.cli._models import models_app
+from furima.cli._photo import photo_app
 from furima.cli._price import price_app
 from furima.cli._search import index_app, search
 from furima.cli._serve import deploy, serve
@@ -26,6 +27,7 @@ app.command("demo")(demo)
 app.add_typer(price_app, name="price")
 app.add_typer(index_app, name="index")
 app.command("search")(search)
+app.add_typer(photo_app, name="photo")
 app.add_typer(listing_app, name="listing")
 app.command("serve")(serve)
 app.command("deploy")(deploy)

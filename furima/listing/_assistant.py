@@ -24,6 +24,7 @@ import pandas as pd
 
 from furima.catalog import fingerprint
 from furima.exceptions import DataError, NotFittedError, UnknownListingError
+from furima.features import PhotoEncoder
 from furima.listing._brands import BrandMatcher
 from furima.listing._categories import consistent_categories, parent_maps
 from furima.listing._classifier import AttributeClassifier
@@ -69,6 +70,9 @@ class ListingAssistant:
             for the default; ``train_embedder=False`` indexes raw encoder features instead.
         train_embedder: Learn the joint photo-text space of the pool (better neighbours).
         backend: Vector index backend of the pool (``"auto"`` picks by size).
+        photo_backbone: Folder of a photo backbone tuned on the catalog's labels (see
+            :func:`~furima.features.tune_photo_backbone`); ``None``: the ImageNet weights.
+            A saved assistant carries its own copy.
         seed: Random seed.
     """
 
@@ -81,6 +85,7 @@ class ListingAssistant:
         embedder: PhotoTextEmbedder | None = None,
         train_embedder: bool = True,
         backend: str = "auto",
+        photo_backbone: str | Path | None = None,
         seed: int = 0,
     ) -> None:
         self.neighbours = neighbours
@@ -89,6 +94,7 @@ class ListingAssistant:
         self.embedder = embedder
         self.train_embedder = train_embedder
         self.backend = backend
+        self.photo_backbone = photo_backbone
         self.seed = seed
         self._encoders: ListingEncoders | None = None
 
@@ -135,8 +141,11 @@ class ListingAssistant:
 
     @property
     def encoders(self) -> ListingEncoders:
+        """The photo and text encoders; a fitted assistant's are its pool's."""
         if self._encoders is None:
-            self._encoders = ListingEncoders()
+            pool: SimilarSearch | None = getattr(self, "search_", None)
+            photo = pool.photo_encoder if pool else PhotoEncoder(backbone=self.photo_backbone)
+            self._encoders = ListingEncoders(photo)
         return self._encoders
 
     def encode(
@@ -194,6 +203,7 @@ class ListingAssistant:
             embedder=self.embedder,
             backend=self.backend,
             features=features.pool(),
+            photo_encoder=self.encoders.photo,
             progress=progress,
         )
 

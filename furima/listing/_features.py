@@ -52,8 +52,8 @@ class ListingFeatures:
 class ListingEncoders:
     """Encodes photos (decoded once for both photo encoders) and texts."""
 
-    def __init__(self) -> None:
-        self.photo = PhotoEncoder()
+    def __init__(self, photo: PhotoEncoder | None = None) -> None:
+        self.photo = photo or PhotoEncoder()
         self.colour = ColourEncoder()
         self.text = MiniLMEncoder()
 

@@ -105,6 +105,7 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     assistant.data_fingerprint_ = manifest.get("data_fingerprint")  # absent before 0.1.0 final
     assistant.catalog_ = _catalog(folder / _CATALOG)
     assistant.search_ = SimilarSearch.load(folder / _SEARCH)
+    assistant.photo_backbone = assistant.search_.photo_encoder.backbone
     assistant.price_model_ = _price_model(folder, manifest)
     return assistant
 

@@ -2,6 +2,7 @@
 
     manifest.json    format, versions, encoders, pool columns, embedder parameters, checksums
     embedder.npz     the joint embedding's weights (absent when the pool uses raw features)
+    photo_backbone/  the tuned photo backbone the pool was encoded with (absent: stock weights)
     photos/, titles/ one saved :class:`~furima.index.VectorIndex` per pool
 
 The folder is written next to ``path`` and swapped in atomically (see
@@ -10,6 +11,7 @@ The folder is written next to ``path`` and swapped in atomically (see
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ __all__ = ["load_search", "save_search"]
 FORMAT = "furima.similar_search"
 FORMAT_VERSION = 1
 _EMBEDDER = "embedder.npz"
+_BACKBONE = "photo_backbone"
 _REBUILD_HINT = "furima index build"
 
 
@@ -40,6 +43,8 @@ def save_search(search: SimilarSearch, path: str | Path) -> Path:
             np.savez(folder / _EMBEDDER, allow_pickle=False, **search.embedder.get_state())
         for name, index in search.indexes.items():
             index.save(folder / name)
+        if search.photo_encoder.backbone is not None:
+            shutil.copytree(search.photo_encoder.backbone, folder / _BACKBONE)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -67,7 +72,9 @@ def load_search(path: str | Path) -> SimilarSearch:
     kind = index_artifact(FORMAT, FORMAT_VERSION, _REBUILD_HINT)
     manifest = read_manifest(folder, kind)
     check_files(folder, manifest, kind)
-    _check_encoders(manifest, PhotoEncoder.name, MiniLMEncoder.name)
+    backbone = folder / _BACKBONE
+    photo_encoder = PhotoEncoder(backbone=backbone if backbone.is_dir() else None)
+    _check_encoders(manifest, photo_encoder.name, MiniLMEncoder.name)
     embedder = None
     if manifest.get("embedder") is not None:
         with np.load(folder / _EMBEDDER, allow_pickle=False) as arrays:
@@ -75,7 +82,9 @@ def load_search(path: str | Path) -> SimilarSearch:
         embedder = PhotoTextEmbedder.from_state(state, **manifest["embedder"])
     indexes = {name: VectorIndex.load(folder / name) for name in manifest["pools"]}
     columns = PoolColumns(**manifest["columns"])
-    return SimilarSearch(columns=columns, embedder=embedder, indexes=indexes)
+    return SimilarSearch(
+        columns=columns, embedder=embedder, indexes=indexes, photo_encoder=photo_encoder
+    )
 
 
 def _check_encoders(manifest: dict[str, Any], photo: str, text: str) -> None:

@@ -62,6 +62,7 @@ class SimilarSearch:
         embedder: PhotoTextEmbedder | None = None,
         backend: str = "auto",
         features: PoolFeatures | None = None,
+        photo_encoder: PhotoEncoder | None = None,
         progress: bool = False,
     ) -> SimilarSearch:
         """Encode ``listings``, train the joint embedding (when asked) and index them.
@@ -71,12 +72,14 @@ class SimilarSearch:
         :class:`PhotoTextEmbedder` to train with its settings, or a fitted one to reuse.
         ``features``: encoder outputs already computed for ``listings`` (from
         :meth:`encode_listings`), so callers that need them too encode only once.
+        ``photo_encoder``: e.g. ``PhotoEncoder(backbone=...)`` for a tuned backbone (saved
+        with the pool).
         """
         columns = columns or PoolColumns()
         columns.check(listings)
         if len(listings) == 0:
             raise DataError("the listings table is empty; nothing to index.")
-        search = cls(columns=columns, embedder=embedder, indexes={})
+        search = cls(columns=columns, embedder=embedder, indexes={}, photo_encoder=photo_encoder)
         features = features or search.encode_listings(listings, progress=progress)
         trainable = features.photos is not None and features.titles is not None
         if train_embedder and trainable and (embedder is None or not embedder.is_fitted):
