@@ -35,7 +35,7 @@ from furima.features._listing_text import (
     tfidf_transform,
 )
 from furima.features._photo import PhotoEncoder
-from furima.features._photo_tuning import PhotoTuning, tune_photo_backbone
+from furima.features._photo_tuning import PhotoTuning, photo_digest, tune_photo_backbone
 from furima.features._sentence import MiniLMEncoder, MultilingualUSEEncoder
 from furima.features._target_encoding import TargetEncoder, listing_keys
 
@@ -59,6 +59,7 @@ __all__ = [
     "l2_normalise",
     "listing_keys",
     "listing_tokens",
+    "photo_digest",
     "restore_tfidf",
     "tfidf_arrays",
     "tfidf_transform",

@@ -67,9 +67,12 @@ class PhotoEncoder:
         self.batch_size = batch_size
         self.threads = threads
         self.backbone = None if backbone is None else Path(backbone)
+        #: Digests of photos the tuned backbone held out of training (see photo_digest).
+        self.held_out_photos: frozenset[str] = frozenset()
         if self.backbone is not None:
             manifest = _tuned_manifest(self.backbone)
             self.image_size = int(manifest["image_size"])
+            self.held_out_photos = frozenset(manifest.get("held_out_photos", ()))
             self.name = f"efficientnet-lite0-tuned-{manifest['files'][BACKBONE_FILE][:12]}"
         self._session: Any = None
 

@@ -12,7 +12,12 @@ The folder is written atomically (see :mod:`furima._artifacts`)::
 
     backbone.onnx    pixels (N, 3, S, S) in [-1, 1] -> features (N, 1280)
     manifest.json    image size, label columns and classes, settings, validation accuracy,
-                     data fingerprint, checksums
+                     digests of the validation photos, data fingerprint, checksums
+
+The validation photos' digests (:func:`photo_digest`) let a listing assistant fitted on the
+same catalog calibrate its confidences on photos the backbone never trained on: features of
+photos the backbone was tuned on are easier than a new listing's, and thresholds chosen on
+them would fill fields too eagerly.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ if TYPE_CHECKING:
 
     from furima.features._images import ImageInput
 
-__all__ = ["BACKBONE_FILE", "TUNED_BACKBONE", "PhotoTuning", "tune_photo_backbone"]
+__all__ = ["BACKBONE_FILE", "TUNED_BACKBONE", "PhotoTuning", "photo_digest", "tune_photo_backbone"]
 
 BACKBONE_FILE = "backbone.onnx"
 TUNED_BACKBONE = ArtifactKind(
@@ -120,6 +125,9 @@ def tune_photo_backbone(
 
     Returns:
         The manifest written beside the backbone.
+
+    Photos are decoded once and held in memory (and on the GPU) at ``image_size``: 150 KB per
+    photo at 224, so 6.6 GB for 44k photos.
     """
     settings = settings or PhotoTuning()
     columns = _label_columns(labels, len(photos))
@@ -135,6 +143,8 @@ def tune_photo_backbone(
         trained, device = _train(pixels, columns, settings, bar)
         accuracy = _accuracy(trained, *held_out, device) if held_out is not None else {}
     manifest = _manifest(pixels, columns, settings, accuracy, device, started)
+    if validation is not None:
+        manifest["held_out_photos"] = sorted({photo_digest(photo) for photo in validation[0]})
     backbone = trained.backbone.to("cpu").float().eval()
 
     def write(folder: Path) -> None:
@@ -145,6 +155,19 @@ def tune_photo_backbone(
 
     save_atomically(Path(path), write)
     return manifest
+
+
+def photo_digest(photo: ImageInput) -> str:
+    """A short SHA-256 of a photo's encoded bytes (a path's file, or a PIL image's pixels)."""
+    from os import PathLike
+
+    if isinstance(photo, bytes | bytearray | memoryview):
+        data = bytes(photo)
+    elif isinstance(photo, str | PathLike):
+        data = Path(photo).read_bytes()
+    else:
+        data = photo.tobytes()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _label_columns(labels: Mapping[str, Sequence[Any]], rows: int) -> dict[str, _Labels]:

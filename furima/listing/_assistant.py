@@ -14,6 +14,7 @@ neighbours. Here:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,11 +25,11 @@ import pandas as pd
 
 from furima.catalog import fingerprint
 from furima.exceptions import DataError, NotFittedError, UnknownListingError
-from furima.features import PhotoEncoder
+from furima.features import PhotoEncoder, photo_digest
 from furima.listing._brands import BrandMatcher
 from furima.listing._categories import consistent_categories, parent_maps
 from furima.listing._classifier import AttributeClassifier
-from furima.listing._features import ListingEncoders, ListingFeatures
+from furima.listing._features import ListingEncoders, ListingFeatures, _present
 from furima.listing._fields import ListingFields
 from furima.listing._requests import Query, ascii_share, validated_queries
 from furima.listing._suggestion import (
@@ -55,6 +56,7 @@ _FAMILIAR_QUANTILE = 0.01  # photos less similar to the catalog than 99% of its 
 _FAMILIAR_SAMPLE = 1000
 _ENCODED = b"<encoded>"  # marks a photo whose features were given
 _LIKELY = 0.5  # unfilled fields still name the title when at least this likely
+_MIN_CALIBRATION_ROWS = 20  # held-out photos needed to calibrate on them alone
 
 
 class ListingAssistant:
@@ -173,8 +175,32 @@ class ListingAssistant:
             texts=features.titles,
             has_photo=features.has_photo,
             has_text=features.has_text,
+            calibration_rows=self._rows_held_out_of_tuning(catalog, fresh.calibration_share),
             progress=progress,
         )
+
+    def _rows_held_out_of_tuning(self, catalog: pd.DataFrame, share: float) -> np.ndarray | None:
+        """With a tuned photo backbone: the catalog rows whose photos it held out of tuning, to
+        calibrate on. ``None`` (a random split) for the stock backbone, or one tuned on other
+        photos; too few held-out rows among these photos warns."""
+        encoder, column = self.encoders.photo, self.fields_.photo
+        if encoder.backbone is None or column is None:
+            return None
+        held = np.flatnonzero(
+            [_present(photo) and photo_digest(photo) in encoder.held_out_photos
+             for photo in catalog[column]]
+        )  # fmt: skip
+        if len(held) == 0 or len(held) >= max(_MIN_CALIBRATION_ROWS, share * len(catalog) / 2):
+            return held if len(held) else None
+        warnings.warn(
+            f"the photo backbone held out {len(held)} of these {len(catalog)} listings' photos "
+            "from tuning; confidences are calibrated on photos it may have trained on, so "
+            "fields will be filled too eagerly. Tune it on this catalog with a validation "
+            "share (`furima photo tune --validation-share 0.1`).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
 
     def _fit_title_style(self, catalog: pd.DataFrame) -> TitleStyle | None:
         fields = self.fields_

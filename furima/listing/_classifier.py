@@ -105,12 +105,15 @@ class AttributeClassifier:
         texts: np.ndarray | None = None,
         has_photo: np.ndarray | None = None,
         has_text: np.ndarray | None = None,
+        calibration_rows: np.ndarray | None = None,
         progress: bool = False,
     ) -> AttributeClassifier:
         """Learn every field in ``labels`` (field -> one value per row; blank means unknown).
 
         Give ``photos`` ``[n, d]`` and/or ``texts`` ``[n, e]``; ``has_photo`` / ``has_text``
-        mark rows without one (their feature rows are ignored).
+        mark rows without one (their feature rows are ignored). ``calibration_rows``: the
+        row positions to hold out for temperatures and thresholds (default: a seeded
+        ``calibration_share`` of the rows).
         """
         self._check_params()
         rows = _rows(photos, texts)
@@ -123,7 +126,7 @@ class AttributeClassifier:
         self.text_dim_ = 0 if texts is None else texts.shape[1]
         self._fit_scaling(photos, present[:, 0])
         features = self._scaled(photos, texts, rows)
-        train, held = self._split(rows)
+        train, held = self._split(rows, calibration_rows)
         self._train(features, present, codes, train, progress)
         self._calibrate(features, present, codes, held)
         return self
@@ -178,12 +181,21 @@ class AttributeClassifier:
             t = (texts * math.sqrt(max(self.text_dim_, 1))).astype(np.float32)
         return p, t
 
-    def _split(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        order = np.random.default_rng(self.seed).permutation(rows)
-        held = max(1, round(rows * self.calibration_share))
-        if rows - held < 2:
-            raise DataError(f"need at least 3 labelled rows to train, got {rows}.")
-        return np.sort(order[held:]), np.sort(order[:held])
+    def _split(
+        self, rows: int, calibration_rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if calibration_rows is not None:
+            held = np.unique(np.asarray(calibration_rows, dtype=np.int64))
+            if len(held) == 0 or held[0] < 0 or held[-1] >= rows:
+                raise DataError(f"calibration_rows must be row positions in [0, {rows}).")
+            train = np.setdiff1d(np.arange(rows), held)
+        else:
+            order = np.random.default_rng(self.seed).permutation(rows)
+            count = max(1, round(rows * self.calibration_share))
+            train, held = np.sort(order[count:]), np.sort(order[:count])
+        if len(train) < 2:
+            raise DataError(f"need at least 2 labelled rows to train on, got {len(train)}.")
+        return train, held
 
     def _train(
         self,

@@ -102,6 +102,18 @@ def test_members_train_side_by_side_to_the_same_weights_as_one_at_a_time() -> No
     assert not np.allclose(side_by_side[0]["w1"], side_by_side[1]["w1"])
 
 
+def test_calibration_rows_can_be_chosen() -> None:
+    photos, texts, labels = _data(rows=200)
+    chosen = np.arange(150, 200)
+    model = AttributeClassifier(hidden=32, epochs=3)
+    model.fit(labels, photos=photos, texts=texts, calibration_rows=chosen)
+    assert model.calibration_["kind"]["photo"]["rows"] == 50
+    with pytest.raises(DataError, match=r"row positions in \[0, 200\)"):
+        model.fit(labels, photos=photos, calibration_rows=np.array([5, 200]))
+    with pytest.raises(DataError, match="at least 2 labelled rows to train on, got 0"):
+        model.fit(labels, photos=photos, calibration_rows=np.arange(200))
+
+
 def test_unknown_labels_are_skipped_not_learned() -> None:
     photos, texts, labels = _data(rows=200)
     labels["kind"][::3] = None

@@ -1,0 +1,56 @@
+"""A listing assistant on a tuned photo backbone calibrates on the photos tuning held out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from furima.features import PhotoTuning, tune_photo_backbone
+from furima.listing import AttributeClassifier, ListingAssistant, ListingFields
+
+QUICK_TUNING = PhotoTuning(epochs=1, batch_size=8, image_size=64)
+
+
+@pytest.fixture(scope="module")
+def two_kinds(photo_catalog: pd.DataFrame) -> pd.DataFrame:
+    """Watches and T-shirts: 60 listings."""
+    chosen = photo_catalog["article_type"].isin(["Watches", "Tshirts"])
+    return photo_catalog[chosen].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def backbone(two_kinds: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tuned on listings 20-59; listings 0-19 held out as validation."""
+    folder = tmp_path_factory.mktemp("tuned") / "backbone"
+    held, rest = two_kinds.iloc[:20], two_kinds.iloc[20:]
+    tune_photo_backbone(
+        rest["jpeg"].tolist(),
+        {"article_type": rest["article_type"].tolist()},
+        folder,
+        settings=QUICK_TUNING,
+        validation=(held["jpeg"].tolist(), {"article_type": held["article_type"].tolist()}),
+    )
+    return folder
+
+
+def _fit(catalog: pd.DataFrame, backbone: Path) -> ListingAssistant:
+    quick = AttributeClassifier(hidden=32, epochs=2, members=1)
+    assistant = ListingAssistant(classifier=quick, train_embedder=False, photo_backbone=backbone)
+    return assistant.fit(catalog, fields=ListingFields.myntra_photos())
+
+
+def test_confidences_are_calibrated_on_the_photos_tuning_held_out(
+    two_kinds: pd.DataFrame, backbone: Path
+) -> None:
+    assistant = _fit(two_kinds, backbone)
+    assert assistant.classifier_.calibration_["article_type"]["photo"]["rows"] == 20
+
+
+def test_too_few_held_out_photos_warn_and_fall_back_to_a_random_split(
+    two_kinds: pd.DataFrame, backbone: Path
+) -> None:
+    with pytest.warns(UserWarning, match="held out 10 of these 50 listings' photos"):
+        assistant = _fit(two_kinds.iloc[10:], backbone)
+    assert assistant.classifier_.calibration_["article_type"]["photo"]["rows"] == 5
