@@ -69,8 +69,11 @@ class PhotoEncoder:
         self.backbone = None if backbone is None else Path(backbone)
         #: Digests of photos the tuned backbone held out of training (see photo_digest).
         self.held_out_photos: frozenset[str] = frozenset()
+        # A tuned model is read (and checked) now, so that a folder replaced or removed later
+        # cannot change what this encoder computes.
+        self._tuned_model: bytes | None = None
         if self.backbone is not None:
-            manifest = _tuned_manifest(self.backbone)
+            manifest, self._tuned_model = _read_tuned(self.backbone)
             self.image_size = int(manifest["image_size"])
             self.held_out_photos = frozenset(manifest.get("held_out_photos", ()))
             self.name = f"efficientnet-lite0-tuned-{manifest['files'][BACKBONE_FILE][:12]}"
@@ -114,13 +117,9 @@ class PhotoEncoder:
             if self.threads is not None:
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
-            path = (
-                export_onnx(self.image_size)
-                if self.backbone is None
-                else self.backbone / BACKBONE_FILE
-            )
+            model = self._tuned_model or str(export_onnx(self.image_size))
             self._session = onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
+                model, options, providers=["CPUExecutionProvider"]
             )
         return self._session
 
@@ -128,12 +127,20 @@ class PhotoEncoder:
         return {**self.__dict__, "_session": None}
 
 
-def _tuned_manifest(folder: Path) -> dict[str, Any]:
-    from furima._artifacts import check_files, read_manifest
+def _read_tuned(folder: Path) -> tuple[dict[str, Any], bytes]:
+    """A tuned backbone's manifest and ONNX model, checked against its checksum."""
+    from furima._artifacts import read_manifest
 
     manifest = read_manifest(folder, TUNED_BACKBONE)
-    check_files(folder, manifest, TUNED_BACKBONE)
-    return manifest
+    file = folder / BACKBONE_FILE
+    if not file.is_file():
+        raise TUNED_BACKBONE.error(f"{str(folder)!r} is incomplete: {BACKBONE_FILE} is missing.")
+    model = file.read_bytes()
+    if hashlib.sha256(model).hexdigest() != manifest.get("files", {}).get(BACKBONE_FILE):
+        raise TUNED_BACKBONE.error(
+            f"{str(file)!r} does not match its checksum in the manifest: {TUNED_BACKBONE.damaged}"
+        )
+    return manifest, model
 
 
 def export_onnx(image_size: int = 224) -> Path:

@@ -117,6 +117,7 @@ class ListingAssistant:
         ``features``: encoder outputs already computed for ``catalog`` (see
         :meth:`encode`), to skip encoding.
         """
+        self._encoders = None  # photo_backbone may have changed since the last fit
         self.fields_ = fields = fields or ListingFields()
         fields.check(catalog)
         if len(catalog) < 10:
@@ -143,11 +144,9 @@ class ListingAssistant:
 
     @property
     def encoders(self) -> ListingEncoders:
-        """The photo and text encoders; a fitted assistant's are its pool's."""
+        """The photo (``photo_backbone``) and text encoders."""
         if self._encoders is None:
-            pool: SimilarSearch | None = getattr(self, "search_", None)
-            photo = pool.photo_encoder if pool else PhotoEncoder(backbone=self.photo_backbone)
-            self._encoders = ListingEncoders(photo)
+            self._encoders = ListingEncoders(PhotoEncoder(backbone=self.photo_backbone))
         return self._encoders
 
     def encode(
@@ -190,8 +189,10 @@ class ListingAssistant:
             [_present(photo) and photo_digest(photo) in encoder.held_out_photos
              for photo in catalog[column]]
         )  # fmt: skip
-        if len(held) == 0 or len(held) >= max(_MIN_CALIBRATION_ROWS, share * len(catalog) / 2):
-            return held if len(held) else None
+        if len(held) == 0:
+            return None  # tuned on other photos: these are all new to it
+        if len(held) >= max(_MIN_CALIBRATION_ROWS, share * len(catalog) / 2):
+            return held
         warnings.warn(
             f"the photo backbone held out {len(held)} of these {len(catalog)} listings' photos "
             "from tuning; confidences are calibrated on photos it may have trained on, so "

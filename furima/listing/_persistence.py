@@ -82,6 +82,7 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     from furima.listing._assistant import ListingAssistant
     from furima.listing._brands import BrandMatcher
     from furima.listing._classifier import AttributeClassifier
+    from furima.listing._features import ListingEncoders
     from furima.listing._fields import ListingFields
     from furima.listing._titles import TitleStyle
     from furima.search import SimilarSearch
@@ -105,7 +106,9 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     assistant.data_fingerprint_ = manifest.get("data_fingerprint")  # absent before 0.1.0 final
     assistant.catalog_ = _catalog(folder / _CATALOG)
     assistant.search_ = SimilarSearch.load(folder / _SEARCH)
+    # Suggestions encode photos as the pool did: share its encoder (and tuned backbone).
     assistant.photo_backbone = assistant.search_.photo_encoder.backbone
+    assistant._encoders = ListingEncoders(assistant.search_.photo_encoder)
     assistant.price_model_ = _price_model(folder, manifest)
     return assistant
 

@@ -129,3 +129,15 @@ def test_a_saved_pool_carries_its_tuned_backbone(
 
     assert loaded.photo_encoder.name == search.photo_encoder.name
     assert found.ids[0][0] == listings["id"].iloc[5]
+
+
+def test_an_encoder_keeps_the_backbone_it_loaded(
+    tuned: Path, two_kinds: pd.DataFrame, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tuned, copy)
+    encoder = PhotoEncoder(backbone=copy, threads=2)
+    shutil.rmtree(copy)  # e.g. replaced by a newer tuning before the first photo
+    photo = two_kinds["jpeg"].iloc[0]
+    expected = PhotoEncoder(backbone=tuned, threads=2).encode([photo])
+    np.testing.assert_allclose(encoder.encode([photo]), expected, atol=1e-6)
