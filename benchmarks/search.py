@@ -9,7 +9,9 @@ For each size, ``auto``, ``hnsw`` and ``ivfpq`` build a furima index and the raw
 with the same parameters (HNSW32 and efSearch; IVF-PQ nlist, m, nprobe and re-ranking depth),
 each in its own subprocess so peak memory (VmHWM) is that case's alone. furima tunes its search
 effort to recall@10 >= 0.95 on stored vectors first; FAISS gets the effort furima chose.
-Ground truth is exact inner-product search (``IndexFlatIP``). Each metric prints one JSON line::
+Ground truth is exact inner-product search (``IndexFlatIP``). ``same_index_ms`` isolates
+furima's layer: mean single-query ms through furima against the same FAISS index called
+directly, interleaved query by query. Each metric prints one JSON line::
 
     {"benchmark": "search", "case": ..., "metric": ..., "furima": ..., "baseline": ..., ...}
 
@@ -181,6 +183,31 @@ def measure(
     }
 
 
+def layer_cost(index: Any, raw: Any, queries: np.ndarray, raw_k: int) -> dict[str, float]:
+    """Mean single-query time through furima and on its own FAISS index, interleaved.
+
+    The two share one index, one thread and the same moments of machine noise, so the
+    difference is furima's layer alone (checks, id mapping, exact re-scoring of the ``raw_k``
+    candidates FAISS returns): the separate FAISS build has its own graph and runs minutes
+    later on this shared machine.
+    """
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for turn, query in enumerate(np.ascontiguousarray(queries, dtype=np.float32)):
+        for furima_turn in (turn % 2 == 0, turn % 2 == 1):
+            started = time.perf_counter()
+            if furima_turn:
+                index.search(query[None], K)
+            else:
+                raw.search(query[None], raw_k)
+            (ours if furima_turn else theirs).append(time.perf_counter() - started)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    return {"same_index_ms": 1000 * float(np.mean(ours)), "raw_ms": 1000 * float(np.mean(theirs))}
+
+
 def child_furima(folder: Path, dim: int, backend: str, seed: int) -> dict[str, Any]:
     from furima.index import VectorIndex
 
@@ -208,8 +235,11 @@ def child_furima(folder: Path, dim: int, backend: str, seed: int) -> dict[str, A
     result = measure(
         lambda q: index.search(q, K).ids, lambda q: index.search(q, K).ids, queries, truth
     )
-    backend_state = index._backend
+    backend_state: Any = index._backend
     params = backend_state.params() if backend_state is not None else {}
+    if backend_state is not None:
+        raw_k = K * params["rerank"] if index.backend == "ivfpq" else K
+        result |= layer_cost(index, backend_state.index, queries, raw_k)
     return {
         **result,
         "build_s": build_s,
@@ -255,8 +285,12 @@ def _faiss_index(folder: Path, dim: int, backend: str, spec: dict[str, Any], row
     index: Any
     if backend == "exact":
         index = faiss.IndexFlatIP(dim)
-    elif backend == "hnsw":
+    elif backend == "hnsw" and params["codes"] == "flat":
         index = faiss.IndexHNSWFlat(dim, params["m"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params["ef_construction"]
+    elif backend == "hnsw":
+        factory = f"HNSW{params['m']}_SQfp16"
+        index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = params["ef_construction"]
     else:
         index = _faiss_ivfpq(folder, dim, params, rows)
@@ -346,7 +380,8 @@ def _emit(
     data_hash: str,
 ) -> None:
     metrics = ("recall_at_10", "qps_single_thread", "p50_ms", "p99_ms", "qps_batched")
-    for metric in (*metrics, "build_s", "peak_rss_gb", "peak_anon_gb"):
+    theirs = theirs | {"same_index_ms": ours.get("raw_ms", float("nan"))}
+    for metric in (*metrics, "build_s", "peak_rss_gb", "peak_anon_gb", "same_index_ms"):
         line = {
             "benchmark": "search",
             "case": case,

@@ -121,13 +121,11 @@ class Backend(ABC):
 
 def topk_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` best scores of each row, best first."""
-    lines = np.arange(len(scores))[:, None]
-    if scores.shape[1] > k:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
-    order = np.argsort(-scores[lines, part], axis=1, kind="stable")
-    return np.asarray(part[lines, order])
+    if scores.shape[1] <= k:
+        return np.argsort(-scores, axis=1, kind="stable")
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(np.take_along_axis(-scores, part, 1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, 1)
 
 
 def pad_topk(scores: np.ndarray, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

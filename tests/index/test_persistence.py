@@ -15,7 +15,7 @@ import pytest
 
 import furima.index._persistence as persistence
 from furima.exceptions import IndexFormatError
-from furima.index import VectorIndex
+from furima.index import HNSWParams, VectorIndex
 
 from .conftest import DIM, Pool
 
@@ -59,6 +59,22 @@ def test_newer_format_asks_to_upgrade_or_rebuild(built: VectorIndex, tmp_path: P
     manifest_file.write_text(json.dumps(manifest))
     with pytest.raises(IndexFormatError, match=r"Upgrade furima, or rebuild the index"):
         VectorIndex.load(path)
+
+
+def test_an_hnsw_index_saved_before_codes_existed_loads_as_float32(
+    pool: Pool, tmp_path: Path
+) -> None:
+    index = VectorIndex(DIM, backend="hnsw", params=HNSWParams(codes="flat"))
+    path = index.add(pool.ids, pool.vectors).save(tmp_path / "index")
+    manifest_file = path / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["params"]["codes"]  # what furima wrote before HNSW had half-precision codes
+    manifest_file.write_text(json.dumps(manifest))
+    loaded = VectorIndex.load(path)
+    assert loaded._backend is not None and loaded._backend.params()["codes"] == "flat"
+    np.testing.assert_array_equal(
+        loaded.search(pool.queries, 10).ids, index.search(pool.queries, 10).ids
+    )
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
@@ -105,7 +121,7 @@ _KILLED_SAVE = """
 import sys, time
 import numpy as np
 import furima.index._persistence as persistence
-from furima.index import VectorIndex
+from furima.index import HNSWParams, VectorIndex
 
 def slow_stamp(folder, manifest):
     print("writing", flush=True)

@@ -152,7 +152,7 @@ def test_auto_picks_by_size_and_memory() -> None:
     assert choose_backend(10_000, 384, 0.95, None) == "exact"
     assert choose_backend(100_000, 384, 0.99, None) == "exact"
     assert choose_backend(1_000_000, 384, 0.95, 8.0) == "hnsw"
-    assert choose_backend(1_000_000, 384, 0.95, 1.0) == "ivfpq"
+    assert choose_backend(1_000_000, 384, 0.95, 0.5) == "ivfpq"
     assert choose_backend(10_000_000, 384, 0.95, 64.0) == "ivfpq"
     assert VectorIndex(DIM).add([1], np.ones((1, DIM))).backend == "exact"
     assert VectorIndex(DIM, expected_size=100_000).add([1], np.ones((1, DIM))).backend == "hnsw"
@@ -171,6 +171,26 @@ def test_rebuild_moves_to_another_backend(built: VectorIndex, pool: Pool, backen
         pool.vectors[10:12] / np.linalg.norm(pool.vectors[10:12], axis=1, keepdims=True),
         rtol=1e-6,
     )
+
+
+def test_hnsw_searches_half_precision_codes_and_scores_exactly(pool: Pool) -> None:
+    half = VectorIndex(DIM, backend="hnsw").add(pool.ids, pool.vectors)
+    flat = VectorIndex(DIM, backend="hnsw", params=HNSWParams(codes="flat"))
+    flat.add(pool.ids, pool.vectors)
+    assert half._backend is not None and half._backend.params()["codes"] == "fp16"
+    assert half._backend.memory_bytes() < flat._backend.memory_bytes()  # type: ignore[union-attr]
+    ids, scores = half.search(pool.queries, 10)
+    assert recall(ids, exact_ids(pool, pool.queries, 10)) >= MIN_RECALL["hnsw"]
+    assert recall(ids, flat.search(pool.queries, 10).ids) >= 0.98
+    queries = pool.queries / np.linalg.norm(pool.queries, axis=1, keepdims=True)
+    exact = np.einsum("qkd,qd->qk", half.get_vectors(ids.ravel()).reshape(*ids.shape, -1), queries)
+    np.testing.assert_allclose(scores, exact, rtol=1e-6, atol=1e-6)  # float32, not fp16
+    np.testing.assert_array_equal(half.get_vectors(pool.ids[:3]), flat.get_vectors(pool.ids[:3]))
+
+
+def test_unknown_hnsw_codes_are_refused() -> None:
+    with pytest.raises(IndexConfigError, match=r"codes=.*one of \('fp16', 'flat'\).*'int4'"):
+        HNSWParams(codes="int4")
 
 
 def test_tune_reaches_the_target_recall(pool: Pool) -> None:
