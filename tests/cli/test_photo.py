@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from furima.cli import app
@@ -29,11 +30,12 @@ def test_tune_then_fit_and_suggest_with_the_tuned_backbone(
     assert set(summary["held_out_top1"]) == {"article_type", "gender"}
 
     two_kinds.to_parquet(tmp_path / "listings.parquet")
-    fitted = run.invoke(
-        app,
-        ["listing", "fit", str(tmp_path / "listings.parquet"), "--preset", "myntra-photos",
-         "--photo-backbone", str(tmp_path / "backbone"), "--out", str(tmp_path / "assistant")],
-    )  # fmt: skip
+    with pytest.warns(UserWarning, match="held out 12 of these 60 listings' photos"):
+        fitted = run.invoke(
+            app,
+            ["listing", "fit", str(tmp_path / "listings.parquet"), "--preset", "myntra-photos",
+             "--photo-backbone", str(tmp_path / "backbone"), "--out", str(tmp_path / "assistant")],
+        )  # fmt: skip
     assert fitted.exit_code == 0, fitted.output
     assert (tmp_path / "assistant" / "search" / "photo_backbone" / "backbone.onnx").is_file()
 
