@@ -358,19 +358,28 @@ class VectorIndex:
             raise IndexConfigError(f"k must be a positive integer, but got {k!r}.")
         k = int(k)
         queries = as_queries(queries, self.dim, self.metric)
-        mask = self._search_mask(filters)
-        if self._backend is None or len(self) == 0 or (mask is not None and not mask.any()):
-            scores, positions = pad_topk(*_empty(len(queries)), k)
-        elif mask is not None and np.count_nonzero(mask) <= self._exact_limit():
-            scores, positions = self._exact(queries, k, np.flatnonzero(mask))
+        backend = self._backend
+        unfiltered = filters is None and not self._dead
+        if unfiltered and backend is not None and 0 < backend.ntotal == len(self._ids):
+            scores, positions = backend.search(queries, k, None)  # the common case: no merging
         else:
-            scores, positions = self._approximate(queries, k, mask)
+            scores, positions = self._search_positions(queries, k, filters)
         ids = self._ids.values[positions] if len(self._ids) else np.full_like(positions, -1)
         missing = positions < 0
         if missing.any():
             ids[missing] = -1
             scores = np.where(missing, np.float32(-np.inf), scores)
         return SearchResult(ids, np.asarray(scores, dtype=np.float32))
+
+    def _search_positions(
+        self, queries: np.ndarray, k: int, filters: Mapping[str, Any] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        mask = self._search_mask(filters)
+        if self._backend is None or len(self) == 0 or (mask is not None and not mask.any()):
+            return pad_topk(*_empty(len(queries)), k)
+        if mask is not None and np.count_nonzero(mask) <= self._exact_limit():
+            return self._exact(queries, k, np.flatnonzero(mask))
+        return self._approximate(queries, k, mask)
 
     def _search_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
         if filters is not None:
