@@ -1,4 +1,4 @@
-"""Raw float32 vectors on disk, for backends that keep only compressed codes (IVF-PQ).
+"""Raw float32 vectors on disk, for backends that keep only codes (HNSW fp16, IVF-PQ).
 
 Rows are appended with ordinary file writes and read back through a read-only memory map, so
 a pool of 10M x 384 (15 GB) needs no RAM of its own: only the rows a search re-ranks are paged

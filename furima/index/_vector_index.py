@@ -49,7 +49,8 @@ class VectorIndex:
     :meth:`get_vectors` returns the normalised rows; ``metric="ip"`` keeps them as given and
     scores are inner products.
 
-    Backends (FAISS): ``exact`` (brute force), ``hnsw`` (graph; fast, all in RAM), ``ivfpq``
+    Backends (FAISS): ``exact`` (brute force), ``hnsw`` (graph over half-precision codes in RAM,
+    exact rows in a file under ``storage``; fast), ``ivfpq``
     (compressed codes in RAM, raw vectors in a file under ``storage`` for exact re-ranking;
     for pools that do not fit in RAM). ``auto`` picks one when the first vectors arrive, from
     ``max(expected_size, first batch)``, ``target_recall`` and ``memory_budget_gb``; see
@@ -70,7 +71,7 @@ class VectorIndex:
         target_recall: Recall@k that ``auto`` and :meth:`tune` aim for.
         expected_size: Pool size hint for ``auto`` and IVF-PQ list count.
         fields: Extra metadata fields, ``{"brand": "str", "rating": "float"}``.
-        storage: Folder for the raw-vector file of IVF-PQ (default: the system temp folder).
+        storage: Folder for the raw-vector file of HNSW and IVF-PQ (default: system temp).
         memory_budget_gb: RAM ``auto`` may plan for (default: half the machine's).
         compact_at: Share of tombstones that triggers compaction.
     """
