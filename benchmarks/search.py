@@ -312,8 +312,10 @@ def _faiss_ivfpq(folder: Path, dim: int, params: dict[str, Any], rows: int) -> A
     """IVF-PQ with the same nlist/m/nbits; exact re-ranking (IndexRefineFlat) if it fits."""
     import faiss
 
+    from furima.index._backends import FLAT_COARSE_UP_TO
+
     nlist = params["nlist"]
-    coarse = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
+    coarse = f"IVF{nlist}_HNSW64" if nlist > FLAT_COARSE_UP_TO else f"IVF{nlist}"
     index = faiss.index_factory(
         dim, f"{coarse},PQ{params['m']}x{params['nbits']}np", faiss.METRIC_INNER_PRODUCT
     )

@@ -43,6 +43,8 @@ EXACT_BELOW = 50_000
 EXACT_BELOW_HIGH_RECALL = 200_000
 HNSW_UP_TO = 5_000_000
 HNSW_CODES = ("fp16", "flat")
+FLAT_COARSE_UP_TO = 16_384  # IVF lists; more use an HNSW coarse quantizer
+_ADD_EF_SEARCH = 256  # that quantizer's beam when filing vectors into lists
 _MAX_EF = 4096
 
 
@@ -287,8 +289,14 @@ def _scaled(effort: int, selector: Selector | None, cap: int) -> int:
 class IVFPQBackend(Backend):
     """IVF-PQ codes in RAM; the best ``rerank * k`` candidates re-scored from raw vectors.
 
-    Lists above 4096 use an HNSW coarse quantizer so that assigning millions of vectors stays
-    fast. Deleted positions are excluded by the selector until the index compacts.
+    The coarse quantizer is exact (``IndexFlat``) up to ``FLAT_COARSE_UP_TO`` lists: a batched
+    matrix product assigns vectors to their true nearest list, and on 10M generated 384-d
+    vectors with 8192 lists it was also faster than a graph. There, an HNSW quantizer (M 32,
+    efConstruction 40) agreed with the exact assignment for only 82% of vectors at efSearch 64
+    and 96% at 256 (131 µs a vector, against 35 µs for the exact product), and a vector filed
+    in the wrong list is lost to every query: recall@10 stopped at 0.84 whatever the nprobe.
+    Beyond that many lists, an HNSW quantizer built with a wide beam is used. Deleted
+    positions are excluded by the selector until the index compacts.
     """
 
     name: ClassVar[str] = "ivfpq"
@@ -333,16 +341,28 @@ class IVFPQBackend(Backend):
         self.settings = self._resolved(max(pool_size, len(sample)))
         nlist = self.settings.nlist
         assert nlist is not None
-        coarse = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
+        graph = nlist > FLAT_COARSE_UP_TO
+        coarse = f"IVF{nlist}_HNSW64" if graph else f"IVF{nlist}"
         spec = f"{coarse},PQ{self.settings.m}x{self.settings.nbits}np"  # np: no polysemous
         index = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)
-        faiss.extract_index_ivf(index).cp.niter = 10
+        ivf = faiss.extract_index_ivf(index)
+        ivf.cp.niter = 10
+        if graph:
+            faiss.downcast_index(ivf.quantizer).hnsw.efConstruction = 500
         index.train(np.ascontiguousarray(sample))
         self.index = index
         self.effort = self.settings.nprobe
 
     def add(self, vectors: np.ndarray) -> None:
-        self.index.add(vectors)
+        graph = self._coarse_graph()
+        if graph is None:
+            self.index.add(vectors)
+            return
+        searching, graph.efSearch = graph.efSearch, max(graph.efSearch, _ADD_EF_SEARCH)
+        try:  # a vector filed in the wrong list is lost to every query: assign carefully
+            self.index.add(vectors)
+        finally:
+            graph.efSearch = searching
 
     def search(
         self, queries: np.ndarray, k: int, selector: Selector | None
@@ -361,13 +381,17 @@ class IVFPQBackend(Backend):
         _, positions = self.index.search(queries, candidates, params=params)
         return self._rerank(queries, positions, k)
 
-    def _quantizer_params(self, nprobe: int) -> Any:
+    def _coarse_graph(self) -> Any:
+        """The HNSW graph of the coarse quantizer, or None when it is exact."""
         faiss = import_faiss()
         quantizer = faiss.downcast_index(faiss.extract_index_ivf(self.index).quantizer)
-        if not hasattr(quantizer, "hnsw"):
+        return getattr(quantizer, "hnsw", None)
+
+    def _quantizer_params(self, nprobe: int) -> Any:
+        if self._coarse_graph() is None:
             return None
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = max(64, 2 * nprobe)
+        params = import_faiss().SearchParametersHNSW()
+        params.efSearch = _coarse_beam(nprobe)
         return params
 
     def _rerank(
@@ -390,10 +414,9 @@ class IVFPQBackend(Backend):
         self.settings = IVFPQParams(s.nlist, s.m, s.nbits, int(value), s.rerank, s.train_size)
         if self.index is not None:
             import_faiss().extract_index_ivf(self.index).nprobe = int(value)
-            quantizer = self._quantizer_params(int(value))
-            if quantizer is not None:
-                ivf = import_faiss().extract_index_ivf(self.index)
-                import_faiss().downcast_index(ivf.quantizer).hnsw.efSearch = quantizer.efSearch
+            graph = self._coarse_graph()
+            if graph is not None:
+                graph.efSearch = _coarse_beam(int(value))
 
     def efforts(self) -> list[int]:
         ladder = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024]
@@ -407,6 +430,11 @@ class IVFPQBackend(Backend):
 
     def memory_bytes(self) -> int:
         return self.ntotal * ((self.settings.m or 0) * self.settings.nbits // 8 + 8)
+
+
+def _coarse_beam(nprobe: int) -> int:
+    """efSearch of an HNSW coarse quantizer asked for ``nprobe`` lists."""
+    return max(64, 2 * nprobe)
 
 
 def rescore(

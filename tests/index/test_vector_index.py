@@ -221,3 +221,32 @@ def test_items_export_every_live_listing(built: VectorIndex, pool: Pool) -> None
 def test_empty_index_returns_padding(name: str) -> None:
     result = VectorIndex(DIM, **BACKENDS[name]).search(np.ones((2, DIM)), k=3)  # type: ignore[arg-type]
     assert (result.ids == -1).all() and np.isneginf(result.scores).all()
+
+
+@pytest.mark.parametrize("flat_up_to", [16_384, 32])
+def test_ivfpq_files_every_vector_in_its_nearest_list(
+    pool: Pool, flat_up_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import faiss
+
+    from furima.index import _backends
+
+    monkeypatch.setattr(_backends, "FLAT_COARSE_UP_TO", flat_up_to)
+    index = VectorIndex(DIM, backend="ivfpq", params=IVFPQParams(nlist=64, nprobe=4, nbits=6))
+    index.add(pool.ids, pool.vectors)
+    backend = index._backend
+    assert isinstance(backend, _backends.IVFPQBackend) and backend.vectors is not None
+    ivf = faiss.extract_index_ivf(backend.index)
+    quantizer = faiss.downcast_index(ivf.quantizer)
+    graph = getattr(quantizer, "hnsw", None)
+    assert (graph is None) == (flat_up_to >= 64)
+    if graph is not None:  # the wide filing beam is put back for searching
+        assert graph.efSearch == 64
+    filed = np.empty(len(pool.ids), dtype=np.int64)
+    for number in range(ivf.nlist):
+        size = ivf.invlists.list_size(number)
+        if size:
+            filed[faiss.rev_swig_ptr(ivf.invlists.get_ids(number), size)] = number
+    centroids = quantizer.reconstruct_n(0, ivf.nlist)
+    nearest = np.argmax(backend.vectors.take(np.arange(len(pool.ids))) @ centroids.T, axis=1)
+    assert np.array_equal(filed, nearest)
