@@ -319,7 +319,11 @@ def _faiss_ivfpq(folder: Path, dim: int, params: dict[str, Any], rows: int) -> A
     index = faiss.index_factory(
         dim, f"{coarse},PQ{params['m']}x{params['nbits']}np", faiss.METRIC_INNER_PRODUCT
     )
-    faiss.extract_index_ivf(index).cp.niter = 10
+    ivf = faiss.extract_index_ivf(index)
+    ivf.cp.niter = 10
+    if nlist > FLAT_COARSE_UP_TO:  # furima's graph quantizer is built with this beam
+        quantizer: Any = faiss.downcast_index(ivf.quantizer)
+        quantizer.hnsw.efConstruction = 500
     sample = np.sort(np.random.default_rng(0).choice(rows, params["train_size"], replace=False))
     base = np.memmap(folder / "base.f32", np.float32, mode="r", shape=(rows, dim))
     index.train(np.ascontiguousarray(base[sample]))
