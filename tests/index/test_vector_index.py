@@ -33,7 +33,8 @@ def test_results_are_batch_first_sorted_cosine_scores(built: VectorIndex, pool: 
         built.get_vectors(ids[:, 0])
         @ (pool.queries[:7] / np.linalg.norm(pool.queries[:7], axis=1, keepdims=True)).T
     )
-    np.testing.assert_allclose(scores[:, 0], np.diag(expected), rtol=1e-4, atol=1e-5)
+    tolerance = 2e-3 if built.backend == "hnsw" else 1e-5  # HNSW scores its fp16 codes
+    np.testing.assert_allclose(scores[:, 0], np.diag(expected), rtol=1e-4, atol=tolerance)
 
 
 def test_single_query_and_padding_past_pool_size(pool: Pool, backend: str) -> None:
@@ -173,7 +174,7 @@ def test_rebuild_moves_to_another_backend(built: VectorIndex, pool: Pool, backen
     )
 
 
-def test_hnsw_searches_half_precision_codes_and_scores_exactly(pool: Pool) -> None:
+def test_hnsw_searches_and_scores_half_precision_codes(pool: Pool) -> None:
     half = VectorIndex(DIM, backend="hnsw").add(pool.ids, pool.vectors)
     flat = VectorIndex(DIM, backend="hnsw", params=HNSWParams(codes="flat"))
     flat.add(pool.ids, pool.vectors)
@@ -184,7 +185,9 @@ def test_hnsw_searches_half_precision_codes_and_scores_exactly(pool: Pool) -> No
     assert recall(ids, flat.search(pool.queries, 10).ids) >= 0.98
     queries = pool.queries / np.linalg.norm(pool.queries, axis=1, keepdims=True)
     exact = np.einsum("qkd,qd->qk", half.get_vectors(ids.ravel()).reshape(*ids.shape, -1), queries)
-    np.testing.assert_allclose(scores, exact, rtol=1e-6, atol=1e-6)  # float32, not fp16
+    error = np.abs(scores - exact)
+    assert error.max() < 2e-3 and error.max() > 0  # fp16 scores, not float32 re-scored ones
+    assert (np.diff(scores, axis=1) <= 0).all()
     np.testing.assert_array_equal(half.get_vectors(pool.ids[:3]), flat.get_vectors(pool.ids[:3]))
 
 
