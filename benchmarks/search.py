@@ -281,6 +281,8 @@ def child_faiss(folder: Path, dim: int, backend: str, spec: dict[str, Any]) -> d
 def _faiss_index(folder: Path, dim: int, backend: str, spec: dict[str, Any], rows: int) -> Any:
     import faiss
 
+    from furima.index._backends import coarse_beam
+
     params, effort = spec["params"], spec["effort"]
     index: Any
     if backend == "exact":
@@ -304,7 +306,7 @@ def _faiss_index(folder: Path, dim: int, backend: str, spec: dict[str, Any], row
         ivf.nprobe = effort
         quantizer = faiss.downcast_index(ivf.quantizer)
         if hasattr(quantizer, "hnsw"):
-            quantizer.hnsw.efSearch = max(64, 2 * effort)
+            quantizer.hnsw.efSearch = coarse_beam(effort)
     return index
 
 
@@ -312,7 +314,7 @@ def _faiss_ivfpq(folder: Path, dim: int, params: dict[str, Any], rows: int) -> A
     """IVF-PQ with the same nlist/m/nbits; exact re-ranking (IndexRefineFlat) if it fits."""
     import faiss
 
-    from furima.index._backends import FLAT_COARSE_UP_TO
+    from furima.index._backends import COARSE_GRAPH_EF_CONSTRUCTION, FLAT_COARSE_UP_TO
 
     nlist = params["nlist"]
     coarse = f"IVF{nlist}_HNSW64" if nlist > FLAT_COARSE_UP_TO else f"IVF{nlist}"
@@ -323,7 +325,7 @@ def _faiss_ivfpq(folder: Path, dim: int, params: dict[str, Any], rows: int) -> A
     ivf.cp.niter = 10
     if nlist > FLAT_COARSE_UP_TO:  # furima's graph quantizer is built with this beam
         quantizer: Any = faiss.downcast_index(ivf.quantizer)
-        quantizer.hnsw.efConstruction = 500
+        quantizer.hnsw.efConstruction = COARSE_GRAPH_EF_CONSTRUCTION
     sample = np.sort(np.random.default_rng(0).choice(rows, params["train_size"], replace=False))
     base = np.memmap(folder / "base.f32", np.float32, mode="r", shape=(rows, dim))
     index.train(np.ascontiguousarray(base[sample]))

@@ -44,7 +44,8 @@ EXACT_BELOW_HIGH_RECALL = 200_000
 HNSW_UP_TO = 5_000_000
 HNSW_CODES = ("fp16", "flat")
 FLAT_COARSE_UP_TO = 16_384  # IVF lists; more use an HNSW coarse quantizer
-_ADD_EF_SEARCH = 256  # that quantizer's beam when filing vectors into lists
+COARSE_GRAPH_EF_CONSTRUCTION = 500  # that quantizer's build beam
+_ADD_EF_SEARCH = 256  # and its beam when filing vectors into lists
 _MAX_EF = 4096
 
 
@@ -59,10 +60,10 @@ class HNSWParams:
     ``codes`` is what the graph computes distances on. ``"fp16"`` (the default) keeps half
     precision copies (``IndexHNSWSQ``), which also give the scores (within about 1e-3), and the
     exact float32 rows in the index's raw-vector file, like IVF-PQ: a graph search is bound by
-    memory reads, and on 300k generated 384-d
-    vectors half the bytes per distance gave 1.3x the queries per second at efSearch 64, with
-    recall@10 0.9565 against 0.9568 for float32. ``"flat"`` keeps float32 in RAM
-    (``IndexHNSWFlat``; indexes saved before ``codes`` existed).
+    memory reads, and on 300k generated 384-d vectors half the bytes per distance gave 1.3x
+    the queries per second at efSearch 64, with recall@10 0.9565 against 0.9568 for float32.
+    ``"flat"`` keeps float32 in RAM (``IndexHNSWFlat``; indexes saved before ``codes``
+    existed).
     """
 
     m: int = 32
@@ -344,7 +345,7 @@ class IVFPQBackend(Backend):
         ivf = faiss.extract_index_ivf(index)
         ivf.cp.niter = 10
         if graph:
-            faiss.downcast_index(ivf.quantizer).hnsw.efConstruction = 500
+            faiss.downcast_index(ivf.quantizer).hnsw.efConstruction = COARSE_GRAPH_EF_CONSTRUCTION
         index.train(np.ascontiguousarray(sample))
         self.index = index
         self.effort = self.settings.nprobe
@@ -387,7 +388,7 @@ class IVFPQBackend(Backend):
         if self._coarse_graph() is None:
             return None
         params = import_faiss().SearchParametersHNSW()
-        params.efSearch = _coarse_beam(nprobe)
+        params.efSearch = coarse_beam(nprobe)
         return params
 
     def _rerank(
@@ -412,7 +413,7 @@ class IVFPQBackend(Backend):
             import_faiss().extract_index_ivf(self.index).nprobe = int(value)
             graph = self._coarse_graph()
             if graph is not None:
-                graph.efSearch = _coarse_beam(int(value))
+                graph.efSearch = coarse_beam(int(value))
 
     def efforts(self) -> list[int]:
         ladder = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024]
@@ -428,7 +429,7 @@ class IVFPQBackend(Backend):
         return self.ntotal * ((self.settings.m or 0) * self.settings.nbits // 8 + 8)
 
 
-def _coarse_beam(nprobe: int) -> int:
+def coarse_beam(nprobe: int) -> int:
     """efSearch of an HNSW coarse quantizer asked for ``nprobe`` lists."""
     return max(64, 2 * nprobe)
 
