@@ -54,13 +54,18 @@ def cached(cache: Path, digest: str, name: str, compute: Callable[[], np.ndarray
 
 
 def photo_features(
-    table: pd.DataFrame, digest: str, cache: Path, backbone: Path | None = None
+    table: pd.DataFrame,
+    digest: str,
+    cache: Path,
+    backbone: Path | None = None,
+    pooling: str = "average",
 ) -> np.ndarray:
-    """EfficientNet-Lite0 features: the stock weights, or a tuned ``backbone`` folder."""
+    """EfficientNet-Lite0 features: the stock weights (average or multiscale pooling), or a
+    tuned ``backbone`` folder."""
     from furima.features import PhotoEncoder
 
-    encoder = PhotoEncoder(backbone=backbone)
-    name = "photo" if backbone is None else f"photo-{encoder.name}"
+    encoder = PhotoEncoder(backbone=backbone, pooling=pooling)
+    name = "photo" if encoder.name == "efficientnet-lite0" else f"photo-{encoder.name}"
     return cached(
         cache, digest, name, lambda: encoder.encode(table["jpeg"].tolist(), progress=True)
     )

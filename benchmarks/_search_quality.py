@@ -33,14 +33,16 @@ from _myntra_photos import (
 def quality_cases(data: Path, seed: int, cache: Path, backbone: Path | None = None) -> None:
     """Run both quality cases and print one JSON line per case.
 
-    ``backbone``: furima's side encodes photos with this tuned backbone folder (tuned on the
-    catalog split only); the baselines keep the raw ImageNet features.
+    furima's side encodes photos as a search pool does: the stock weights pooled at every
+    block, or, given ``backbone``, that tuned backbone folder (tuned on the catalog split
+    only). The baselines keep the raw ImageNet features (average pooled).
     """
     from furima.features import PhotoEncoder, PhotoTextEmbedder, l2_normalise
 
     table, digest = read_catalog(data, ["id", "title", "article_type", "jpeg"])
     raw_photos = photo_features(table, digest, cache)
-    photos = photo_features(table, digest, cache, backbone) if backbone else raw_photos
+    pooling = "average" if backbone else "multiscale"
+    photos = photo_features(table, digest, cache, backbone, pooling)
     titles = title_features(table, digest, cache)
     queries, catalog = held_out_split(len(table), seed)
     labels = table["article_type"].to_numpy()
@@ -64,7 +66,7 @@ def quality_cases(data: Path, seed: int, cache: Path, backbone: Path | None = No
         "rows": len(table),
         "queries": len(queries),
         "seed": seed,
-        "photo_backbone": PhotoEncoder(backbone=backbone).name,
+        "photo_backbone": PhotoEncoder(backbone=backbone, pooling=pooling).name,
     }
     _emit(
         base,

@@ -4,7 +4,8 @@
 - :func:`listing_keys` and :class:`TargetEncoder`: categorical keys and their smoothed targets.
 - :class:`MiniLMEncoder`, :class:`MultilingualUSEEncoder`: dense sentence embeddings.
 - :class:`ColourEncoder`: the product's colours (HSV histogram, background left out).
-- :class:`PhotoEncoder`: EfficientNet-Lite0 photo features through onnxruntime;
+- :class:`PhotoEncoder`: EfficientNet-Lite0 photo features through onnxruntime (average
+  pooled, or pooled at every block for search);
   :func:`decode_image` turns any photo into RGB pixels or a clear :class:`ImageError`.
 - :func:`tune_photo_backbone`: EfficientNet-Lite0 fine-tuned on a catalog's labels (GPU when
   there is one), which :class:`PhotoEncoder` then runs in place of the ImageNet weights.

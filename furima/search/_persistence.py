@@ -53,6 +53,7 @@ def save_search(search: SimilarSearch, path: str | Path) -> Path:
                 "photo": search.photo_encoder.name,
                 "text": search.text_encoder.name,
             },
+            "photo_pooling": search.photo_encoder.pooling,
             "columns": search.columns.to_dict(),
             "embedder": search.embedder.get_params() if search.embedder else None,
             "pools": sorted(search.indexes),
@@ -73,7 +74,11 @@ def load_search(path: str | Path) -> SimilarSearch:
     manifest = read_manifest(folder, kind)
     check_files(folder, manifest, kind)
     backbone = folder / _BACKBONE
-    photo_encoder = PhotoEncoder(backbone=backbone if backbone.is_dir() else None)
+    photo_encoder = PhotoEncoder(
+        backbone=backbone if backbone.is_dir() else None,
+        # Pools saved before multiscale pooling existed were average-pooled.
+        pooling=manifest.get("photo_pooling", "average"),
+    )
     _check_encoders(manifest, photo_encoder.name, MiniLMEncoder.name)
     embedder = None
     if manifest.get("embedder") is not None:

@@ -47,7 +47,7 @@ class SimilarSearch:
         self.columns = columns
         self.embedder = embedder
         self.indexes = indexes
-        self.photo_encoder = photo_encoder or PhotoEncoder()
+        self.photo_encoder = photo_encoder or PhotoEncoder(pooling="multiscale")
         self.text_encoder = text_encoder or MiniLMEncoder()
 
     # -- building ------------------------------------------------------------------------
@@ -72,8 +72,10 @@ class SimilarSearch:
         :class:`PhotoTextEmbedder` to train with its settings, or a fitted one to reuse.
         ``features``: encoder outputs already computed for ``listings`` (from
         :meth:`encode_listings`), so callers that need them too encode only once.
-        ``photo_encoder``: e.g. ``PhotoEncoder(backbone=...)`` for a tuned backbone (saved
-        with the pool).
+        ``photo_encoder``: by default the stock weights pooled at every block
+        (``PhotoEncoder(pooling="multiscale")``), which find photos of the same product type
+        better than average pooling; e.g. ``PhotoEncoder(backbone=...)`` for a tuned backbone
+        (saved with the pool).
         """
         columns = columns or PoolColumns()
         columns.check(listings)

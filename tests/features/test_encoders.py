@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ def test_encoders_follow_the_contract() -> None:
     for encoder in (PhotoEncoder(), MiniLMEncoder(), MultilingualUSEEncoder()):
         assert isinstance(encoder, Encoder)
         assert encoder.dim in (384, 512, 1280)
+    assert PhotoEncoder(pooling="multiscale").dim == 6176
 
 
 def test_photo_features_shape_and_norm(photo_features: np.ndarray) -> None:
@@ -51,6 +53,46 @@ def test_photo_neighbours_share_the_article_type(
     nearest = np.argsort(-similarity, axis=1)[:, :5]
     precision = float((labels[nearest] == labels[:, None]).mean())
     assert precision > 0.65  # measured 0.72; 8 balanced types: chance is 0.125
+
+
+@pytest.fixture(scope="module")
+def multiscale_features(myntra_photos: pd.DataFrame) -> np.ndarray:
+    return PhotoEncoder(threads=2, pooling="multiscale").encode(myntra_photos["jpeg"].tolist())
+
+
+def test_multiscale_features_extend_the_average_pooled_ones(
+    multiscale_features: np.ndarray, photo_features: np.ndarray
+) -> None:
+    assert multiscale_features.shape == (240, 6176)
+    np.testing.assert_allclose(np.linalg.norm(multiscale_features, axis=1), 1.0, rtol=1e-5)
+    # 34 unit pieces (mean and max of 16 blocks and the head); the head's mean is the
+    # average-pooled feature, scaled by 1/sqrt(34).
+    head_mean = multiscale_features[:, 3616 : 3616 + 1280] * np.sqrt(34)
+    np.testing.assert_allclose(head_mean, photo_features, atol=1e-5)
+
+
+def test_multiscale_neighbours_share_the_article_type_more_often(
+    multiscale_features: np.ndarray, photo_features: np.ndarray, myntra_photos: pd.DataFrame
+) -> None:
+    labels = myntra_photos["article_type"].to_numpy()
+
+    def precision_at_5(rows: np.ndarray) -> float:
+        similarity = rows @ rows.T
+        np.fill_diagonal(similarity, -np.inf)
+        nearest = np.argsort(-similarity, axis=1)[:, :5]
+        return float((labels[nearest] == labels[:, None]).mean())
+
+    # Measured 0.736 against 0.719 (on Myntra 44k, with the trained embedding: 0.821 / 0.787).
+    assert precision_at_5(multiscale_features) > precision_at_5(photo_features) + 0.01
+
+
+def test_photo_encoder_rejects_unknown_pooling_and_multiscale_tuned_backbones(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="pooling must be 'average' or 'multiscale'"):
+        PhotoEncoder(pooling="max")
+    with pytest.raises(ValueError, match="tuned backbone exports average-pooled"):
+        PhotoEncoder(backbone=tmp_path, pooling="multiscale")
 
 
 def test_same_photo_in_another_format_and_size_encodes_alike(

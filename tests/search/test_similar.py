@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from furima.exceptions import DataError, FilterError, ImageError, UnknownListingError
+from furima.features import PhotoEncoder
 from furima.search import PoolColumns, SimilarSearch
 
 from .conftest import COLUMNS
@@ -109,6 +111,27 @@ def test_save_load_round_trip(pool: SimilarSearch, tmp_path: Path) -> None:
     before, after = pool.similar(**queries, k=5), again.similar(**queries, k=5)
     np.testing.assert_array_equal(before.ids, after.ids)
     np.testing.assert_allclose(before.scores, after.scores, rtol=1e-5)
+
+
+def test_pools_keep_the_photo_pooling_they_were_encoded_with(
+    pool: SimilarSearch, photo_listings: pd.DataFrame, tmp_path: Path
+) -> None:
+    assert pool.photo_encoder.pooling == "multiscale"  # the default for new pools
+    again = SimilarSearch.load(pool.save(tmp_path / "pool"))
+    assert again.photo_encoder.pooling == "multiscale"
+    photo = {"photos": [photo_listings["jpeg"].iloc[5]]}
+    np.testing.assert_array_equal(pool.similar(**photo, k=5).ids, again.similar(**photo, k=5).ids)
+    # A pool saved before multiscale pooling existed has no "photo_pooling": average.
+    average = SimilarSearch.build(
+        photo_listings.head(40), columns=COLUMNS, train_embedder=False, photo_encoder=PhotoEncoder()
+    )
+    folder = average.save(tmp_path / "old")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest.pop("photo_pooling") == "average"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    old = SimilarSearch.load(folder)
+    assert (old.photo_encoder.pooling, old.photo_encoder.dim) == ("average", 1280)
+    assert old.similar(**photo, k=3).ids.tolist() == average.similar(**photo, k=3).ids.tolist()
 
 
 def test_bad_queries_get_clear_errors(pool: SimilarSearch) -> None:
