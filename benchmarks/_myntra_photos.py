@@ -65,7 +65,8 @@ def photo_features(
     from furima.features import PhotoEncoder
 
     encoder = PhotoEncoder(backbone=backbone, pooling=pooling)
-    name = "photo" if encoder.name == "efficientnet-lite0" else f"photo-{encoder.name}"
+    stock = backbone is None and pooling == "average"  # the cache name it always had
+    name = "photo" if stock else f"photo-{encoder.name}"
     return cached(
         cache, digest, name, lambda: encoder.encode(table["jpeg"].tolist(), progress=True)
     )

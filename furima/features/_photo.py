@@ -31,15 +31,7 @@ from furima.features._base import l2_normalise
 from furima.features._images import ImageInput, decode_image
 from furima.features._photo_tuning import BACKBONE_FILE, TUNED_BACKBONE
 
-__all__ = [
-    "AVERAGE",
-    "FEATURE_DIM",
-    "MULTISCALE",
-    "MULTISCALE_DIM",
-    "PhotoEncoder",
-    "cache_dir",
-    "export_model",
-]
+__all__ = ["FEATURE_DIM", "PhotoEncoder", "cache_dir", "export_model"]
 
 FEATURE_DIM = 1280
 AVERAGE, MULTISCALE = "average", "multiscale"
@@ -94,7 +86,8 @@ class PhotoEncoder:
                     "a tuned backbone exports average-pooled features only; use "
                     "pooling='average' with it, or the stock weights with 'multiscale'."
                 )
-            self.name, self.dim = f"{self.name}-{MULTISCALE}", MULTISCALE_DIM
+            self.dim = MULTISCALE_DIM
+        self.name = _stock_name(pooling)
         self.pooling = pooling
         self.image_size = image_size
         self.batch_size = batch_size
@@ -180,14 +173,19 @@ def export_onnx(image_size: int = 224, pooling: str = AVERAGE) -> Path:
     """Export the bundled EfficientNet-Lite0 weights to ONNX once; return the cached file."""
     weights = weights_path()
     key = hashlib.sha256(f"{weights.stat().st_size}:{image_size}:{_ONNX_OPSET}".encode())
-    stem = "efficientnet-lite0" if pooling == AVERAGE else f"efficientnet-lite0-{pooling}"
-    target = cache_dir() / "onnx" / f"{stem}-{key.hexdigest()[:12]}.onnx"
+    target = cache_dir() / "onnx" / f"{_stock_name(pooling)}-{key.hexdigest()[:12]}.onnx"
     with _EXPORT_LOCK:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            model = pooled_backbone(weights) if pooling == AVERAGE else multiscale_backbone(weights)
-            export_model(model, target, image_size)
+            build = pooled_backbone if pooling == AVERAGE else multiscale_backbone
+            export_model(build(weights), target, image_size)
     return target
+
+
+def _stock_name(pooling: str) -> str:
+    """The stock encoder's name (in manifests and ONNX file names): pooling other than the
+    classic average is spelled out."""
+    return "efficientnet-lite0" if pooling == AVERAGE else f"efficientnet-lite0-{pooling}"
 
 
 def weights_path() -> Path:
