@@ -33,7 +33,10 @@ def build(
         str, typer.Option(help="Photo column: image bytes or paths ('' for none).")
     ] = "photo",
     label_column: Annotated[
-        str, typer.Option(help="Product type column that teaches the embedding ('' for none).")
+        str,
+        typer.Option(
+            help="Product type column: teaches the embedding and re-ranks results ('' for none)."
+        ),
     ] = "",
     category_column: Annotated[str, typer.Option(help="Filterable category ('' for none).")] = "",
     price_column: Annotated[str, typer.Option(help="Filterable price ('' for none).")] = "",
@@ -42,9 +45,13 @@ def build(
         bool, typer.Option(help="Learn the joint photo-text embedding (else raw features).")
     ] = True,
     backend: Annotated[str, typer.Option(help="auto, exact, hnsw or ivfpq.")] = "auto",
+    rerank: Annotated[
+        bool,
+        typer.Option(help="Re-rank results by the nearest listings' vote on the product type."),
+    ] = True,
 ) -> None:
     """Encode listings into a searchable pool and save it."""
-    from furima.search import PoolColumns, SimilarSearch
+    from furima.search import LabelRerank, PoolColumns, SimilarSearch
 
     with reported_errors():
         table = read_table(listings)
@@ -60,7 +67,12 @@ def build(
         if columns.photo is not None and columns.photo in table.columns:
             table[columns.photo] = resolve_paths(table[columns.photo], listings.parent)
         pool = SimilarSearch.build(
-            table, columns=columns, train_embedder=train, backend=backend, progress=True
+            table,
+            columns=columns,
+            train_embedder=train,
+            backend=backend,
+            rerank=LabelRerank() if rerank else None,
+            progress=True,
         )
         pool.save(out)
     summary = {"pool": str(out), "listings": len(pool), "pools": sorted(pool.indexes)}

@@ -324,13 +324,21 @@ class VectorIndex:
 
     def get_vectors(self, ids: Any) -> np.ndarray:
         """Stored vectors of ``ids`` (normalised under cosine), float32 ``[n, dim]``."""
+        positions = self._known_positions(ids)
+        if len(positions) == 0:
+            return np.empty((0, self.dim), np.float32)
+        return self._take(positions).copy()
+
+    def get_metadata(self, ids: Any) -> dict[str, list[Any]]:
+        """Metadata of ``ids``: field -> one value per id (``None`` where missing)."""
+        return self._meta.rows(self._known_positions(ids))
+
+    def _known_positions(self, ids: Any) -> np.ndarray:
         ids = as_ids(ids)
         positions = self._idmap.lookup(ids)
         if (positions < 0).any():
             raise unknown_ids_error(ids[positions < 0])
-        if len(ids) == 0:
-            return np.empty((0, self.dim), np.float32)
-        return self._take(positions).copy()
+        return positions
 
     def items(
         self, batch_size: int = 65_536

@@ -242,7 +242,8 @@ class ListingAssistant:
         sample = rng.choice(
             ids_with_photo, min(_FAMILIAR_SAMPLE, len(ids_with_photo)), replace=False
         )
-        scores = self.search_.similar(listing_ids=sample, k=1).scores[:, 0]
+        # Results are re-ranked by product type, so the most similar is not always first.
+        scores = self.search_.similar(listing_ids=sample, k=10).scores.max(axis=1)
         return float(np.quantile(scores[np.isfinite(scores)], _FAMILIAR_QUANTILE))
 
     # -- suggesting ----------------------------------------------------------------------
@@ -298,7 +299,7 @@ class ListingAssistant:
             has_text=features.has_text,
         )
         found = self._neighbours(features)
-        familiar = self._familiar(features, found.scores[:, 0])
+        familiar = self._familiar(features, found.scores.max(axis=1))
         answers = []
         for row, query in enumerate(queries):
             if not familiar[row]:

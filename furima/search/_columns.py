@@ -10,7 +10,9 @@ import pandas as pd
 
 from furima.exceptions import DataError, SchemaError
 
-__all__ = ["PoolColumns"]
+__all__ = ["LABEL", "PoolColumns"]
+
+LABEL = "label"  # the index metadata field that holds PoolColumns.label
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,18 @@ class PoolColumns:
             raise DataError(f"listing id {first} appears more than once.", column=self.id)
         return ids
 
+    def index_fields(self) -> dict[str, str]:
+        """Metadata fields the index declares beyond the built-in ones: ``label`` when set."""
+        return {LABEL: "str"} if self.label is not None else {}
+
     def metadata(self, listings: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Filter fields (category, price, status) for the index, from the configured columns."""
+        """Index metadata from the configured columns: the filter fields (category, price,
+        status) and ``label`` (which re-ranking reads, and filters may use)."""
         fields: dict[str, np.ndarray] = {}
+        if self.label is not None:
+            labels = listings[self.label].astype("string").str.strip()
+            labels = labels.where(labels != "")
+            fields[LABEL] = labels.astype(object).where(labels.notna(), None).to_numpy()
         if self.category is not None:
             fields["category"] = listings[self.category].astype("string").fillna("").to_numpy()
         if self.price is not None:

@@ -1,6 +1,7 @@
 """Saving and loading a :class:`SimilarSearch` pool as one folder with a JSON manifest.
 
-    manifest.json    format, versions, encoders, pool columns, embedder parameters, checksums
+    manifest.json    format, versions, encoders, pool columns, embedder parameters, re-ranking,
+                     checksums
     embedder.npz     the joint embedding's weights (absent when the pool uses raw features)
     photo_backbone/  the tuned photo backbone the pool was encoded with (absent: stock weights)
     photos/, titles/ one saved :class:`~furima.index.VectorIndex` per pool
@@ -57,6 +58,7 @@ def save_search(search: SimilarSearch, path: str | Path) -> Path:
             "columns": search.columns.to_dict(),
             "embedder": search.embedder.get_params() if search.embedder else None,
             "pools": sorted(search.indexes),
+            "rerank": search.rerank.to_dict() if search.rerank else None,
         }
         stamp(folder, manifest)
 
@@ -67,6 +69,7 @@ def load_search(path: str | Path) -> SimilarSearch:
     """Load a pool written by :func:`save_search`, checking format and checksums."""
     from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder
     from furima.search._columns import PoolColumns
+    from furima.search._rerank import LabelRerank
     from furima.search._similar import SimilarSearch
 
     folder = Path(path)
@@ -87,8 +90,13 @@ def load_search(path: str | Path) -> SimilarSearch:
         embedder = PhotoTextEmbedder.from_state(state, **manifest["embedder"])
     indexes = {name: VectorIndex.load(folder / name) for name in manifest["pools"]}
     columns = PoolColumns(**manifest["columns"])
+    rerank = manifest.get("rerank")  # absent in pools saved before re-ranking: off
     return SimilarSearch(
-        columns=columns, embedder=embedder, indexes=indexes, photo_encoder=photo_encoder
+        columns=columns,
+        embedder=embedder,
+        indexes=indexes,
+        photo_encoder=photo_encoder,
+        rerank=LabelRerank(**rerank) if rerank else None,
     )
 
 

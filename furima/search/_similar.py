@@ -5,7 +5,8 @@ Each listing gets one vector: its photo embedding when it has a photo, else its 
 embedding. With a trained :class:`~furima.features.PhotoTextEmbedder` both live in one space,
 so a text query finds photos and a photo query finds listings with or without photos. Without
 one (``train_embedder=False``) the pool holds raw photo features and text queries search a
-second pool of raw title features.
+second pool of raw title features. When the listings have a product type (``columns.label``),
+results are re-ranked by the neighbours' vote on the query's type (:class:`LabelRerank`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import pandas as pd
 from furima.exceptions import DataError, ImageError, UnknownListingError
 from furima.features import MiniLMEncoder, PhotoEncoder, PhotoTextEmbedder
 from furima.index import SearchResult, VectorIndex
-from furima.search._columns import PoolColumns
+from furima.search._columns import LABEL, PoolColumns
+from furima.search._rerank import LabelRerank
 
 __all__ = ["PoolFeatures", "SimilarSearch"]
 
@@ -33,6 +35,8 @@ class SimilarSearch:
 
     Build one with :meth:`build` from a listings table, query it with :meth:`similar`, keep it
     up to date with :meth:`add` and :meth:`delete`, and :meth:`save` / :meth:`load` it.
+    ``rerank``: how results are re-ranked by product type (``None``: plain nearest first);
+    it applies to pools whose listings have a label.
     """
 
     def __init__(
@@ -43,8 +47,10 @@ class SimilarSearch:
         indexes: dict[str, VectorIndex],
         photo_encoder: PhotoEncoder | None = None,
         text_encoder: MiniLMEncoder | None = None,
+        rerank: LabelRerank | None = None,
     ) -> None:
         self.columns = columns
+        self.rerank = rerank
         self.embedder = embedder
         self.indexes = indexes
         self.photo_encoder = photo_encoder or PhotoEncoder(pooling="multiscale")
@@ -63,6 +69,7 @@ class SimilarSearch:
         backend: str = "auto",
         features: PoolFeatures | None = None,
         photo_encoder: PhotoEncoder | None = None,
+        rerank: LabelRerank | None = LabelRerank(),  # noqa: B008 (frozen, immutable)
         progress: bool = False,
     ) -> SimilarSearch:
         """Encode ``listings``, train the joint embedding (when asked) and index them.
@@ -75,20 +82,32 @@ class SimilarSearch:
         ``photo_encoder``: by default the stock weights pooled at every block
         (``PhotoEncoder(pooling="multiscale")``), which find photos of the same product type
         better than average pooling; e.g. ``PhotoEncoder(backbone=...)`` for a tuned backbone
-        (saved with the pool).
+        (saved with the pool). ``rerank``: with a ``columns.label``, results are re-ranked by
+        the vote of the nearest listings on the query's product type (``None``: off).
         """
         columns = columns or PoolColumns()
         columns.check(listings)
         if len(listings) == 0:
             raise DataError("the listings table is empty; nothing to index.")
-        search = cls(columns=columns, embedder=embedder, indexes={}, photo_encoder=photo_encoder)
+        search = cls(
+            columns=columns,
+            embedder=embedder,
+            indexes={},
+            photo_encoder=photo_encoder,
+            rerank=rerank,
+        )
         features = features or search.encode_listings(listings, progress=progress)
         trainable = features.photos is not None and features.titles is not None
         if train_embedder and trainable and (embedder is None or not embedder.is_fitted):
             search.embedder = search._train(listings, features, embedder, progress)
         ids, metadata = columns.ids(listings), columns.metadata(listings)
         for name, (rows, vectors) in search._listing_vectors(features).items():
-            index = VectorIndex(vectors.shape[1], backend=backend, expected_size=len(vectors))
+            index = VectorIndex(
+                vectors.shape[1],
+                backend=backend,
+                expected_size=len(vectors),
+                fields=columns.index_fields(),
+            )
             search.indexes[name] = index.add(ids[rows], vectors, _take(metadata, rows))
         return search
 
@@ -149,11 +168,9 @@ class SimilarSearch:
         if listing_ids is not None:
             return self._similar_to_listings(np.asarray(listing_ids, np.int64), k, filters)
         if photos is not None:
-            return self.indexes[self._pool_for_photos()].search(
-                self.encode_photos(photos), k, filters
-            )
+            return self._search(self._pool_for_photos(), self.encode_photos(photos), k, filters)
         assert texts is not None
-        return self.indexes[self._pool_for_texts()].search(self.encode_texts(texts), k, filters)
+        return self._search(self._pool_for_texts(), self.encode_texts(texts), k, filters)
 
     def similar_to_features(
         self,
@@ -169,10 +186,10 @@ class SimilarSearch:
             raise DataError("give exactly one of photos or texts.")
         if photos is not None:
             vectors = self.embedder.transform_photos(photos) if self.embedder else photos
-            return self.indexes[self._pool_for_photos()].search(vectors, k, filters)
+            return self._search(self._pool_for_photos(), vectors, k, filters)
         assert texts is not None
         vectors = self.embedder.transform_texts(texts) if self.embedder else texts
-        return self.indexes[self._pool_for_texts()].search(vectors, k, filters)
+        return self._search(self._pool_for_texts(), vectors, k, filters)
 
     def encode_photos(self, photos: Sequence[Any]) -> np.ndarray:
         """Query photos to pool vectors."""
@@ -200,9 +217,19 @@ class SimilarSearch:
         self, ids: np.ndarray, k: int, filters: Mapping[str, Any] | None
     ) -> SearchResult:
         name = PHOTOS if PHOTOS in self.indexes else TITLES
+        vectors = self.indexes[name].get_vectors(ids)
+        # The listing itself is found too: its own type leads the vote, then it is dropped.
+        return _without_self(self._search(name, vectors, k + 1, filters), ids, k)
+
+    def _search(
+        self, name: str, vectors: np.ndarray, k: int, filters: Mapping[str, Any] | None
+    ) -> SearchResult:
+        """Search one pool, re-ranked by product type when the pool has labels."""
         index = self.indexes[name]
-        found = index.search(index.get_vectors(ids), k + 1, filters)
-        return _without_self(found, ids, k)
+        if self.rerank is None or self.rerank.weight == 0 or LABEL not in index.fields:
+            return index.search(vectors, k, filters)
+        found = index.search(vectors, self.rerank.candidates(k), filters)
+        return self.rerank.apply(found, _label_codes(index, found.ids), k)
 
     # -- features ------------------------------------------------------------------------
 
@@ -294,6 +321,16 @@ def _present(value: Any) -> bool:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return False
     return not (isinstance(value, bytes | str) and len(value) == 0)
+
+
+def _label_codes(index: VectorIndex, ids: np.ndarray) -> np.ndarray:
+    """Integer codes of the found listings' labels (-1: no label, or padding)."""
+    codes = np.full(ids.shape, -1, dtype=np.int64)
+    found = ids >= 0
+    if found.any():
+        labels = pd.Series(index.get_metadata(ids[found])[LABEL], dtype="string")
+        codes[found] = pd.factorize(labels, use_na_sentinel=True)[0]
+    return codes
 
 
 def _take(metadata: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:

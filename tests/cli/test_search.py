@@ -99,3 +99,15 @@ def test_missing_pool_is_explained(run: CliRunner) -> None:
     result = run.invoke(app, ["search", "--index", "nowhere", "--text", "shoe"])
     assert result.exit_code == 1
     assert "is not a saved" in result.output
+
+
+def test_pools_rerank_by_label_unless_told_not_to(
+    run: CliRunner, pool: Path, fixtures: Path, tmp_path: Path
+) -> None:
+    manifest = json.loads((pool / "manifest.json").read_text())
+    assert manifest["rerank"] == {"weight": 1.0, "voters": 10, "temperature": 0.05, "depth": 50}
+    plain = tmp_path / "plain"
+    fixture = str(fixtures / "myntra_photos_240.parquet")
+    result = run.invoke(app, [*BUILD, fixture, "--no-train", "--no-rerank", "--out", str(plain)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((plain / "manifest.json").read_text())["rerank"] is None

@@ -94,6 +94,11 @@ def test_upsert_replaces_vector_and_metadata(built: VectorIndex, pool: Pool) -> 
         -1,
         -1,
     ]
+    metadata = built.get_metadata([target, pool.ids[6]])
+    assert metadata["category"][0] == "Garden" and metadata["price"][0] == 3.0
+    assert metadata["status"] == ["sold", pool.metadata["status"][6]]
+    with pytest.raises(UnknownListingError, match="999999"):
+        built.get_metadata([999999])
 
 
 def test_upsert_adds_new_ids_too(pool: Pool) -> None:
