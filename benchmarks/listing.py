@@ -16,8 +16,10 @@ One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric"
   catalog photo in raw feature space.
 - suggestion latency p50 / p99, photo decoding included (single requests, one after another).
 
-``--photo-backbone DIR``: the assistant encodes photos with a backbone tuned on the training
-split (``benchmarks/tune_photo_backbone.py``); the baselines keep the raw ImageNet features.
+``--photo-pooling multiscale``: the assistant pools the stock photo network at every block;
+``--photo-backbone DIR``: it encodes photos with a backbone tuned on the training split
+(``benchmarks/tune_photo_backbone.py``). The baselines keep the raw ImageNet features
+(average pooled).
 Encoder outputs are cached under ``--cache`` (see ``benchmarks/_myntra_photos.py``).
 """
 
@@ -62,10 +64,12 @@ def main() -> None:
     table, digest = read_catalog(args.data)
     table = with_brand(table)
     raw_photos = photo_features(table, digest, cache)
+    assistant = ListingAssistant(
+        seed=args.seed, photo_backbone=args.photo_backbone, photo_pooling=args.photo_pooling
+    )
+    encoder = assistant.encoders.photo
     features = ListingFeatures(
-        photos=photo_features(table, digest, cache, args.photo_backbone)
-        if args.photo_backbone
-        else raw_photos,
+        photos=photo_features(table, digest, cache, args.photo_backbone, encoder.pooling),
         colours=colour_features(table, digest, cache),
         titles=title_features(table, digest, cache),
         has_photo=np.ones(len(table), dtype=bool),
@@ -80,10 +84,10 @@ def main() -> None:
         "rows": len(table),
         "queries": len(queries),
         "seed": args.seed,
-        "photo_backbone": _backbone_name(args.photo_backbone),
+        "photo_backbone": encoder.name,
     }
     started = time.perf_counter()
-    assistant = ListingAssistant(seed=args.seed, photo_backbone=args.photo_backbone).fit(
+    assistant.fit(
         table.iloc[catalog], fields=fields, features=_rows(features, catalog), progress=True
     )
     fit_s = time.perf_counter() - started
@@ -109,13 +113,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--photo-backbone", type=Path, default=None, help="tuned photo backbone folder"
     )
+    parser.add_argument(
+        "--photo-pooling",
+        choices=("average", "multiscale"),
+        default="average",
+        help="how the assistant pools the photo network (multiscale: stock weights only)",
+    )
     return parser.parse_args()
-
-
-def _backbone_name(folder: Path | None) -> str:
-    from furima.features import PhotoEncoder
-
-    return PhotoEncoder(backbone=folder).name
 
 
 def _rows(features: ListingFeatures, rows: np.ndarray) -> ListingFeatures:

@@ -56,6 +56,13 @@ def fit(
     photo_backbone: Annotated[
         Path | None, typer.Option(help="A photo backbone tuned by `furima photo tune`.")
     ] = None,
+    photo_pooling: Annotated[
+        str,
+        typer.Option(
+            help="average, or multiscale (every block of the stock network: better types and "
+            "colours on catalogs of thousands of photos)."
+        ),
+    ] = "average",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     registry: FitRegistryOption = None,
 ) -> None:
@@ -85,9 +92,9 @@ def fit(
         if fields.photo is not None and fields.photo in table.columns:
             table[fields.photo] = resolve_paths(table[fields.photo], catalog.parent)
         pricing = PriceSuggester.load(price_model) if price_model is not None else None
-        assistant = ListingAssistant(seed=seed, photo_backbone=photo_backbone).fit(
-            table, fields=fields, price_model=pricing, progress=True
-        )
+        assistant = ListingAssistant(
+            seed=seed, photo_backbone=photo_backbone, photo_pooling=photo_pooling
+        ).fit(table, fields=fields, price_model=pricing, progress=True)
         assistant.save(out)
         accuracy = {
             name: round(by_mode["photo"]["accuracy"], 4)

@@ -75,6 +75,12 @@ class ListingAssistant:
         photo_backbone: Folder of a photo backbone tuned on the catalog's labels (see
             :func:`~furima.features.tune_photo_backbone`); ``None``: the ImageNet weights.
             A saved assistant carries its own copy.
+        photo_pooling: How the photo network is pooled (see
+            :class:`~furima.features.PhotoEncoder`). ``"multiscale"`` (every block, stock
+            weights only) names types and colours better on large catalogs (Myntra 35k:
+            article type 0.880 against 0.862 top-1), but on a catalog of a few hundred photos
+            its 6176 values overfit the similar-listing embedding, and photos unlike the
+            catalog (noise) look familiar; hence ``"average"`` by default.
         seed: Random seed.
     """
 
@@ -88,6 +94,7 @@ class ListingAssistant:
         train_embedder: bool = True,
         backend: str = "auto",
         photo_backbone: str | Path | None = None,
+        photo_pooling: str = "average",
         seed: int = 0,
     ) -> None:
         self.neighbours = neighbours
@@ -97,6 +104,7 @@ class ListingAssistant:
         self.train_embedder = train_embedder
         self.backend = backend
         self.photo_backbone = photo_backbone
+        self.photo_pooling = photo_pooling
         self.seed = seed
         self._encoders: ListingEncoders | None = None
 
@@ -117,7 +125,7 @@ class ListingAssistant:
         ``features``: encoder outputs already computed for ``catalog`` (see
         :meth:`encode`), to skip encoding.
         """
-        self._encoders = None  # photo_backbone may have changed since the last fit
+        self._encoders = None  # the photo settings may have changed since the last fit
         self.fields_ = fields = fields or ListingFields()
         fields.check(catalog)
         if len(catalog) < 10:
@@ -144,9 +152,10 @@ class ListingAssistant:
 
     @property
     def encoders(self) -> ListingEncoders:
-        """The photo (``photo_backbone``) and text encoders."""
+        """The photo (``photo_backbone``, ``photo_pooling``) and text encoders."""
         if self._encoders is None:
-            self._encoders = ListingEncoders(PhotoEncoder(backbone=self.photo_backbone))
+            photo = PhotoEncoder(backbone=self.photo_backbone, pooling=self.photo_pooling)
+            self._encoders = ListingEncoders(photo)
         return self._encoders
 
     def encode(

@@ -83,3 +83,8 @@ def test_bad_requests_exit_1_with_a_message(
     assert preset.exit_code == 1 and "unknown preset 'ebay'" in preset.output
     no_file = run.invoke(app, ["listing", "fit", str(tmp_path / "y.parquet")])
     assert no_file.exit_code == 1 and "does not exist" in no_file.output
+    photos = Path(__file__).resolve().parents[1] / "fixtures" / "myntra_photos_240.parquet"
+    pooling = run.invoke(
+        app, ["listing", "fit", str(photos), "--preset", "myntra-photos", "--photo-pooling", "max"]
+    )
+    assert pooling.exit_code == 1 and "pooling must be 'average' or 'multiscale'" in pooling.output

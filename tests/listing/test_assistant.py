@@ -185,6 +185,22 @@ def test_save_and_load_give_the_same_answers(
     assert after == before
 
 
+def test_multiscale_pooling_is_kept_through_save_and_load(
+    photo_catalog: pd.DataFrame, tmp_path: Path
+) -> None:
+    small = photo_catalog.groupby("article_type").head(8)
+    fitted = ListingAssistant(photo_pooling="multiscale", seed=0).fit(
+        small, fields=ListingFields.myntra_photos()
+    )
+    assert fitted.search_.photo_encoder.dim == 6176
+    loaded = ListingAssistant.load(fitted.save(tmp_path / "assistant"))
+    assert (loaded.photo_pooling, loaded.encoders.photo.dim) == ("multiscale", 6176)
+    photo = small["jpeg"].iloc[3]
+    assert loaded.suggest(photo=photo).to_dict() == fitted.suggest(photo=photo).to_dict()
+    with pytest.raises(ValueError, match="average-pooled features only"):
+        _ = ListingAssistant(photo_pooling="multiscale", photo_backbone=tmp_path).encoders
+
+
 def test_a_damaged_save_is_refused(assistant: ListingAssistant, tmp_path: Path) -> None:
     path = assistant.save(tmp_path / "assistant")
     (path / "classifier.npz").write_bytes(b"garbage")
