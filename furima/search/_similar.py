@@ -160,7 +160,9 @@ class SimilarSearch:
             filters: e.g. ``{"category": "Shoes", "price": (10, 50), "status": "on_sale"}``.
 
         Returns:
-            :class:`~furima.index.SearchResult` with ``ids`` and ``scores`` ``[n, k]``.
+            :class:`~furima.index.SearchResult` with ``ids`` and ``scores`` ``[n, k]``:
+            cosine similarities, in the order of the re-ranked score when the pool re-ranks
+            (so not always descending).
         """
         given = [q for q in (listing_ids, photos, texts) if q is not None]
         if len(given) != 1:
