@@ -66,7 +66,7 @@ def quality_cases(data: Path, seed: int, cache: Path, backbone: Path | None = No
         progress=True,
     )
     fit_s = time.perf_counter() - started
-    columns = PoolColumns(title="title", photo="jpeg", label="article_type")
+    columns = PoolColumns(id="row", title="title", photo="jpeg", label="article_type")
     catalog_pool = _pool(embedder, columns, table, photos, catalog)
     found, reranked_s = _timed(lambda: catalog_pool.similar_to_features(photos=photos[queries]))
     catalog_pool.rerank = None
@@ -129,15 +129,14 @@ def _pool(
     photos: np.ndarray,
     rows: np.ndarray,
 ) -> SimilarSearch:
-    """A furima pool of ``rows`` (listing id = row position), as ``SimilarSearch.build`` makes
-    one with this embedder, without encoding the photos again."""
-    from furima.index import VectorIndex
-    from furima.search import LabelRerank, SimilarSearch
+    """A furima pool of ``rows`` (listing id = row position) built with the fitted embedder
+    from the cached photo features (titles unused: every row has a photo)."""
+    from furima.search import PoolFeatures, SimilarSearch
 
-    index = VectorIndex(embedder.dim, backend="exact", fields=columns.index_fields())
-    index.add(rows, embedder.transform_photos(photos[rows]), columns.metadata(table.iloc[rows]))
-    return SimilarSearch(
-        columns=columns, embedder=embedder, indexes={"photos": index}, rerank=LabelRerank()
+    features = PoolFeatures(has_photo=np.ones(len(rows), dtype=bool), photos=photos[rows])
+    listings = table.iloc[rows].assign(row=rows)
+    return SimilarSearch.build(
+        listings, columns=columns, embedder=embedder, backend="exact", features=features
     )
 
 

@@ -81,10 +81,16 @@ class Metadata:
         for column in self._columns.values():
             column.keep(mask)
 
-    def rows(self, positions: np.ndarray) -> dict[str, list[Any]]:
-        """Columnar values (None when missing) at ``positions``, fit to pass back to append."""
+    def rows(
+        self, positions: np.ndarray, names: Iterable[str] | None = None
+    ) -> dict[str, list[Any]]:
+        """Columnar values (None when missing) at ``positions``, fit to pass back to append;
+        only the fields ``names`` when given."""
         out: dict[str, list[Any]] = {}
-        for name, kind in self.fields.items():
+        for name in self.fields if names is None else names:
+            if name not in self.fields:
+                raise DataError(f"unknown metadata field {name!r}; fields are {list(self.fields)}.")
+            kind = self.fields[name]
             values = self._columns[name].values[positions]
             if kind == "str":
                 vocab = self._vocab[name]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -329,9 +329,10 @@ class VectorIndex:
             return np.empty((0, self.dim), np.float32)
         return self._take(positions).copy()
 
-    def get_metadata(self, ids: Any) -> dict[str, list[Any]]:
-        """Metadata of ``ids``: field -> one value per id (``None`` where missing)."""
-        return self._meta.rows(self._known_positions(ids))
+    def get_metadata(self, ids: Any, fields: Sequence[str] | None = None) -> dict[str, list[Any]]:
+        """Metadata of ``ids``: field -> one value per id (``None`` where missing), for every
+        declared field or only ``fields``."""
+        return self._meta.rows(self._known_positions(ids), fields)
 
     def _known_positions(self, ids: Any) -> np.ndarray:
         ids = as_ids(ids)

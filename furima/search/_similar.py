@@ -330,7 +330,7 @@ def _label_codes(index: VectorIndex, ids: np.ndarray) -> np.ndarray:
     codes = np.full(ids.shape, -1, dtype=np.int64)
     found = ids >= 0
     if found.any():
-        labels = pd.Series(index.get_metadata(ids[found])[LABEL], dtype="string")
+        labels = pd.Series(index.get_metadata(ids[found], [LABEL])[LABEL], dtype="string")
         codes[found] = pd.factorize(labels, use_na_sentinel=True)[0]
     return codes
 

@@ -97,6 +97,9 @@ def test_upsert_replaces_vector_and_metadata(built: VectorIndex, pool: Pool) -> 
     metadata = built.get_metadata([target, pool.ids[6]])
     assert metadata["category"][0] == "Garden" and metadata["price"][0] == 3.0
     assert metadata["status"] == ["sold", pool.metadata["status"][6]]
+    assert built.get_metadata([target], ["price"]) == {"price": [3.0]}
+    with pytest.raises(DataError, match="unknown metadata field 'colour'"):
+        built.get_metadata([target], ["colour"])
     with pytest.raises(UnknownListingError, match="999999"):
         built.get_metadata([999999])
 
