@@ -17,6 +17,7 @@ from __future__ import annotations
 from furima.listing._assistant import ListingAssistant
 from furima.listing._calibration import expected_calibration_error
 from furima.listing._classifier import MODES, AttributeClassifier
+from furima.listing._familiarity import PhotoFamiliarity
 from furima.listing._features import ListingFeatures
 from furima.listing._fields import ListingFields
 from furima.listing._requests import MAX_TEXT_CHARS
@@ -40,6 +41,7 @@ __all__ = [
     "ListingFeatures",
     "ListingFields",
     "ListingSuggestion",
+    "PhotoFamiliarity",
     "PriceRange",
     "SimilarListing",
     "TitleStyle",

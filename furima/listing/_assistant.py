@@ -7,7 +7,8 @@ neighbours. Here:
 - :class:`~furima.listing.AttributeClassifier` suggests category levels, colour, gender,
   usage and brand with calibrated confidences; a field below its threshold stays empty;
 - a :class:`~furima.search.SimilarSearch` pool finds the similar listings that back each
-  suggestion (and flags photos unlike anything in the catalog);
+  suggestion, and :class:`~furima.listing.PhotoFamiliarity` flags photos unlike anything in
+  the catalog;
 - :class:`~furima.listing.TitleStyle` writes the title the way the catalog writes them;
 - a :class:`~furima.pricing.PriceSuggester` (and priced neighbours) give the price range.
 """
@@ -29,6 +30,7 @@ from furima.features import PhotoEncoder, photo_digest
 from furima.listing._brands import BrandMatcher
 from furima.listing._categories import consistent_categories, parent_maps
 from furima.listing._classifier import AttributeClassifier
+from furima.listing._familiarity import PhotoFamiliarity
 from furima.listing._features import ListingEncoders, ListingFeatures, _present
 from furima.listing._fields import ListingFields
 from furima.listing._requests import Query, ascii_share, validated_queries
@@ -52,8 +54,6 @@ __all__ = ["ListingAssistant"]
 
 _EVIDENCE = 5  # listing ids shown as evidence per field
 _TOP = 3  # candidates shown per field
-_FAMILIAR_QUANTILE = 0.01  # photos less similar to the catalog than 99% of its own are unfamiliar
-_FAMILIAR_SAMPLE = 1000
 _ENCODED = b"<encoded>"  # marks a photo whose features were given
 _LIKELY = 0.5  # unfilled fields still name the title when at least this likely
 _MIN_CALIBRATION_ROWS = 20  # held-out photos needed to calibrate on them alone
@@ -145,7 +145,9 @@ class ListingAssistant:
         self.title_style_ = self._fit_title_style(catalog)
         self.search_ = self._build_pool(catalog, features, progress)
         self.catalog_ = _reference_table(catalog, ids, fields)
-        self.familiar_score_ = self._familiar_score(ids[features.has_photo])
+        self.familiarity_ = PhotoFamiliarity.fit(
+            features.photos[features.has_photo], seed=self.seed
+        )
         self.catalog_ascii_ = ascii_share(catalog[fields.title].fillna("").astype(str))
         self.price_model_ = price_model
         return self
@@ -243,18 +245,6 @@ class ListingAssistant:
             progress=progress,
         )
 
-    def _familiar_score(self, ids_with_photo: np.ndarray) -> float:
-        """Top-1 similarity below which a photo is unlike the catalog (its 1st percentile)."""
-        if len(ids_with_photo) < 20:
-            return -1.0
-        rng = np.random.default_rng(self.seed)
-        sample = rng.choice(
-            ids_with_photo, min(_FAMILIAR_SAMPLE, len(ids_with_photo)), replace=False
-        )
-        # Results are re-ranked by product type, so the most similar is not always first.
-        scores = self.search_.similar(listing_ids=sample, k=10).scores.max(axis=1)
-        return float(np.quantile(scores[np.isfinite(scores)], _FAMILIAR_QUANTILE))
-
     # -- suggesting ----------------------------------------------------------------------
 
     def suggest(
@@ -308,7 +298,7 @@ class ListingAssistant:
             has_text=features.has_text,
         )
         found = self._neighbours(features)
-        familiar = self._familiar(features, found.scores.max(axis=1))
+        familiar = self._familiar(features)
         answers = []
         for row, query in enumerate(queries):
             if not familiar[row]:
@@ -359,9 +349,13 @@ class ListingAssistant:
             found.ids[has_photo], found.scores[has_photo] = by_photo.ids, by_photo.scores
         return found
 
-    def _familiar(self, features: ListingFeatures, top_scores: np.ndarray) -> np.ndarray:
+    def _familiar(self, features: ListingFeatures) -> np.ndarray:
         """Photos at least as close to the catalog as its own 1st percentile (texts always)."""
-        return ~features.has_photo | (top_scores >= self.familiar_score_)
+        familiar = ~features.has_photo
+        familiar[features.has_photo] = self.familiarity_.familiar(
+            features.photos[features.has_photo]
+        )
+        return familiar
 
     def _similar_listings(self, ids: np.ndarray, scores: np.ndarray) -> list[SimilarListing]:
         fields = self.fields_

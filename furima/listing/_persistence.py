@@ -2,6 +2,7 @@
 
     manifest.json    format, versions, fields, parameters, learned values, metrics, checksums
     classifier.npz   the attribute classifier's weights and photo feature scaling
+    familiarity.npy  the sample of catalog photo features that unfamiliar photos are told by
     catalog.parquet  the catalog listings shown as evidence (titles, fields, prices, photos)
     search/          the similar-listing pool (a saved SimilarSearch)
     price/           the price model, when the assistant has one (a saved PriceSuggester)
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["load_assistant", "save_assistant"]
 
 FORMAT = "furima.listing_assistant"
-FORMAT_VERSION = 1
+# 2: the photo familiarity check reads the encoder's features (familiarity.npy), not the pool's.
+FORMAT_VERSION = 2
 _CLASSIFIER, _CATALOG, _SEARCH, _PRICE = "classifier.npz", "catalog.parquet", "search", "price"
+_FAMILIARITY = "familiarity.npy"
 KIND = ArtifactKind(
     format=FORMAT,
     version=FORMAT_VERSION,
@@ -51,6 +54,7 @@ def save_assistant(assistant: ListingAssistant, path: str | Path) -> Path:
     def write(folder: Path) -> None:
         arrays, learned = assistant.classifier_.get_state()
         np.savez(folder / _CLASSIFIER, allow_pickle=False, **arrays)
+        np.save(folder / _FAMILIARITY, assistant.familiarity_.reference, allow_pickle=False)
         assistant.catalog_.reset_index().to_parquet(folder / _CATALOG, index=False)
         assistant.search_.save(folder / _SEARCH)
         if assistant.price_model_ is not None:
@@ -66,7 +70,7 @@ def save_assistant(assistant: ListingAssistant, path: str | Path) -> Path:
             "parents": assistant.parents_,
             "title_style": assistant.title_style_.get_state() if assistant.title_style_ else None,
             "brands": assistant.brands_.get_state() if assistant.brands_ else None,
-            "familiar_score": assistant.familiar_score_,
+            "familiarity_threshold": assistant.familiarity_.threshold,
             "catalog_ascii": assistant.catalog_ascii_,
             "has_price_model": assistant.price_model_ is not None,
             "data_fingerprint": assistant.data_fingerprint_,
@@ -82,6 +86,7 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     from furima.listing._assistant import ListingAssistant
     from furima.listing._brands import BrandMatcher
     from furima.listing._classifier import AttributeClassifier
+    from furima.listing._familiarity import PhotoFamiliarity
     from furima.listing._features import ListingEncoders
     from furima.listing._fields import ListingFields
     from furima.listing._titles import TitleStyle
@@ -89,6 +94,12 @@ def load_assistant(path: str | Path) -> ListingAssistant:
 
     folder = Path(path)
     manifest = read_manifest(folder, KIND)
+    if manifest["format_version"] < FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{str(folder)!r} is a listing assistant in format {manifest['format_version']}, "
+            "whose check for photos unlike the catalog this furima no longer reads. Fit the "
+            "assistant again (`furima listing fit`) and save it."
+        )
     check_files(folder, manifest, KIND)
     assistant = ListingAssistant(**manifest["params"])
     with np.load(folder / _CLASSIFIER, allow_pickle=False) as arrays:
@@ -101,7 +112,8 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     assistant.title_style_ = TitleStyle.from_state(style) if style else None
     brands = manifest["brands"]
     assistant.brands_ = BrandMatcher.from_state(brands) if brands else None
-    assistant.familiar_score_ = float(manifest["familiar_score"])
+    reference = np.load(folder / _FAMILIARITY, allow_pickle=False)
+    assistant.familiarity_ = PhotoFamiliarity(reference, float(manifest["familiarity_threshold"]))
     assistant.catalog_ascii_ = float(manifest["catalog_ascii"])
     assistant.data_fingerprint_ = manifest.get("data_fingerprint")  # absent before 0.1.0 final
     assistant.catalog_ = _catalog(folder / _CATALOG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +184,8 @@ def test_save_and_load_give_the_same_answers(
     before = [a.to_dict() for a in assistant.suggest_batch(photos=photos)]
     after = [a.to_dict() for a in loaded.suggest_batch(photos=photos)]
     assert after == before
+    assert loaded.familiarity_.threshold == assistant.familiarity_.threshold
+    assert np.array_equal(loaded.familiarity_.reference, assistant.familiarity_.reference)
 
 
 def test_multiscale_pooling_is_kept_through_save_and_load(
@@ -208,6 +211,16 @@ def test_a_damaged_save_is_refused(assistant: ListingAssistant, tmp_path: Path) 
         ListingAssistant.load(path)
     with pytest.raises(ModelFormatError, match=r"no manifest\.json"):
         ListingAssistant.load(tmp_path)
+
+
+def test_an_assistant_saved_before_the_familiarity_sample_asks_to_be_fitted_again(
+    assistant: ListingAssistant, tmp_path: Path
+) -> None:
+    path = assistant.save(tmp_path / "assistant")
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps(manifest | {"format_version": 1}))
+    with pytest.raises(ModelFormatError, match=r"in format 1, .*Fit the assistant again"):
+        ListingAssistant.load(path)
 
 
 def test_fit_refuses_catalogs_it_cannot_learn_from(photo_catalog: pd.DataFrame) -> None:

@@ -1,0 +1,66 @@
+"""Is a photo like the catalog's photos? Checked on the photo encoder's own features.
+
+The check compares a photo with a sample of catalog photos in the encoder's feature space, not
+in the similar-listing pool's learned embedding: a learned embedding maps everything, noise
+included, close to some product it was trained on (more so on small catalogs), while the
+encoder's features keep an unrelated picture far from every product photo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["PhotoFamiliarity"]
+
+
+@dataclass(frozen=True)
+class PhotoFamiliarity:
+    """Photos whose best cosine similarity to the ``reference`` sample is at least
+    ``threshold`` are familiar.
+
+    The threshold is the catalog's own ``quantile`` of that score, each sampled photo scored
+    against the rest of the sample (leave one out), so about that share of the catalog's own
+    photos would count as unfamiliar.
+    """
+
+    reference: np.ndarray  # unit rows, float16 (it is saved with the assistant)
+    threshold: float
+
+    MIN_PHOTOS: ClassVar[int] = 20  # fewer catalog photos: every photo counts as familiar
+
+    @classmethod
+    def fit(
+        cls, photos: np.ndarray, *, sample: int = 1000, quantile: float = 0.01, seed: int = 0
+    ) -> PhotoFamiliarity:
+        """Learn from the catalog's photo features (one row per photo)."""
+        if len(photos) < cls.MIN_PHOTOS:
+            return cls(np.zeros((0, photos.shape[1]), np.float16), -1.0)
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(len(photos), min(sample, len(photos)), replace=False))
+        reference = _unit(photos[rows]).astype(np.float16)
+        similarity = _as_float(reference) @ _as_float(reference).T
+        np.fill_diagonal(similarity, -np.inf)
+        threshold = float(np.quantile(similarity.max(axis=1), quantile))
+        return cls(reference, threshold)
+
+    def scores(self, photos: np.ndarray) -> np.ndarray:
+        """Each photo's best cosine similarity to the sample (1.0 when there is none)."""
+        if len(self.reference) == 0:
+            return np.ones(len(photos))
+        return np.asarray((_unit(photos) @ _as_float(self.reference).T).max(axis=1))
+
+    def familiar(self, photos: np.ndarray) -> np.ndarray:
+        return self.scores(photos) >= self.threshold
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = _as_float(rows)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
+
+
+def _as_float(rows: np.ndarray) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float32)
