@@ -16,7 +16,8 @@ One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric"
   catalog photo in raw feature space.
 - suggestion latency p50 / p99, photo decoding included (single requests, one after another).
 
-``--photo-pooling multiscale``: the assistant pools the stock photo network at every block;
+``--photo-pooling average|multiscale``: how the assistant pools the stock photo network
+(default ``auto``, the assistant's own choice: multiscale for a catalog this size);
 ``--photo-backbone DIR``: it encodes photos with a backbone tuned on the training split
 (``benchmarks/tune_photo_backbone.py``). The baselines keep the raw ImageNet features
 (average pooled).
@@ -43,6 +44,7 @@ from _myntra_photos import (
 )
 
 from furima.datasets import with_brand
+from furima.features import PhotoEncoder
 from furima.listing import (
     ListingAssistant,
     ListingFeatures,
@@ -67,15 +69,15 @@ def main() -> None:
     assistant = ListingAssistant(
         seed=args.seed, photo_backbone=args.photo_backbone, photo_pooling=args.photo_pooling
     )
-    encoder = assistant.encoders.photo
+    queries, catalog = held_out_split(len(table), args.seed)
+    pooling = assistant.pooling_for(len(catalog))
     features = ListingFeatures(
-        photos=photo_features(table, digest, cache, args.photo_backbone, encoder.pooling),
+        photos=photo_features(table, digest, cache, args.photo_backbone, pooling),
         colours=colour_features(table, digest, cache),
         titles=title_features(table, digest, cache),
         has_photo=np.ones(len(table), dtype=bool),
         has_text=np.ones(len(table), dtype=bool),
     )
-    queries, catalog = held_out_split(len(table), args.seed)
     fields = ListingFields.myntra_photos()
     base = {
         "benchmark": "listing",
@@ -84,7 +86,7 @@ def main() -> None:
         "rows": len(table),
         "queries": len(queries),
         "seed": args.seed,
-        "photo_backbone": encoder.name,
+        "photo_backbone": PhotoEncoder(backbone=args.photo_backbone, pooling=pooling).name,
     }
     started = time.perf_counter()
     assistant.fit(
@@ -115,8 +117,8 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--photo-pooling",
-        choices=("average", "multiscale"),
-        default="average",
+        choices=("auto", "average", "multiscale"),
+        default="auto",
         help="how the assistant pools the photo network (multiscale: stock weights only)",
     )
     return parser.parse_args()

@@ -59,10 +59,11 @@ def fit(
     photo_pooling: Annotated[
         str,
         typer.Option(
-            help="average, or multiscale (every block of the stock network: better types and "
+            help="auto (multiscale from 5,000 photos with the stock network, else average), "
+            "average, or multiscale (every block of the stock network: better types and "
             "colours on catalogs of thousands of photos)."
         ),
-    ] = "average",
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     registry: FitRegistryOption = None,
 ) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 from furima.catalog import fingerprint
 from furima.exceptions import DataError, NotFittedError, UnknownListingError
 from furima.features import PhotoEncoder, photo_digest
+from furima.features._photo import AVERAGE, MULTISCALE
 from furima.listing._brands import BrandMatcher
 from furima.listing._categories import consistent_categories, parent_maps
 from furima.listing._classifier import AttributeClassifier
@@ -50,7 +51,13 @@ if TYPE_CHECKING:
     from furima.index import SearchResult
     from furima.pricing import PriceSuggester
 
-__all__ = ["ListingAssistant"]
+__all__ = ["AUTO", "MULTISCALE_MIN_PHOTOS", "ListingAssistant"]
+
+AUTO = "auto"
+# Catalogs with at least this many photos pool the stock photo network at every block with
+# "auto" pooling (benchmarks on Myntra: multiscale trails average at 1,000 photos and leads
+# from a few thousand).
+MULTISCALE_MIN_PHOTOS = 5000
 
 _EVIDENCE = 5  # listing ids shown as evidence per field
 _TOP = 3  # candidates shown per field
@@ -76,11 +83,12 @@ class ListingAssistant:
             :func:`~furima.features.tune_photo_backbone`); ``None``: the ImageNet weights.
             A saved assistant carries its own copy.
         photo_pooling: How the photo network is pooled (see
-            :class:`~furima.features.PhotoEncoder`). ``"multiscale"`` (every block, stock
-            weights only) names types and colours better on large catalogs (Myntra 35k:
-            article type 0.880 against 0.862 top-1), but on a catalog of a few hundred photos
-            its 6176 values overfit the similar-listing embedding, and photos unlike the
-            catalog (noise) look familiar; hence ``"average"`` by default.
+            :class:`~furima.features.PhotoEncoder`): ``"average"``, ``"multiscale"`` (every
+            block, stock weights only), or ``"auto"``: multiscale for catalogs of at least
+            :data:`MULTISCALE_MIN_PHOTOS` photos with the stock weights, else average.
+            Multiscale names types and colours better on large catalogs (Myntra 35k: article
+            type 0.880 against 0.862 top-1) but its 6176 values per photo overfit a catalog of
+            a few thousand photos (at 1,000: top-3 0.824 against 0.871).
         seed: Random seed.
     """
 
@@ -94,7 +102,7 @@ class ListingAssistant:
         train_embedder: bool = True,
         backend: str = "auto",
         photo_backbone: str | Path | None = None,
-        photo_pooling: str = "average",
+        photo_pooling: str = AUTO,
         seed: int = 0,
     ) -> None:
         self.neighbours = neighbours
@@ -107,6 +115,7 @@ class ListingAssistant:
         self.photo_pooling = photo_pooling
         self.seed = seed
         self._encoders: ListingEncoders | None = None
+        self._catalog_photos = 0  # photos in the catalog being learned (for "auto" pooling)
 
     # -- fitting -------------------------------------------------------------------------
 
@@ -125,9 +134,9 @@ class ListingAssistant:
         ``features``: encoder outputs already computed for ``catalog`` (see
         :meth:`encode`), to skip encoding.
         """
-        self._encoders = None  # the photo settings may have changed since the last fit
         self.fields_ = fields = fields or ListingFields()
         fields.check(catalog)
+        self._use_encoders_for(catalog, fields)
         if len(catalog) < 10:
             raise DataError(f"the catalog has {len(catalog)} listings; give at least 10.")
         catalog = catalog.reset_index(drop=True)
@@ -137,6 +146,13 @@ class ListingAssistant:
             features = self.encode(catalog, fields, progress=progress)
         if len(features) != len(catalog):
             raise DataError(f"features have {len(features)} rows for {len(catalog)} listings.")
+        photo = self.encoders.photo
+        if features.photos.shape[1] != photo.dim:
+            raise DataError(
+                f"features hold photos as {features.photos.shape[1]} values, but this assistant "
+                f"encodes them as {photo.dim} ({photo.pooling} pooling for "
+                f"{self._catalog_photos} photos); compute them with its encode()."
+            )
         self.brands_ = (
             BrandMatcher.fit(catalog[fields.brand], catalog[fields.title]) if fields.brand else None
         )
@@ -154,19 +170,42 @@ class ListingAssistant:
 
     @property
     def encoders(self) -> ListingEncoders:
-        """The photo (``photo_backbone``, ``photo_pooling``) and text encoders."""
+        """The photo (``photo_backbone``, ``photo_pooling``) and text encoders; with ``"auto"``
+        pooling, those for the catalog last passed to :meth:`encode` or :meth:`fit`."""
         if self._encoders is None:
-            photo = PhotoEncoder(backbone=self.photo_backbone, pooling=self.photo_pooling)
+            photo = PhotoEncoder(
+                backbone=self.photo_backbone, pooling=self.pooling_for(self._catalog_photos)
+            )
             self._encoders = ListingEncoders(photo)
         return self._encoders
+
+    def pooling_for(self, photos: int) -> str:
+        """The photo pooling used for a catalog of ``photos`` photos."""
+        if self.photo_pooling not in (AUTO, AVERAGE, MULTISCALE):
+            raise ValueError(
+                f"photo_pooling must be {AUTO!r}, {AVERAGE!r} or {MULTISCALE!r}, "
+                f"got {self.photo_pooling!r}."
+            )
+        if self.photo_pooling != AUTO:
+            return self.photo_pooling
+        large = photos >= MULTISCALE_MIN_PHOTOS and self.photo_backbone is None
+        return MULTISCALE if large else AVERAGE
 
     def encode(
         self, catalog: pd.DataFrame, fields: ListingFields, *, progress: bool = False
     ) -> ListingFeatures:
         """Encoder outputs of a catalog, reusable across :meth:`fit` calls."""
         fields.check(catalog)
+        self._use_encoders_for(catalog, fields)
         photos = catalog[fields.photo].tolist() if fields.photo else [None] * len(catalog)
         return self.encoders.encode(photos, catalog[fields.title].tolist(), progress=progress)
+
+    def _use_encoders_for(self, catalog: pd.DataFrame, fields: ListingFields) -> None:
+        """Fresh encoders for learning from ``catalog`` (the settings may have changed since
+        the last fit, and ``"auto"`` pooling depends on its number of photos)."""
+        column = catalog[fields.photo] if fields.photo else pd.Series([], dtype=object)
+        self._catalog_photos = int(sum(_present(photo) for photo in column))
+        self._encoders = None
 
     def _fit_classifier(
         self, catalog: pd.DataFrame, features: ListingFeatures, progress: bool

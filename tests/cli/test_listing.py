@@ -87,4 +87,4 @@ def test_bad_requests_exit_1_with_a_message(
     pooling = run.invoke(
         app, ["listing", "fit", str(photos), "--preset", "myntra-photos", "--photo-pooling", "max"]
     )
-    assert pooling.exit_code == 1 and "pooling must be 'average' or 'multiscale'" in pooling.output
+    assert pooling.exit_code == 1 and "must be 'auto', 'average' or 'multiscale'" in pooling.output

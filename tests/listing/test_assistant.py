@@ -12,6 +12,7 @@ import pytest
 
 from furima.exceptions import DataError, ImageError, ModelFormatError, UnknownListingError
 from furima.listing import AttributeClassifier, ListingAssistant, ListingFields, ListingSuggestion
+from furima.listing._assistant import MULTISCALE_MIN_PHOTOS
 
 
 def test_photos_alone_get_their_article_type(
@@ -202,6 +203,21 @@ def test_multiscale_pooling_is_kept_through_save_and_load(
     assert loaded.suggest(photo=photo).to_dict() == fitted.suggest(photo=photo).to_dict()
     with pytest.raises(ValueError, match="average-pooled features only"):
         _ = ListingAssistant(photo_pooling="multiscale", photo_backbone=tmp_path).encoders
+
+
+def test_auto_pooling_is_multiscale_for_large_catalogs_only(
+    photo_catalog: pd.DataFrame, tmp_path: Path
+) -> None:
+    auto = ListingAssistant()
+    assert auto.pooling_for(MULTISCALE_MIN_PHOTOS - 1) == "average"
+    assert auto.pooling_for(MULTISCALE_MIN_PHOTOS) == "multiscale"
+    assert ListingAssistant(photo_pooling="average").pooling_for(10**6) == "average"
+    assert ListingAssistant(photo_backbone=tmp_path).pooling_for(10**6) == "average"
+    fields = ListingFields.myntra_photos()
+    small = photo_catalog.groupby("article_type").head(4)
+    multiscale = ListingAssistant(photo_pooling="multiscale").encode(small, fields)
+    with pytest.raises(DataError, match=r"encodes them as 1280 \(average pooling for 32 photos"):
+        ListingAssistant().fit(small, fields=fields, features=multiscale)
 
 
 def test_a_damaged_save_is_refused(assistant: ListingAssistant, tmp_path: Path) -> None:
