@@ -9,6 +9,7 @@ encoder's features keep an unrelated picture far from every product photo.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -40,27 +41,28 @@ class PhotoFamiliarity:
             return cls(np.zeros((0, photos.shape[1]), np.float16), -1.0)
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(len(photos), min(sample, len(photos)), replace=False))
-        reference = _unit(photos[rows]).astype(np.float16)
-        similarity = _as_float(reference) @ _as_float(reference).T
+        familiarity = cls(_unit(photos[rows]).astype(np.float16), 0.0)
+        similarity = familiarity._reference_rows @ familiarity._reference_rows.T
         np.fill_diagonal(similarity, -np.inf)
         threshold = float(np.quantile(similarity.max(axis=1), quantile))
-        return cls(reference, threshold)
+        return cls(familiarity.reference, threshold)
 
     def scores(self, photos: np.ndarray) -> np.ndarray:
         """Each photo's best cosine similarity to the sample (1.0 when there is none)."""
         if len(self.reference) == 0:
             return np.ones(len(photos))
-        return np.asarray((_unit(photos) @ _as_float(self.reference).T).max(axis=1))
+        return np.asarray((_unit(photos) @ self._reference_rows.T).max(axis=1))
 
     def familiar(self, photos: np.ndarray) -> np.ndarray:
         return self.scores(photos) >= self.threshold
 
+    @cached_property
+    def _reference_rows(self) -> np.ndarray:
+        """The sample as float32, converted once (not on every request)."""
+        return np.asarray(self.reference, dtype=np.float32)
+
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    rows = _as_float(rows)
+    rows = np.asarray(rows, dtype=np.float32)
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return rows / np.where(norms > 0, norms, 1.0)
-
-
-def _as_float(rows: np.ndarray) -> np.ndarray:
-    return np.asarray(rows, dtype=np.float32)
