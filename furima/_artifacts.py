@@ -52,6 +52,9 @@ class ArtifactKind:
         too_new: Message tail for a newer format; ``{saved}`` and ``{supported}`` are filled in.
         damaged: What to do when a file fails its checksum.
         error: The exception raised.
+        oldest: The oldest ``format_version`` this furima reads.
+        too_old: Message tail for a format older than ``oldest``: why it is not read, and
+            what to do.
     """
 
     format: str
@@ -61,6 +64,8 @@ class ArtifactKind:
     too_new: str
     damaged: str
     error: type[ModelFormatError] = ModelFormatError
+    oldest: int = 1
+    too_old: str = ""
 
 
 def sha256(path: Path) -> str:
@@ -179,10 +184,14 @@ def read_manifest(path: Path, kind: ArtifactKind) -> dict[str, Any]:
             f"{str(path)!r} holds a {manifest.get('format')!r} artifact, not a {kind.format!r}."
         )
     version = manifest.get("format_version")
+    saved_by = manifest.get("versions", {}).get("furima", "an unknown version")
     if not isinstance(version, int) or version > kind.version:
-        saved_by = manifest.get("versions", {}).get("furima", "an unknown version")
         tail = kind.too_new.format(saved=version, supported=kind.version)
         raise kind.error(f"{str(path)!r} was saved by furima {saved_by} {tail}")
+    if version < kind.oldest:
+        raise kind.error(
+            f"{str(path)!r} was saved by furima {saved_by} in format {version}, {kind.too_old}"
+        )
     return manifest
 
 

@@ -14,6 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from furima.features import l2_normalise
+
 __all__ = ["PhotoFamiliarity"]
 
 
@@ -41,17 +43,18 @@ class PhotoFamiliarity:
             return cls(np.zeros((0, photos.shape[1]), np.float16), -1.0)
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(len(photos), min(sample, len(photos)), replace=False))
-        familiarity = cls(_unit(photos[rows]).astype(np.float16), 0.0)
-        similarity = familiarity._reference_rows @ familiarity._reference_rows.T
+        reference = l2_normalise(photos[rows]).astype(np.float16)
+        unit = reference.astype(np.float32)
+        similarity = unit @ unit.T
         np.fill_diagonal(similarity, -np.inf)
-        threshold = float(np.quantile(similarity.max(axis=1), quantile))
-        return cls(familiarity.reference, threshold)
+        return cls(reference, float(np.quantile(similarity.max(axis=1), quantile)))
 
     def scores(self, photos: np.ndarray) -> np.ndarray:
         """Each photo's best cosine similarity to the sample (1.0 when there is none)."""
         if len(self.reference) == 0:
             return np.ones(len(photos))
-        return np.asarray((_unit(photos) @ self._reference_rows.T).max(axis=1))
+        unit = l2_normalise(np.asarray(photos, dtype=np.float32))
+        return np.asarray((unit @ self._reference_rows.T).max(axis=1))
 
     def familiar(self, photos: np.ndarray) -> np.ndarray:
         return self.scores(photos) >= self.threshold
@@ -60,9 +63,3 @@ class PhotoFamiliarity:
     def _reference_rows(self) -> np.ndarray:
         """The sample as float32, converted once (not on every request)."""
         return np.asarray(self.reference, dtype=np.float32)
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    rows = np.asarray(rows, dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows / np.where(norms > 0, norms, 1.0)

@@ -44,6 +44,11 @@ KIND = ArtifactKind(
     ),
     damaged="the assistant is corrupt, truncated or was modified. Fit and save it again.",
     error=ModelFormatError,
+    oldest=FORMAT_VERSION,
+    too_old=(
+        "whose check for photos unlike the catalog this furima no longer reads. Fit the "
+        "assistant again (`furima listing fit`) and save it."
+    ),
 )
 
 
@@ -94,12 +99,6 @@ def load_assistant(path: str | Path) -> ListingAssistant:
 
     folder = Path(path)
     manifest = read_manifest(folder, KIND)
-    if manifest["format_version"] < FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{str(folder)!r} is a listing assistant in format {manifest['format_version']}, "
-            "whose check for photos unlike the catalog this furima no longer reads. Fit the "
-            "assistant again (`furima listing fit`) and save it."
-        )
     check_files(folder, manifest, KIND)
     assistant = ListingAssistant(**manifest["params"])
     with np.load(folder / _CLASSIFIER, allow_pickle=False) as arrays:
