@@ -16,6 +16,9 @@ One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric"
   catalog photo in raw feature space.
 - suggestion latency p50 / p99, photo decoding included (single requests, one after another).
 
+Each field is judged on the held-out items whose value the catalog knows (``judged``): brands
+are read off titles (:func:`furima.datasets.with_brand`), and about 2% of titles name none.
+
 ``--photo-pooling average|multiscale``: how the assistant pools the stock photo network
 (default ``auto``, the assistant's own choice: multiscale for a catalog this size);
 ``--photo-backbone DIR``: it encodes photos with a backbone tuned on the training split
@@ -181,16 +184,16 @@ def _accuracy(
     baselines: dict[str, Any],
 ) -> None:
     for name in fields.suggested:
-        real = truth[name].astype("string").fillna("?").to_numpy()
+        judged, real = _known_truth(truth, name)
         for mode, answers in (("photo", photo_only), ("photo+title", with_title)):
-            top = [[c.value for c in a.field(name).top] for a in answers]
+            top = [[c.value for c in answers[i].field(name).top] for i in judged]
             for k in (1, 3):
-                hits = np.mean([real[i] in top[i][:k] for i in range(len(real))])
-                extra: dict[str, Any] = {}
+                hits = np.mean([real[j] in top[j][:k] for j in range(len(real))])
+                extra: dict[str, Any] = {"judged": len(judged)}
                 if mode == "photo" and name in baselines:
-                    guess = baselines[name]
+                    guess = baselines[name][judged]
                     extra["baseline"] = round(
-                        float(np.mean([real[i] in guess[i, :k] for i in range(len(real))])), 4
+                        float(np.mean([real[j] in guess[j, :k] for j in range(len(real))])), 4
                     )
                     extra["baseline_name"] = "logistic regression on raw efficientnet-lite0"
                 _emit(
@@ -228,14 +231,18 @@ def _coverage(
 ) -> None:
     filled_right: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in fields.suggested:
-        real = truth[name].astype("string").fillna("?").to_numpy()
-        confidence = np.array([a.field(name).confidence for a in answers])
-        correct = np.array([a.field(name).top[0].value == real[i] for i, a in enumerate(answers)])
+        judged, real = _known_truth(truth, name)
+        fields_of = [answers[i].field(name) for i in judged]
+        confidence = np.array([f.confidence for f in fields_of])
+        correct = np.array([f.top[0].value == real[j] for j, f in enumerate(fields_of)])
         _emit(base, name, "accuracy_vs_coverage", input="photo", furima=_curve(confidence, correct))
-        filled = np.array([a.field(name).filled for a in answers])
-        right = filled & np.array([a.field(name).value == real[i] for i, a in enumerate(answers)])
+        filled = np.array([f.filled for f in fields_of])
+        right = filled & np.array([f.value == real[j] for j, f in enumerate(fields_of)])
         filled_right[name] = filled, right
-        _emit(base, name, "default_threshold", input="photo", **_fill_rate(filled, right))
+        _emit(
+            base, name, "default_threshold", input="photo", judged=len(judged),
+            **_fill_rate(filled, right),
+        )  # fmt: skip
     groups = {
         "all": list(fields.suggested),
         "all_but_brand": [name for name in fields.suggested if name != fields.brand],
@@ -258,6 +265,15 @@ def _curve(confidence: np.ndarray, correct: np.ndarray) -> list[dict[str, Any]]:
         coverage = round(float(kept.mean()), 4)
         curve.append({"threshold": threshold, "coverage": coverage, "accuracy": accuracy})
     return curve
+
+
+def _known_truth(truth: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Queries whose ``name`` is known, and those values: a field whose true value the
+    catalog lacks (a title without a recognisable brand) can be judged neither filled nor
+    right, so it is left out of that field's figures."""
+    values = truth[name].astype("string")
+    judged = np.flatnonzero(values.notna().to_numpy())
+    return judged, values.to_numpy()[judged]
 
 
 def _fill_rate(filled: np.ndarray, right: np.ndarray) -> dict[str, float]:
