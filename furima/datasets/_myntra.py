@@ -27,8 +27,10 @@ def with_brand(
     counts = brand.str.lower().value_counts()
     known = {str(b): None for b in counts.index[counts >= 2]}
     missing = brand.isna() & titles.notna()
-    brand[missing] = [_known_prefix(str(t), known) for t in titles[missing]]
-    return photos.assign(**{column: brand})
+    recovered = pd.Series(
+        [_known_prefix(str(t), known) for t in titles[missing]], index=titles.index[missing]
+    )
+    return photos.assign(**{column: brand.fillna(recovered.astype("string"))})
 
 
 def _known_prefix(title: str, known: dict[str, None]) -> str | None:

@@ -3,7 +3,7 @@
 - :class:`ListingTextVectorizer`: sparse TF-IDF over listing views and crosses.
 - :func:`listing_keys` and :class:`TargetEncoder`: categorical keys and their smoothed targets.
 - :class:`MiniLMEncoder`, :class:`MultilingualUSEEncoder`: dense sentence embeddings.
-- :class:`ColourEncoder`: the product's colours (HSV histogram, background left out).
+- :class:`ColourEncoder`: the product's colours (CIELAB histograms, background left out).
 - :class:`PhotoEncoder`: EfficientNet-Lite0 photo features through onnxruntime (average
   pooled, or pooled at every block for search);
   :func:`decode_image` turns any photo into RGB pixels or a clear :class:`ImageError`.

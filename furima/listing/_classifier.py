@@ -31,6 +31,10 @@ __all__ = ["MODES", "AttributeClassifier"]
 PHOTO, TEXT, BOTH = "photo", "text", "photo+text"
 MODES = (PHOTO, TEXT, BOTH)
 _MIN_THRESHOLD = 0.5
+# Standardised photo inputs are clipped to this many standard deviations: a colour-histogram
+# cell that catalog photos almost never fill would otherwise turn a new photo that fills it
+# into an input thousands of deviations out, far beyond anything the network was trained on.
+_MAX_DEVIATIONS = 10.0
 
 
 class AttributeClassifier:
@@ -172,10 +176,12 @@ class AttributeClassifier:
     def _scaled(
         self, photos: np.ndarray | None, texts: np.ndarray | None, rows: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Standardised photo features; text vectors (unit length) scaled to unit variance."""
+        """Standardised photo features (clipped); text vectors (unit length) scaled to unit
+        variance."""
         p = np.zeros((rows, self.photo_dim_), np.float32)
         if photos is not None:
-            p = ((photos - self.photo_mean_) * self.photo_scale_).astype(np.float32)
+            standardised = (photos - self.photo_mean_) * self.photo_scale_
+            p = np.clip(standardised, -_MAX_DEVIATIONS, _MAX_DEVIATIONS).astype(np.float32)
         t = np.zeros((rows, self.text_dim_), np.float32)
         if texts is not None:
             t = (texts * math.sqrt(max(self.text_dim_, 1))).astype(np.float32)

@@ -30,7 +30,9 @@ __all__ = ["load_assistant", "save_assistant"]
 
 FORMAT = "furima.listing_assistant"
 # 2: the photo familiarity check reads the encoder's features (familiarity.npy), not the pool's.
-FORMAT_VERSION = 2
+# 3: colour features are CIELAB histograms of the product, whole and centre (659 values), not
+#    one HSV histogram (85): the classifier of an older assistant expects the old width.
+FORMAT_VERSION = 3
 _CLASSIFIER, _CATALOG, _SEARCH, _PRICE = "classifier.npz", "catalog.parquet", "search", "price"
 _FAMILIARITY = "familiarity.npy"
 KIND = ArtifactKind(
@@ -46,7 +48,7 @@ KIND = ArtifactKind(
     error=ModelFormatError,
     oldest=FORMAT_VERSION,
     too_old=(
-        "whose check for photos unlike the catalog this furima no longer reads. Fit the "
+        "whose photo features this furima no longer computes the same way. Fit the "
         "assistant again (`furima listing fit`) and save it."
     ),
 )

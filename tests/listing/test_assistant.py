@@ -229,13 +229,13 @@ def test_a_damaged_save_is_refused(assistant: ListingAssistant, tmp_path: Path) 
         ListingAssistant.load(tmp_path)
 
 
-def test_an_assistant_saved_before_the_familiarity_sample_asks_to_be_fitted_again(
+def test_an_assistant_saved_with_older_photo_features_asks_to_be_fitted_again(
     assistant: ListingAssistant, tmp_path: Path
 ) -> None:
     path = assistant.save(tmp_path / "assistant")
     manifest = json.loads((path / "manifest.json").read_text())
-    (path / "manifest.json").write_text(json.dumps(manifest | {"format_version": 1}))
-    with pytest.raises(ModelFormatError, match=r"in format 1, .*Fit the assistant again"):
+    (path / "manifest.json").write_text(json.dumps(manifest | {"format_version": 2}))
+    with pytest.raises(ModelFormatError, match=r"in format 2, .*Fit the assistant again"):
         ListingAssistant.load(path)
 
 

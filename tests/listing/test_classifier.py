@@ -142,3 +142,16 @@ def test_bad_input_is_named() -> None:
 def test_features_of_another_size_are_refused(fitted: AttributeClassifier) -> None:
     with pytest.raises(DataError, match="have 5 features but the classifier was trained on 16"):
         fitted.predict(photos=np.zeros((2, 5), np.float32))
+
+
+def test_a_feature_the_catalog_never_filled_cannot_swamp_a_new_photo() -> None:
+    # like a colour-histogram cell no catalog photo falls in: constant 0 while training
+    photos, texts, labels = _data()
+    empty_cell = np.zeros((len(photos), 1), np.float32)
+    model = AttributeClassifier(hidden=64, epochs=40, seed=0).fit(
+        labels, photos=np.hstack([photos, empty_cell]), texts=texts
+    )
+    new, _, truth = _data(rows=300, seed=1)
+    filled_cell = np.full((len(new), 1), 0.5, np.float32)
+    predicted = model.predict(photos=np.hstack([new, filled_cell]))
+    assert np.mean(predicted["kind"] == truth["kind"]) > 0.9
