@@ -10,8 +10,8 @@ histogram, its mean and spread, and lightness percentiles; the product's share o
 comes last.
 
 On Myntra 44k (35k photos to learn from, 8.8k held out), logistic regression on these features
-alone names the base colour for 60.0% of held-out photos, against 56.0% for the HSV histogram
-that came before, and adds 1.5 points to the photo classifier's colour where HSV added 0.6.
+alone names the base colour of 60.0% of held-out photos, against 56.0% for the HSV histogram
+that came before; the listing assistant's colour from the photo went from 0.660 to 0.671.
 """
 
 from __future__ import annotations
