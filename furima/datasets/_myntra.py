@@ -25,7 +25,7 @@ def with_brand(
     titles = photos[title].astype("string")
     brand = titles.str.extract(_BRAND_BEFORE_GENDER, expand=False).str.strip()
     counts = brand.str.lower().value_counts()
-    known = {str(b): None for b in counts.index[counts >= 2]}
+    known = {str(b) for b in counts.index[counts >= 2]}
     missing = brand.isna() & titles.notna()
     recovered = pd.Series(
         [_known_prefix(str(t), known) for t in titles[missing]], index=titles.index[missing]
@@ -33,7 +33,7 @@ def with_brand(
     return photos.assign(**{column: brand.fillna(recovered.astype("string"))})
 
 
-def _known_prefix(title: str, known: dict[str, None]) -> str | None:
+def _known_prefix(title: str, known: set[str]) -> str | None:
     """The longest run of ``title``'s first words that is a known (lower-cased) brand."""
     words = title.split()
     for width in range(min(_MAX_BRAND_WORDS, len(words)), 0, -1):
