@@ -159,6 +159,14 @@ def _from_fit_target(task: BenchTask, predicted: np.ndarray) -> np.ndarray:
 # --- the systems -----------------------------------------------------------------------------
 
 
+def furima_predictions(task: BenchTask, result: Any) -> np.ndarray:
+    """What ``score`` takes from a fitted AutoML result: P(positive) for binary tasks, else
+    predicted values or labels."""
+    if task.kind == "binary":
+        return np.asarray(result.predict_proba(task.X_test))
+    return np.asarray(result.predict(task.X_test))
+
+
 def run_furima(
     task: BenchTask, features: Features, budget: float, seed: int, n_jobs: int
 ) -> Outcome:
@@ -167,10 +175,7 @@ def run_furima(
 
     automl = AutoML(task=task.kind, metric=task.metric, budget_s=budget, seed=seed, n_jobs=n_jobs)
     result = automl.fit(task.X_train, task.y_train)
-    if task.kind == "binary":
-        predictions = np.asarray(result.predict_proba(task.X_test))
-    else:
-        predictions = np.asarray(result.predict(task.X_test))
+    predictions = furima_predictions(task, result)
     # fit_s: the search, ensemble and refit, which the budget bounds; furima_s adds predicting
     notes = {
         "furima_fit_s": result.chosen.get("elapsed_s"),

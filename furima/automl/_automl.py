@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from furima.automl._objective import Objective, Prepared, TrialModel
 from furima.automl._result import AutoMLResult, Member
 from furima.automl._study import PRUNERS, SAMPLERS, make_pruner, make_sampler, open_storage
 from furima.exceptions import DataError
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["AutoML"]
 
@@ -87,7 +90,7 @@ class AutoML:
         budget_s: float = 300.0,
         max_trials: int | None = None,
         families: Sequence[str] | None = None,
-        sampler: str = "auto",
+        sampler: str | optuna.samplers.BaseSampler = "auto",
         pruner: str = "hyperband",
         objectives: Sequence[str] = ("score",),
         storage: str | Path | None = None,
@@ -136,10 +139,20 @@ class AutoML:
             raise ValueError(
                 f"Unknown model families {unknown}; choose from {', '.join(FAMILIES)}."
             )
-        if self.sampler not in SAMPLERS or self.pruner not in PRUNERS:
+        named = isinstance(self.sampler, str)
+        if (named and self.sampler not in SAMPLERS) or self.pruner not in PRUNERS:
             raise ValueError(
                 f"sampler must be one of {', '.join(SAMPLERS)} and pruner one of "
                 f"{', '.join(PRUNERS)}; got {self.sampler!r} and {self.pruner!r}."
+            )
+        if not named and not hasattr(self.sampler, "sample_independent"):
+            raise ValueError(
+                f"sampler must be a name or an Optuna sampler, got {type(self.sampler).__name__}."
+            )
+        if not named and self.n_jobs > 1:
+            raise ValueError(
+                "A sampler object serves one process; with n_jobs > 1 name it (e.g. 'tpe') "
+                "so that each process builds its own."
             )
         if self.objectives not in (("score",), ("score", "latency")):
             raise ValueError("objectives must be ('score',) or ('score', 'latency').")
@@ -281,7 +294,11 @@ class AutoML:
         return optuna.create_study(
             study_name=self.study_name,
             storage=storage,
-            sampler=make_sampler(self.sampler, seed=self.seed, objectives=len(directions)),
+            sampler=(
+                make_sampler(self.sampler, seed=self.seed, objectives=len(directions))
+                if isinstance(self.sampler, str)
+                else self.sampler
+            ),
             pruner=make_pruner(self.pruner),
             directions=directions,
             load_if_exists=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -185,3 +186,24 @@ def test_a_trial_without_time_to_featurise_is_stopped_before_it_starts(spam: pd.
     objective.deadline = float("inf")
     study.optimize(objective, n_trials=1)
     assert study.trials[1].state.name == "COMPLETE" and study.trials[1].value > 0.8
+
+
+def test_an_optuna_sampler_of_your_own_drives_the_search(spam: pd.DataFrame) -> None:
+    import optuna
+
+    class CountingSampler(optuna.samplers.RandomSampler):
+        def __init__(self) -> None:
+            super().__init__(seed=0)
+            self.draws: list[str] = []
+
+        def sample_independent(self, study: Any, trial: Any, name: str, space: Any) -> Any:
+            self.draws.append(name)
+            return super().sample_independent(study, trial, name, space)
+
+    sampler = CountingSampler()
+    result = AutoML(
+        "binary", budget_s=10, max_trials=2, families=["linear"], sampler=sampler, warm_start=False
+    ).fit(spam[["text"]], spam["label"].to_numpy())
+    assert result.study.sampler is sampler
+    assert len(result.study.trials) == 2
+    assert sampler.draws.count("linear_C") == 2  # every trial's C came from it

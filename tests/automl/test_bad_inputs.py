@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
@@ -25,6 +26,11 @@ X = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100.0) % 7})
         ({"task": "ranking", "group_column": "q", "metric": "auc"}, "ndcg@K (e.g. ndcg@10)"),
         ({"task": "binary", "families": ["svm"]}, "Unknown model families ['svm']"),
         ({"task": "binary", "sampler": "bayes"}, "sampler must be one of"),
+        ({"task": "binary", "sampler": 42}, "sampler must be a name or an Optuna sampler, got int"),
+        (
+            {"task": "binary", "sampler": optuna.samplers.RandomSampler(), "n_jobs": 2},
+            "A sampler object serves one process",
+        ),
         ({"task": "binary", "objectives": ("score", "size")}, "objectives must be"),
     ],
 )
