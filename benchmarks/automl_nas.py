@@ -314,11 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     except TaskSkipped as skipped:
         sys.exit(str(skipped))
     maximize = HIGHER_IS_BETTER[task.metric]
-    runs = {
-        name: [search(task, name, args, seed) for seed in seeds]
-        for name in args.samplers.split(",")
-    }
-    bars = [run["best_so_far"][-1] for run in runs["random"]]
+    names = args.samplers.split(",")
+    runs = {name: [search(task, name, args, seed) for seed in seeds] for name in names}
+    bars = [run["best_so_far"][-1] for run in runs[names[0]]]
     print(
         json.dumps(
             {
