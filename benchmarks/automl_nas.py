@@ -164,7 +164,9 @@ def darts_architecture(task: BenchTask, seed: int, epochs: int) -> dict[str, Any
     inputs = torch.from_numpy((X - mean) / scale)
     target = torch.from_numpy(labels.astype(np.int64))
     network = Supernet(X.shape[1], int(labels.max()) + 1)
-    weights = torch.optim.AdamW(network.weights(), lr=FIXED["mlp_lr"], weight_decay=1e-4)
+    weights = torch.optim.AdamW(
+        network.weights(), lr=FIXED["mlp_lr"], weight_decay=FIXED["mlp_weight_decay"]
+    )
     mixing = torch.optim.Adam(network.mixing.parameters(), lr=3e-3, weight_decay=1e-3)
     rng = np.random.default_rng(seed)
     batch = int(FIXED["mlp_batch"])
