@@ -8,6 +8,7 @@ A task whose input is missing raises :class:`TaskSkipped`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +220,23 @@ TASKS: dict[str, Loader] = {
     "fraud": fraud,
     "photo_article_type": photo_article_type,
 }
+
+
+def add_search_arguments(parser: Any, *, trials: int, seeds: str) -> None:
+    """The options every study-comparison benchmark takes: data, task, trials, seeds, cache."""
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--task", choices=sorted(TASKS), default="photo_article_type")
+    parser.add_argument("--trials", type=int, default=trials, help="trials per run")
+    parser.add_argument("--budget", type=float, default=1800.0, help="a cap per run (seconds)")
+    parser.add_argument("--seeds", default=seeds, help="comma-separated")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/furima/benchmarks")
+
+
+def task_and_seeds(args: Any) -> tuple[BenchTask, list[int]]:
+    """The task named by ``add_search_arguments``'s options (split with the first seed), and
+    the seeds; exits with the reason when the task's data is missing."""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        return TASKS[args.task](args.data, seeds[0], args.cache), seeds
+    except TaskSkipped as skipped:
+        sys.exit(str(skipped))

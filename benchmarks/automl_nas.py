@@ -40,7 +40,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -49,7 +48,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import torch
-from _automl_tasks import TASKS, BenchTask, TaskSkipped
+from _automl_tasks import BenchTask, add_search_arguments, task_and_seeds
 from automl import HIGHER_IS_BETTER, furima_predictions, score
 from torch import nn
 from torch.nn import functional as F
@@ -298,23 +297,14 @@ def first_reaching(best_so_far: list[float], bar: float, maximize: bool) -> int 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--task", choices=sorted(TASKS), default="photo_article_type")
-    parser.add_argument("--trials", type=int, default=30, help="trials per run")
-    parser.add_argument("--budget", type=float, default=1800.0, help="a cap per run (seconds)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated; one run per sampler")
+    add_search_arguments(parser, trials=30, seeds="0,1,2")
     parser.add_argument("--grid", type=int, default=8, help="reinforce: points per range")
     parser.add_argument("--darts-epochs", type=int, default=20, help="darts: supernet epochs")
     parser.add_argument(
         "--samplers", default=",".join(SAMPLERS), help=f"comma-separated, of {SAMPLERS}"
     )
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/furima/benchmarks")
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    try:
-        task = TASKS[args.task](args.data, seeds[0], args.cache)
-    except TaskSkipped as skipped:
-        sys.exit(str(skipped))
+    task, seeds = task_and_seeds(args)
     maximize = HIGHER_IS_BETTER[task.metric]
     names = args.samplers.split(",")
     runs = {name: [search(task, name, args, seed) for seed in seeds] for name in names}

@@ -19,13 +19,12 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
-from _automl_tasks import TASKS, BenchTask, TaskSkipped
+from _automl_tasks import BenchTask, add_search_arguments, task_and_seeds
 
 from furima.automl import AutoML
 
@@ -105,22 +104,13 @@ def compared(baseline: dict[str, Any], pruned: dict[str, Any], maximize: bool) -
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--task", choices=sorted(TASKS), default="photo_article_type")
-    parser.add_argument("--trials", type=int, default=16, help="trials per run")
-    parser.add_argument("--budget", type=float, default=1800.0, help="a cap per run (seconds)")
-    parser.add_argument("--seeds", default="0,1", help="comma-separated; one pair of runs each")
+    add_search_arguments(parser, trials=16, seeds="0,1")  # one pair of runs per seed
     parser.add_argument("--pruners", default="hyperband", help="comma-separated")
     parser.add_argument(
         "--sampler", default="random", help="random: both runs try the same configurations"
     )
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/furima/benchmarks")
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    try:
-        task = TASKS[args.task](args.data, seeds[0], args.cache)
-    except TaskSkipped as skipped:
-        sys.exit(str(skipped))
+    task, seeds = task_and_seeds(args)
     maximize = task.metric != "rmsle"
     pruners = args.pruners.split(",")
     results: dict[str, list[dict[str, Any]]] = {p: [] for p in pruners}
