@@ -15,6 +15,9 @@ One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric"
 - title token F1 against the real title (photo alone). Baseline: the title of the nearest
   catalog photo in raw feature space.
 - suggestion latency p50 / p99, photo decoding included (single requests, one after another).
+- photos unlike the catalog: the share of held-out catalog photos the assistant wrongly calls
+  unfamiliar (it then fills nothing), and what it does with photos of other things
+  (``benchmarks/_other_photos.py``: real photographs, white-background drawings, noise).
 
 Each field is judged on the held-out items whose value the catalog knows (``judged``): brands
 are read off titles (:func:`furima.datasets.with_brand`), and about 2% of titles name none.
@@ -45,6 +48,7 @@ from _myntra_photos import (
     read_catalog,
     title_features,
 )
+from _other_photos import other_photos
 
 from furima.datasets import with_brand
 from furima.listing import (
@@ -108,6 +112,7 @@ def main() -> None:
     _coverage(base, fields, truth, photo_only)
     _titles(base, truth, photo_only, baselines["nearest_titles"])
     _latency(base, assistant, truth)
+    _unfamiliar(base, assistant, features.photos[queries])
 
 
 def _arguments() -> argparse.Namespace:
@@ -321,6 +326,29 @@ def _latency(base: dict[str, Any], assistant: ListingAssistant, truth: pd.DataFr
         p99=round(float(np.percentile(times, 99)), 1),
         requests=len(times),
         target_p99=300,
+    )
+
+
+def _unfamiliar(base: dict[str, Any], assistant: ListingAssistant, photos: np.ndarray) -> None:
+    """How often a new catalog photo is wrongly called unfamiliar, and whether photos of other
+    things get any field filled (they should get none)."""
+    familiarity = assistant.familiarity_
+    others = other_photos()
+    scores = familiarity.scores(assistant.encoders.photo.encode(list(others.values())))
+    filled = {
+        name: sum(f.filled for f in assistant.suggest(photo=photo).fields)
+        for name, photo in others.items()
+    }
+    _emit(
+        base,
+        "all",
+        "unfamiliar_photos",
+        input="photo",
+        threshold=round(familiarity.threshold, 4),
+        catalog_photos_flagged=round(float(1 - familiarity.familiar(photos).mean()), 4),
+        other_photos_flagged=round(float(np.mean(scores < familiarity.threshold)), 4),
+        other_photos_with_a_field_filled=sum(count > 0 for count in filled.values()),
+        other_photos={name: round(float(s), 4) for name, s in zip(others, scores, strict=True)},
     )
 
 

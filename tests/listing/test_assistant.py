@@ -97,12 +97,29 @@ def test_a_brand_given_by_the_seller_is_kept(
     assert answer.title is not None and answer.title.value.startswith("Levis ")
 
 
-def test_a_photo_unlike_the_catalog_fills_nothing(assistant: ListingAssistant) -> None:
+def _other_photo(kind: str) -> np.ndarray:
+    """Pictures of things the fashion catalog does not sell (all offline): noise, two real
+    photographs that ship with scikit-learn, and a chart on a product photo's white background."""
+    from PIL import Image, ImageDraw
+    from sklearn.datasets import load_sample_image
+
+    if kind == "noise":
+        return np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    if kind == "chart":
+        chart = Image.new("RGB", (300, 400), "white")
+        draw = ImageDraw.Draw(chart)
+        draw.line([(40, 40), (40, 360), (280, 360)], fill="black", width=2)
+        draw.line([(40, 320), (100, 240), (160, 270), (220, 120), (280, 80)], fill="blue", width=3)
+        return np.asarray(chart)
+    return np.asarray(load_sample_image(f"{kind}.jpg"))
+
+
+@pytest.mark.parametrize("kind", ["noise", "china", "flower", "chart"])
+def test_a_photo_unlike_the_catalog_fills_nothing(assistant: ListingAssistant, kind: str) -> None:
     from PIL import Image
 
-    noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(noise).save(buffer, format="PNG")
+    Image.fromarray(_other_photo(kind)).save(buffer, format="PNG")
     answer = assistant.suggest(photo=buffer.getvalue())
     assert not any(f.filled for f in answer.fields)
     assert answer.title is None
