@@ -214,8 +214,9 @@ class ListingAssistant:
         labels: dict[str, Any] = {
             name: catalog[name].to_numpy(dtype=object) for name in fields.suggested
         }
-        if fields.brand and self.brands_ is not None:
-            labels[fields.brand] = self.brands_.trainable(catalog[fields.brand])
+        learnable = {}
+        if fields.brand and self.brands_ is not None:  # rare brands: not learned, yet real
+            learnable[fields.brand] = self.brands_.learnable
         classifier = self.classifier or AttributeClassifier(seed=self.seed)
         fresh = AttributeClassifier(**classifier.get_params())
         return fresh.fit(
@@ -225,6 +226,7 @@ class ListingAssistant:
             has_photo=features.has_photo,
             has_text=features.has_text,
             calibration_rows=self._rows_held_out_of_tuning(catalog, fresh.calibration_share),
+            learnable=learnable,
             progress=progress,
         )
 

@@ -63,14 +63,6 @@ class BrandMatcher:
                     break
         return None if best is None else best[2]
 
-    def trainable(self, brands: pd.Series) -> np.ndarray:
-        """Brand labels for a classifier: rare brands become unknown (``None``)."""
-        values = brands.astype("string").str.strip()
-        return np.array(
-            [str(b) if pd.notna(b) and str(b) in self.learnable else None for b in values],
-            dtype=object,
-        )
-
     def get_state(self) -> dict[str, Any]:
         return {
             "names": self.names,

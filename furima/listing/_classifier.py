@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = ["MODES", "AttributeClassifier"]
 PHOTO, TEXT, BOTH = "photo", "text", "photo+text"
 MODES = (PHOTO, TEXT, BOTH)
 _MIN_THRESHOLD = 0.5
+_UNKNOWN, _UNNAMED = -1, -2  # label codes: no value; a value the classifier has no class for
 # Standardised photo inputs are clipped to this many standard deviations: a colour-histogram
 # cell that catalog photos almost never fill would otherwise turn a new photo that fills it
 # into an input thousands of deviations out, far beyond anything the network was trained on.
@@ -110,6 +111,7 @@ class AttributeClassifier:
         has_photo: np.ndarray | None = None,
         has_text: np.ndarray | None = None,
         calibration_rows: np.ndarray | None = None,
+        learnable: Mapping[str, Collection[str]] | None = None,
         progress: bool = False,
     ) -> AttributeClassifier:
         """Learn every field in ``labels`` (field -> one value per row; blank means unknown).
@@ -117,7 +119,11 @@ class AttributeClassifier:
         Give ``photos`` ``[n, d]`` and/or ``texts`` ``[n, e]``; ``has_photo`` / ``has_text``
         mark rows without one (their feature rows are ignored). ``calibration_rows``: the
         row positions to hold out for temperatures and thresholds (default: a seeded
-        ``calibration_share`` of the rows).
+        ``calibration_share`` of the rows). ``learnable``: per field, the only values to learn
+        (e.g. brands with enough listings). Rows with another value teach nothing, but they
+        are not unknown: a new listing may carry a value the classifier cannot name, so held-out
+        rows like them count as misses, and the field's probabilities are scaled by the share
+        of held-out values it can name (what is left is "a value it has no class for").
         """
         self._check_params()
         rows = _rows(photos, texts)
@@ -125,7 +131,7 @@ class AttributeClassifier:
         self.fields_ = list(labels)
         if not self.fields_:
             raise DataError("give at least one field to learn, e.g. {'article_type': [...]}.")
-        codes = self._encode_labels(labels, rows)
+        codes = self._encode_labels(labels, rows, learnable or {})
         self.photo_dim_ = 0 if photos is None else photos.shape[1]
         self.text_dim_ = 0 if texts is None else texts.shape[1]
         self._fit_scaling(photos, present[:, 0])
@@ -148,9 +154,14 @@ class AttributeClassifier:
                 f"{self.epochs}, {self.hidden}, {self.members}."
             )
 
-    def _encode_labels(self, labels: Mapping[str, Any], rows: int) -> np.ndarray:
+    def _encode_labels(
+        self, labels: Mapping[str, Any], rows: int, learnable: Mapping[str, Collection[str]]
+    ) -> np.ndarray:
+        unknown_fields = sorted(set(learnable) - set(self.fields_))
+        if unknown_fields:
+            raise DataError(f"learnable names fields without labels: {unknown_fields}.")
         self.classes_: dict[str, np.ndarray] = {}
-        codes = np.full((rows, len(self.fields_)), -1, dtype=np.int64)
+        codes = np.full((rows, len(self.fields_)), _UNKNOWN, dtype=np.int64)
         for j, name in enumerate(self.fields_):
             values = pd.Series(np.asarray(labels[name], dtype=object), dtype="string")
             if len(values) != rows:
@@ -159,8 +170,11 @@ class AttributeClassifier:
             values = values.where(values != "")
             if values.notna().sum() == 0:
                 raise DataError(f"field {name!r} has no labels; give values or drop the field.")
-            factorised, uniques = pd.factorize(values, sort=True)
-            codes[:, j] = factorised
+            named = values.isin(list(learnable[name])) if name in learnable else values.notna()
+            if not named.any():
+                raise DataError(f"field {name!r} has no learnable labels; widen `learnable`.")
+            factorised, uniques = pd.factorize(values.where(named), sort=True)
+            codes[:, j] = np.where(values.notna() & ~named, _UNNAMED, factorised)
             self.classes_[name] = np.asarray(uniques, dtype=object).astype(str)
         return codes
 
@@ -239,6 +253,7 @@ class AttributeClassifier:
     ) -> None:
         """Temperatures, thresholds and calibration metrics per field and input mode."""
         self.temperatures_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
+        self.named_shares_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
         self.thresholds_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
         self.calibration_: dict[str, dict[str, dict[str, float]]] = {n: {} for n in self.fields_}
         for mode in MODES:
@@ -257,17 +272,21 @@ class AttributeClassifier:
     def _calibrate_field(
         self, name: str, mode: str, logits: np.ndarray, labels: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Fit the field's temperature; return calibrated confidences and correctness."""
-        temperature = fit_temperature(logits, labels)
-        known = labels >= 0
-        before = softmax(logits[known])
-        after = softmax(logits[known], temperature)
-        correct = (after.argmax(axis=1) == labels[known]).astype(np.float64)
+        """Fit the field's temperature on the rows it can name, and its named share on all
+        labelled rows; return their calibrated confidences and correctness."""
+        temperature = fit_temperature(logits, labels)  # ignores negative codes
+        labelled = labels != _UNKNOWN
+        named_share = float(np.mean(labels[labelled] >= 0)) if labelled.any() else 1.0
+        before = softmax(logits[labelled])
+        after = softmax(logits[labelled], temperature) * named_share
+        correct = (after.argmax(axis=1) == labels[labelled]).astype(np.float64)
         confidence = after.max(axis=1)
         self.temperatures_[name][mode] = temperature
+        self.named_shares_[name][mode] = named_share
         self.calibration_[name][mode] = {
-            "rows": int(known.sum()),
+            "rows": int(labelled.sum()),
             "temperature": temperature,
+            "named_share": named_share,
             "accuracy": float(correct.mean()) if len(correct) else float("nan"),
             "ece_before": expected_calibration_error(before.max(axis=1), correct),
             "ece": expected_calibration_error(confidence, correct),
@@ -311,7 +330,9 @@ class AttributeClassifier:
         has_photo: np.ndarray | None = None,
         has_text: np.ndarray | None = None,
     ) -> tuple[dict[str, np.ndarray], list[str]]:
-        """Calibrated probabilities per field ``[n, classes]``, and each row's input mode."""
+        """Calibrated probabilities per field ``[n, classes]``, and each row's input mode. A
+        row's probabilities sum to the field's named share (1 unless ``fit`` was given
+        ``learnable``)."""
         self._check_fitted()
         rows = _rows(photos, texts)
         self._check_dims(photos, texts)
@@ -321,8 +342,12 @@ class AttributeClassifier:
         p, t = self._scaled(photos, texts, rows)
         logits = self._logits(p, t, present)
         modes = [_mode_of(row) for row in present]
-        temperatures = {n: np.array([self._temperature(n, m) for m in modes]) for n in logits}
-        return {n: softmax(logits[n], temperatures[n][:, None]) for n in logits}, modes
+        probabilities = {}
+        for name, field_logits in logits.items():
+            temperature = np.array([[self._by_mode(self.temperatures_, name, m)] for m in modes])
+            share = np.array([[self._by_mode(self.named_shares_, name, m)] for m in modes])
+            probabilities[name] = softmax(field_logits, temperature) * share
+        return probabilities, modes
 
     def predict(self, **features: Any) -> dict[str, np.ndarray]:
         """The most likely class per field (``predict_proba``'s arguments)."""
@@ -332,12 +357,16 @@ class AttributeClassifier:
     def threshold(self, field: str, mode: str) -> float:
         """Confidence below which ``field`` is left empty for inputs of ``mode``."""
         self._check_fitted()
-        by_mode = self.thresholds_[field]
-        return by_mode.get(mode, by_mode.get(PHOTO, by_mode.get(TEXT, 1.0)))
+        if field not in self.thresholds_:
+            raise KeyError(f"no field {field!r}; fields are {self.fields_}.")
+        return self._by_mode(self.thresholds_, field, mode)
 
-    def _temperature(self, field: str, mode: str) -> float:
-        by_mode = self.temperatures_[field]
-        return by_mode.get(mode, by_mode.get(PHOTO, by_mode.get(TEXT, 1.0)))
+    @staticmethod
+    def _by_mode(learned: Mapping[str, Mapping[str, float]], field: str, mode: str) -> float:
+        """A per-field, per-mode calibration value; the photo's, then the text's, when ``mode``
+        had no held-out rows (1.0 when neither had)."""
+        by_mode = learned.get(field, {})
+        return float(by_mode.get(mode, by_mode.get(PHOTO, by_mode.get(TEXT, 1.0))))
 
     def _logits(self, photos: np.ndarray, texts: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
         x = np.concatenate(
@@ -379,6 +408,7 @@ class AttributeClassifier:
             "photo_dim": self.photo_dim_,
             "text_dim": self.text_dim_,
             "temperatures": self.temperatures_,
+            "named_shares": self.named_shares_,
             "thresholds": self.thresholds_,
             "calibration": self.calibration_,
         }
@@ -399,6 +429,7 @@ class AttributeClassifier:
         model.classes_ = {n: np.asarray(v, dtype=object) for n, v in learned["classes"].items()}
         model.photo_dim_, model.text_dim_ = learned["photo_dim"], learned["text_dim"]
         model.temperatures_ = learned["temperatures"]
+        model.named_shares_ = learned.get("named_shares", {})  # saved before: every value named
         model.thresholds_ = learned["thresholds"]
         model.calibration_ = learned["calibration"]
         return model

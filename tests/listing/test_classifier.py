@@ -123,6 +123,37 @@ def test_unknown_labels_are_skipped_not_learned() -> None:
     assert len(model.classes_["kind"]) == 4
 
 
+def test_values_it_cannot_name_count_as_misses_and_keep_their_share() -> None:
+    photos, texts, labels = _data(rows=600)
+    rare = np.arange(600) % 5 == 0  # a fifth of the rows carry a type too rare to learn
+    labels["kind"][rare] = [f"rare type {i}" for i in range(rare.sum())]
+    model = AttributeClassifier(hidden=64, epochs=40, seed=0).fit(
+        labels,
+        photos=photos,
+        texts=texts,
+        calibration_rows=np.arange(0, 600, 6),  # 100 rows, 20 of them rare (multiples of 30)
+        learnable={"kind": {"shoe", "shirt", "bag", "watch"}},
+    )
+    assert model.classes_["kind"].tolist() == ["bag", "shirt", "shoe", "watch"]
+    held = model.calibration_["kind"]["photo"]
+    assert held["rows"] == 100
+    assert held["named_share"] == pytest.approx(0.8)
+    assert held["accuracy"] == pytest.approx(0.8, abs=0.03)  # every rare row is a miss
+    new_photos, _, new_labels = _data(rows=200, seed=1)
+    probabilities, _ = model.predict_proba(photos=new_photos)
+    np.testing.assert_allclose(probabilities["kind"].sum(axis=1), 0.8, rtol=1e-5)
+    np.testing.assert_allclose(probabilities["colour"].sum(axis=1), 1.0, rtol=1e-5)
+    assert np.mean(model.predict(photos=new_photos)["kind"] == new_labels["kind"]) > 0.95
+    restored = AttributeClassifier.from_state(*model.get_state(), model.get_params())
+    np.testing.assert_allclose(
+        restored.predict_proba(photos=new_photos)[0]["kind"], probabilities["kind"]
+    )
+    with pytest.raises(DataError, match="learnable names fields without labels: \\['size'\\]"):
+        model.fit(labels, photos=photos, learnable={"size": {"M"}})
+    with pytest.raises(DataError, match="field 'kind' has no learnable labels"):
+        model.fit(labels, photos=photos, learnable={"kind": {"hat"}})
+
+
 def test_bad_input_is_named() -> None:
     photos, texts, labels = _data(rows=50)
     with pytest.raises(DataError, match="give photo features, text features, or both"):
