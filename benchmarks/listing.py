@@ -9,7 +9,9 @@ One JSON line per field and metric, ``{"benchmark": "listing", "field", "metric"
 
 - top-1 / top-3 accuracy per field from the photo alone, and from photo + title. Baseline:
   logistic regression on the raw EfficientNet-Lite0 photo features, fitted in the same run.
-- expected calibration error per field (photo alone), before and after temperature scaling.
+- expected calibration error per field (photo alone), before and after temperature scaling,
+  on the classifier's held-out calibration rows, and on the new listings (with the
+  accuracy-against-coverage curve).
 - accuracy against coverage as the confidence threshold moves (photo alone).
 - fields filled at the default thresholds, and the share of them that are right.
 - title token F1 against the real title (photo alone). Baseline: the title of the nearest
@@ -56,6 +58,7 @@ from furima.listing import (
     ListingFeatures,
     ListingFields,
     ListingSuggestion,
+    expected_calibration_error,
     token_f1,
 )
 
@@ -240,7 +243,10 @@ def _coverage(
         fields_of = [answers[i].field(name) for i in judged]
         confidence = np.array([f.confidence for f in fields_of])
         correct = np.array([f.top[0].value == real[j] for j, f in enumerate(fields_of)])
-        _emit(base, name, "accuracy_vs_coverage", input="photo", furima=_curve(confidence, correct))
+        _emit(
+            base, name, "accuracy_vs_coverage", input="photo", furima=_curve(confidence, correct),
+            expected_calibration_error=round(expected_calibration_error(confidence, correct), 4),
+        )  # fmt: skip
         filled = np.array([f.filled for f in fields_of])
         right = filled & np.array([f.value == real[j] for j, f in enumerate(fields_of)])
         filled_right[name] = filled, right
