@@ -341,10 +341,9 @@ def _unfamiliar(base: dict[str, Any], assistant: ListingAssistant, photos: np.nd
     familiarity = assistant.familiarity_
     others = other_photos()
     scores = familiarity.scores(assistant.encoders.photo.encode(list(others.values())))
-    filled = {
-        name: sum(f.filled for f in assistant.suggest(photo=photo).fields)
-        for name, photo in others.items()
-    }
+    with_a_field = sum(
+        any(f.filled for f in assistant.suggest(photo=photo).fields) for photo in others.values()
+    )
     _emit(
         base,
         "all",
@@ -353,7 +352,7 @@ def _unfamiliar(base: dict[str, Any], assistant: ListingAssistant, photos: np.nd
         threshold=round(familiarity.threshold, 4),
         catalog_photos_flagged=round(float(1 - familiarity.familiar(photos).mean()), 4),
         other_photos_flagged=round(float(np.mean(scores < familiarity.threshold)), 4),
-        other_photos_with_a_field_filled=sum(count > 0 for count in filled.values()),
+        other_photos_with_a_field_filled=with_a_field,
         other_photos={name: round(float(s), 4) for name, s in zip(others, scores, strict=True)},
     )
 
