@@ -139,14 +139,16 @@ class AgreementModel:
 
 def with_top_confidence(probabilities: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     """``probabilities`` with each row's top value set to ``confidence`` (at most the row's
-    total); the other values share what is left in their proportions, never above the top one
-    (so the ranking stays, and the row sums to its total unless that cap applies)."""
+    total), keeping the ranking: a lowered top lowers every value by the same factor (less
+    sure of the whole row; the rest is "none of these"), a raised top takes its gain from the
+    others in their proportions."""
     rows = np.arange(len(probabilities))
     top = probabilities.argmax(axis=1)
     total = probabilities.sum(axis=1)
+    before = np.clip(probabilities[rows, top], 1e-12, None)
     confidence = np.minimum(confidence, total)
-    rest = np.clip(total - probabilities[rows, top], 1e-12, None)
-    scale = (total - confidence) / rest
-    result: np.ndarray = np.minimum(probabilities * scale[:, None], confidence[:, None])
+    others = np.clip(total - before, 1e-12, None)
+    scale = np.where(confidence <= before, confidence / before, (total - confidence) / others)
+    result: np.ndarray = probabilities * scale[:, None]
     result[rows, top] = confidence
     return result
