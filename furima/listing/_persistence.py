@@ -32,7 +32,10 @@ FORMAT = "furima.listing_assistant"
 # 2: the photo familiarity check reads the encoder's features (familiarity.npy), not the pool's.
 # 3: colour features are CIELAB histograms of the product, whole and centre (659 values), not
 #    one HSV histogram (85): the classifier of an older assistant expects the old width.
-FORMAT_VERSION = 3
+# 4: the classifier re-estimates confidences from the nearest catalog photos (its hidden vectors
+#    and agreement models are saved with it). Format 3 still loads, with calibrated confidences
+#    alone; an older furima refuses format 4 rather than fill fields at thresholds set for them.
+FORMAT_VERSION = 4
 _CLASSIFIER, _CATALOG, _SEARCH, _PRICE = "classifier.npz", "catalog.parquet", "search", "price"
 _FAMILIARITY = "familiarity.npy"
 KIND = ArtifactKind(
@@ -46,7 +49,7 @@ KIND = ArtifactKind(
     ),
     damaged="the assistant is corrupt, truncated or was modified. Fit and save it again.",
     error=ModelFormatError,
-    oldest=FORMAT_VERSION,
+    oldest=3,
     too_old=(
         "whose photo features this furima no longer computes the same way. Fit the "
         "assistant again (`furima listing fit`) and save it."
