@@ -20,12 +20,7 @@ import pandas as pd
 
 from furima._progress import tracker
 from furima.exceptions import DataError, NotFittedError
-from furima.listing._agreement import (
-    AgreementModel,
-    CatalogNeighbours,
-    agreement_features,
-    with_top_confidence,
-)
+from furima.listing._agreement import AgreementModel, CatalogNeighbours, neighbour_votes
 from furima.listing._calibration import (
     expected_calibration_error,
     fill_threshold,
@@ -270,10 +265,9 @@ class AttributeClassifier:
 
     def _photo_hidden(self, photos: np.ndarray) -> np.ndarray:
         """The first member's hidden layer for standardised photos alone (no words)."""
-        weights = self.weights_[0]
-        x = self._inputs(photos, np.zeros((len(photos), self.text_dim_), np.float32),
-                         _mode_flags(PHOTO, len(photos)))  # fmt: skip
-        return _gelu(x @ weights["w1"] + weights["b1"])
+        words = np.zeros((len(photos), self.text_dim_), np.float32)
+        x = self._inputs(photos, words, _mode_flags(PHOTO, len(photos)))
+        return _gelu(x @ self.weights_[0]["w1"] + self.weights_[0]["b1"])
 
     def _calibrate(
         self,
@@ -324,30 +318,39 @@ class AttributeClassifier:
         named_share = float(np.mean(labels[labelled] >= 0)) if labelled.any() else 1.0
         before = softmax(logits[labelled])
         after = softmax(logits[labelled], temperature) * named_share
-        predicted = after.argmax(axis=1)
-        correct = (predicted == labels[labelled]).astype(np.float64)
+        correct = (after.argmax(axis=1) == labels[labelled]).astype(np.float64)
         confidence = after.max(axis=1)
         self.temperatures_[name][mode] = temperature
         self.named_shares_[name][mode] = named_share
-        self.calibration_[name][mode] = {
+        metrics = self.calibration_[name][mode] = {
             "rows": int(labelled.sum()),
             "temperature": temperature,
             "named_share": named_share,
-            "accuracy": float(correct.mean()) if len(correct) else float("nan"),
+            "accuracy_temperature": float(correct.mean()) if len(correct) else float("nan"),
             "ece_before": expected_calibration_error(before.max(axis=1), correct),
             "ece_temperature": expected_calibration_error(confidence, correct),
         }
         if found is not None and self.neighbours_ is not None:
-            positions, similarity = found[0][labelled], found[1][labelled]
-            inputs = agreement_features(
-                confidence, predicted, self.neighbours_.codes[positions, field], similarity
-            )
-            model = AgreementModel.fit(inputs, correct)
-            if model is not None:
-                self.agreement_[name][mode] = model
-                confidence = model.confidence(inputs)
-        self.calibration_[name][mode]["ece"] = expected_calibration_error(confidence, correct)
+            similarity = found[1][labelled]
+            codes = self.neighbours_.codes[found[0][labelled], field]
+            votes = self._votes(self.neighbours_, field, codes, similarity)
+            fitted = AgreementModel.fit(after, votes, labels[labelled], codes, similarity)
+            if fitted is not None:
+                self.agreement_[name][mode], confidence, correct = fitted
+        metrics["accuracy"] = float(correct.mean()) if len(correct) else float("nan")
+        metrics["ece"] = expected_calibration_error(confidence, correct)
         return confidence, correct
+
+    def _votes(
+        self, neighbours: CatalogNeighbours, field: int, codes: np.ndarray, similarity: np.ndarray
+    ) -> np.ndarray:
+        """The nearest photos' votes for each class of ``field``, smoothed toward the share of
+        catalog photos carrying each."""
+        catalog = neighbours.codes[:, field]
+        counts = np.bincount(
+            catalog[catalog >= 0], minlength=len(self.classes_[self.fields_[field]])
+        )
+        return neighbour_votes(codes, similarity, (counts + 1) / (counts + 1).sum())
 
     def _set_thresholds(
         self, mode: str, outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -409,27 +412,26 @@ class AttributeClassifier:
     def _apply_agreement(
         self, probabilities: dict[str, np.ndarray], photos: np.ndarray, modes: np.ndarray
     ) -> None:
-        """Re-estimate the top value's confidence of rows with a photo from their nearest
-        catalog photos, in place, where the field and mode have an agreement model."""
+        """Mix the probabilities of rows with a photo with their nearest catalog photos' votes,
+        and re-estimate the top value's confidence, in place, where the field and mode have an
+        agreement model."""
         rows = np.flatnonzero(modes != TEXT)
         if self.neighbours_ is None or len(rows) == 0:
             return
         if not any(self.agreement_[name] for name in self.fields_):
             return
-        positions, similarity = self.neighbours_.search(self._photo_hidden(photos[rows]))
+        neighbours = self.neighbours_
+        positions, similarity = neighbours.search(self._photo_hidden(photos[rows]))
         for field, name in enumerate(self.fields_):
             for mode, model in self.agreement_[name].items():
                 chosen = modes[rows] == mode
-                if not chosen.any():
-                    continue
-                p = probabilities[name][rows[chosen]]
-                inputs = agreement_features(
-                    p.max(axis=1),
-                    p.argmax(axis=1),
-                    self.neighbours_.codes[positions[chosen], field],
-                    similarity[chosen],
-                )
-                probabilities[name][rows[chosen]] = with_top_confidence(p, model.confidence(inputs))
+                if chosen.any():
+                    codes = neighbours.codes[positions[chosen], field]
+                    votes = self._votes(neighbours, field, codes, similarity[chosen])
+                    target = rows[chosen]
+                    probabilities[name][target] = model.apply(
+                        probabilities[name][target], votes, codes, similarity[chosen]
+                    )
 
     def predict(self, **features: Any) -> dict[str, np.ndarray]:
         """The most likely class per field (``predict_proba``'s arguments)."""
