@@ -41,8 +41,14 @@ _VOTE_SHARPNESS = 30.0  # the same for the votes mixed into the probabilities
 _MIN_ROWS = 100  # labelled held-out rows needed to fit a field's agreement model
 _FOLDS = 5
 _MIX_BOUNDS = ((0.0, 10.0), (0.0, 10.0))  # neither expert counts against the other
-_FEATURES = ("logit confidence", "nearest agrees", "nearest similarity", "weighted vote share",
-             "nearest agrees x similarity", "vote share x logit confidence")  # fmt: skip
+_FEATURES = (  # the inputs of the confidence model, in order
+    "logit confidence",
+    "nearest agrees",
+    "nearest similarity",
+    "weighted vote share",
+    "nearest agrees x similarity",
+    "vote share x logit confidence",
+)
 
 
 @dataclass(frozen=True)

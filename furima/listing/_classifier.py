@@ -3,9 +3,10 @@
 One small network with a softmax head per field, trained on encoder outputs (EfficientNet
 photo features, MiniLM title features). It answers from a photo alone, from words alone, or
 from both. Probabilities are calibrated per field and input mode by temperature scaling on
-held-out rows, then re-estimated from how the nearest catalog photos agree (see
-:mod:`furima.listing._agreement`); each field gets the confidence threshold above which its
-predictions were right at least ``target_precision`` of the time on those rows.
+held-out rows, then mixed with the nearest catalog photos' votes and re-estimated from how
+they agree (see :mod:`furima.listing._agreement`); each field gets the confidence threshold
+above which its predictions were right at least ``target_precision`` of the time on those
+rows.
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ class AttributeClassifier:
         per_field_thresholds: One threshold per field, each meeting ``target_precision`` on
             its own; by default one threshold for all fields (calibrated confidences mean
             the same in every field), which fills more fields at the same overall precision.
-        neighbour_agreement: Re-estimate each field's confidence from how the nearest catalog
-            photos agree (see :mod:`furima.listing._agreement`): more fields filled at the
-            same precision, for a copy of each catalog photo's hidden vector (2 KB a photo).
+        neighbour_agreement: Mix the nearest catalog photos' votes into each field's
+            probabilities and re-estimate the top value's confidence from how they agree (see
+            :mod:`furima.listing._agreement`): more fields right, and more filled at the same
+            precision, for a copy of each catalog photo's hidden vector (2 KB a photo).
         members: Networks trained from different seeds whose logits are averaged (an
             ensemble: about half a point of accuracy for each doubling, at that training cost).
         seed: Seed of the split, initialisation and batches.

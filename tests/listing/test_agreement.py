@@ -89,9 +89,8 @@ def test_an_agreement_model_mixes_in_the_votes_and_needs_enough_rows() -> None:
     np.testing.assert_allclose(
         restored.apply(probabilities, votes, neighbour_codes, similarity), mixed
     )
-    few = AgreementModel.fit(probabilities[:50], votes[:50], labels[:50], neighbour_codes[:50],
-                             similarity[:50])  # fmt: skip
-    assert few is None
+    few = [a[:50] for a in (probabilities, votes, labels, neighbour_codes, similarity)]
+    assert AgreementModel.fit(*few) is None
     with pytest.raises(ValueError, match="has 9 coefficients"):
         AgreementModel.from_list([0.0, 1.0])
 
