@@ -287,9 +287,17 @@ def _known_truth(truth: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
     return judged, values.to_numpy()[judged]
 
 
-def _fill_rate(filled: np.ndarray, right: np.ndarray) -> dict[str, float]:
+def _fill_rate(filled: np.ndarray, right: np.ndarray) -> dict[str, float | int]:
+    """Shares filled and right among filled, rounded, and the counts (a share rounded to 0.95
+    may still fall short of it)."""
     precision = right.sum() / max(filled.sum(), 1)
-    return {"filled": round(float(filled.mean()), 4), "precision": round(float(precision), 4)}
+    return {
+        "filled": round(float(filled.mean()), 4),
+        "precision": round(float(precision), 4),
+        "fields_filled": int(filled.sum()),
+        "fields_right": int(right.sum()),
+        "fields_judged": len(filled),
+    }
 
 
 def _titles(
