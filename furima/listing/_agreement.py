@@ -156,7 +156,7 @@ class AgreementModel:
         """Fitted on labelled held-out rows (``labels``: class codes, negative for a value
         without a class, a miss). Returns the model, the rows' out-of-fold confidences (to
         choose thresholds on) and whether their mixed top value is right; ``None`` when the
-        rows are too few to learn from."""
+        rows, or the rows of one outcome, are too few to learn from."""
         named = labels >= 0
         if len(labels) < _MIN_ROWS or not named.any():
             return None
@@ -164,8 +164,8 @@ class AgreementModel:
         mixed = _mixed(probabilities, votes, mix)
         top = mixed.argmax(axis=1)
         correct = (top == labels).astype(np.float64)
-        if correct.min() == correct.max():
-            return None
+        if min(correct.sum(), len(correct) - correct.sum()) < _FOLDS:
+            return None  # nearly all right (or wrong): too few of one outcome to learn from
         inputs = agreement_features(mixed.max(axis=1), top, neighbour_codes, similarity)
         coefficients, held_out = _fit_logistic(inputs, correct)
         return cls(mix, coefficients), held_out, correct

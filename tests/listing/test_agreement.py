@@ -91,6 +91,10 @@ def test_an_agreement_model_mixes_in_the_votes_and_needs_enough_rows() -> None:
     )
     few = [a[:50] for a in (probabilities, votes, labels, neighbour_codes, similarity)]
     assert AgreementModel.fit(*few) is None
+    sure = np.where(np.eye(3)[labels] == 1, 0.9, 0.05)  # a classifier that names the labels
+    nearly_all_right = np.where(np.arange(rows) < 3, (labels + 1) % 3, labels)
+    lonely = [sure, np.full_like(votes, 1 / 3), nearly_all_right, neighbour_codes, similarity]
+    assert AgreementModel.fit(*lonely) is None  # 3 wrong: fewer than the 5 folds
     with pytest.raises(ValueError, match="has 9 coefficients"):
         AgreementModel.from_list([0.0, 1.0])
 
