@@ -83,6 +83,19 @@ class CatalogNeighbours:
         keep[keep.all(axis=1), -1] = False  # not found among them: drop the farthest
         return positions[keep].reshape(-1, k), similarity[keep].reshape(-1, k)
 
+    def value_shares(self, field: int, classes: int) -> np.ndarray:
+        """Each class's share of the catalog photos with a value of ``field`` (add-one
+        smoothed), counted once: the votes lean on it on every request."""
+        if field not in self._shares:
+            codes = self.codes[:, field]
+            counts = np.bincount(codes[codes >= 0], minlength=classes) + 1.0
+            self._shares[field] = counts / counts.sum()
+        return self._shares[field]
+
+    @cached_property
+    def _shares(self) -> dict[int, np.ndarray]:
+        return {}
+
     @cached_property
     def _index(self) -> Any:
         import faiss

@@ -285,7 +285,7 @@ class AttributeClassifier:
         self.agreement_: dict[str, dict[str, AgreementModel]] = {n: {} for n in self.fields_}
         self.thresholds_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
         self.calibration_: dict[str, dict[str, dict[str, float]]] = {n: {} for n in self.fields_}
-        photo_rows = np.flatnonzero(present[:, 0])
+        found = self._held_neighbours(features[0], present[:, 0], held)
         for mode in MODES:
             flags = _mode_flags(mode, len(held))
             usable = (present[held] >= flags).all(axis=1)
@@ -293,15 +293,30 @@ class AttributeClassifier:
                 continue
             rows = held[usable]
             logits = self._logits(features[0][rows], features[1][rows], flags[usable])
-            found = None
-            if self.neighbours_ is not None and mode != TEXT:
-                hidden = self._photo_hidden(features[0][rows])
-                found = self.neighbours_.search(hidden, own=np.searchsorted(photo_rows, rows))
             outcomes = {
-                name: self._calibrate_field(j, mode, logits[name], codes[rows, j], found)
+                name: self._calibrate_field(
+                    j, mode, logits[name], codes[rows, j], _rows_of(found, usable, mode)
+                )
                 for j, name in enumerate(self.fields_)
             }
             self._set_thresholds(mode, outcomes)
+
+    def _held_neighbours(
+        self, photos: np.ndarray, has_photo: np.ndarray, held: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The nearest catalog photos of every held-out row (itself left out), found once for
+        all photo modes; rows without a photo get none (only the text mode uses them)."""
+        if self.neighbours_ is None or not has_photo[held].any():
+            return None
+        with_photo = held[has_photo[held]]
+        own = np.searchsorted(np.flatnonzero(has_photo), with_photo)
+        positions, similarity = self.neighbours_.search(
+            self._photo_hidden(photos[with_photo]), own=own
+        )
+        everyone = np.zeros((len(held), positions.shape[1]), dtype=positions.dtype)
+        scores = np.zeros((len(held), positions.shape[1]), dtype=similarity.dtype)
+        everyone[has_photo[held]], scores[has_photo[held]] = positions, similarity
+        return everyone, scores
 
     def _calibrate_field(
         self,
@@ -348,11 +363,8 @@ class AttributeClassifier:
     ) -> np.ndarray:
         """The nearest photos' votes for each class of ``field``, smoothed toward the share of
         catalog photos carrying each."""
-        catalog = neighbours.codes[:, field]
-        counts = np.bincount(
-            catalog[catalog >= 0], minlength=len(self.classes_[self.fields_[field]])
-        )
-        return neighbour_votes(codes, similarity, (counts + 1) / (counts + 1).sum())
+        classes = len(self.classes_[self.fields_[field]])
+        return neighbour_votes(codes, similarity, neighbours.value_shares(field, classes))
 
     def _set_thresholds(
         self, mode: str, outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -569,6 +581,15 @@ def _presence(
         return np.ones(rows, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
 
     return np.stack([column(photos, has_photo), column(texts, has_text)], axis=1)
+
+
+def _rows_of(
+    found: tuple[np.ndarray, np.ndarray] | None, usable: np.ndarray, mode: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The held-out rows' neighbours for the rows a photo ``mode`` uses (none for text)."""
+    if found is None or mode == TEXT:
+        return None
+    return found[0][usable], found[1][usable]
 
 
 def _mode_flags(mode: str, rows: int) -> np.ndarray:
