@@ -533,6 +533,7 @@ class AutoML:
             "elapsed_s": round(time.monotonic() - started, 1),
             "trials": len(states),
             "pruned": states.count("PRUNED"),
+            "repeats": sum("repeat_of" in t.user_attrs for t in study.trials),
             "failed": states.count("FAIL"),
             "sampler": type(study.sampler).__name__,
             "pruner": self.pruner,

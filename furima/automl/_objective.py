@@ -71,6 +71,7 @@ class Objective:
         family = FAMILIES[name]
         params = family.suggest(trial, self.data.task)
         options = FeatureOptions.suggest(trial, self.data.kinds)
+        _skip_repeat(trial)
         self._check_time_for(options)
         featurizer, X_train, X_valid = self._featurized(options)
         report = None if self.multi_objective else _reporter(trial)
@@ -147,6 +148,19 @@ class Objective:
                 reverse=metric.direction == "minimize",
             )[0]
             del self.models[worst]
+
+
+def _skip_repeat(trial: Any) -> None:
+    """Stop a trial whose parameters a finished trial already has: every family fits with the
+    run's seed, so it would train the same model again. Samplers often repeat the best point
+    of a small space: on card fraud, 7 of 46 trials were one 37-second extra-trees forest."""
+    import optuna
+    from optuna.trial import TrialState
+
+    for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if other.params == trial.params:
+            trial.set_user_attr("repeat_of", other.number)
+            raise optuna.TrialPruned(f"the same parameters as trial {other.number}")
 
 
 def _reporter(trial: Any) -> Any:

@@ -67,6 +67,8 @@ class _Run:
 
     completed: list[FrozenTrial]
     pruned: int
+    repeats: int
+    """Pruned trials that drew the settings of a finished one (nothing was trained)."""
     failed: int
     total: int
     minimize: bool
@@ -204,6 +206,7 @@ def _read_run(study: optuna.Study, metric: str) -> _Run:
     return _Run(
         completed=[t for t in trials if t.state.name == "COMPLETE" and t.values],
         pruned=states.count("PRUNED"),
+        repeats=sum("repeat_of" in t.user_attrs for t in trials),
         failed=states.count("FAIL"),
         total=len(trials),
         minimize=study.directions[0].name == "MINIMIZE",
@@ -217,12 +220,14 @@ def _read_run(study: optuna.Study, metric: str) -> _Run:
 
 def _header_html(run: _Run, chosen: Mapping[str, Any], title: str) -> str:
     completed = len(run.completed)
+    repeats = f" ({run.repeats} of them repeats of earlier settings)" if run.repeats else ""
     facts = {
         "Task": f"{chosen.get('task', '—')} ({_fmt(chosen.get('rows'))} rows)",
         "Metric": f"{chosen['metric']} ({chosen['direction']})",
         "Time": f"{_seconds(chosen.get('elapsed_s'))} of a {_seconds(chosen.get('budget_s'))} "
         "budget",
-        "Trials": f"{run.total}: {completed} completed, {run.pruned} pruned, {run.failed} failed",
+        "Trials": f"{run.total}: {completed} completed, {run.pruned} pruned{repeats}, "
+        f"{run.failed} failed",
         "Search": f"{chosen.get('sampler', '—')} sampler, {chosen.get('pruner', '—')} pruner",
     }
     rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts.items())

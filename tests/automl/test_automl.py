@@ -188,6 +188,33 @@ def test_a_trial_without_time_to_featurise_is_stopped_before_it_starts(spam: pd.
     assert study.trials[1].state.name == "COMPLETE" and study.trials[1].value > 0.8
 
 
+def test_a_trial_repeating_a_finished_ones_parameters_is_stopped_before_fitting(
+    cards: pd.DataFrame,
+) -> None:
+    import optuna
+
+    from furima.automl._features import checked_columns
+    from furima.automl._metrics import metric_for
+    from furima.automl._objective import Objective, Prepared
+    from furima.automl._report import _read_run
+
+    X, kinds, _ = checked_columns(cards.drop(columns=["Time", "Class"]))
+    y = cards["Class"].to_numpy(dtype=int)
+    auprc = metric_for("binary", "auprc")
+    data = Prepared("binary", auprc, kinds, X[:1500], y[:1500], X[1500:], y[1500:], 0, 0, 1)
+    objective = Objective(data, ("linear",), multi_objective=False)
+    study = optuna.create_study(direction="maximize")
+    for c in (1.0, 1.0, 0.1):
+        study.enqueue_trial({"family": "linear", "linear_C": c, "linear_balanced": False})
+    study.optimize(objective, n_trials=3)
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "PRUNED", "COMPLETE"]
+    assert study.trials[1].user_attrs["repeat_of"] == 0
+    assert "fit_s" not in study.trials[1].user_attrs  # nothing was trained for it
+    assert sorted(objective.models) == [0, 2]
+    assert _read_run(study, "auprc").repeats == 1  # the report says how many
+
+
 def test_an_optuna_sampler_of_your_own_drives_the_search(spam: pd.DataFrame) -> None:
     import optuna
 
