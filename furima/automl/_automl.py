@@ -368,10 +368,18 @@ class AutoML:
             )
         chosen_trials, ensemble_score = self._ensemble(complete, objective, data)
         members = self._members(chosen_trials, complete, objective, data, started)
-        if len(members) < len(chosen_trials):  # some could not be refit in time
+        if {m.trial for m in members} != {t.number for t, _ in chosen_trials}:  # see _members
             ensemble_score = self._rescored(members, objective, data, ensemble_score)
-        best_single = _score(complete[0])
-        chosen = self._chosen(study, members, ensemble_score, best_single, started, data)
+        why = _why(
+            self.metric.name,
+            self.ensemble_size,
+            chosen_trials,
+            complete[0],
+            members,
+            ensemble_score,
+            len(data.y_valid),
+        )
+        chosen = self._chosen(study, members, ensemble_score, complete[0], why, started, data)
         return AutoMLResult(
             task=self.task,
             metric=self.metric,
@@ -500,24 +508,13 @@ class AutoML:
         study: Any,
         members: list[Member],
         ensemble_score: float,
-        best_single: float,
+        best: Any,
+        why: str,
         started: float,
         data: Prepared,
     ) -> dict[str, Any]:
         states = [t.state.name for t in study.trials]
         name = self.metric.name
-        if len(members) > 1:
-            why = (
-                f"Greedy ensemble selection over the {self.ensemble_size} best trials improved "
-                f"{name} from {best_single:.5g} (best single trial) to {ensemble_score:.5g} on "
-                f"the {len(data.y_valid):,} validation rows, with {len(members)} models."
-            )
-        else:
-            why = (
-                f"The best trial ({members[0].family}, {name} {best_single:.5g} on "
-                f"{len(data.y_valid):,} validation rows) alone: no ensemble of the best trials "
-                "scored better."
-            )
         return {
             "task": self.task,
             "metric": name,
@@ -527,7 +524,7 @@ class AutoML:
                 for m in members
             ],
             "ensemble_score": ensemble_score,
-            "best_single_score": best_single,
+            "best_single_score": _score(best),
             "why": why,
             "budget_s": self.budget_s,
             "elapsed_s": round(time.monotonic() - started, 1),
@@ -539,6 +536,46 @@ class AutoML:
             "pruner": self.pruner,
             "rows": len(data.y_train) + len(data.y_valid),
         }
+
+
+def _why(
+    metric: str,
+    ensemble_size: int,
+    chosen: list[tuple[Any, float]],
+    best: Any,
+    members: list[Member],
+    score: float,
+    rows: int,
+) -> str:
+    """Why the final model (validation ``score`` on ``rows`` rows) is what it is, naming chosen
+    trials that had to be left out."""
+    best_score = f"{metric} {_score(best):.5g}"
+    if len(members) > 1:
+        why = (
+            f"Greedy ensemble selection over the {ensemble_size} best trials improved {metric} "
+            f"from {_score(best):.5g} (best single trial) to {score:.5g} on the {rows:,} "
+            f"validation rows, with {len(members)} models."
+        )
+    elif members[0].trial == best.number:
+        why = (
+            f"The best trial ({members[0].family}, {best_score} on the {rows:,} validation "
+            "rows) alone: no ensemble of the best trials scored better."
+        )
+    else:
+        why = (
+            f"Trial {members[0].trial} ({members[0].family}, {metric} {score:.5g} on the "
+            f"{rows:,} validation rows) alone, in place of the best trial {best.number} "
+            f"({best.user_attrs.get('family')}, {best_score})."
+        )
+    kept = {m.trial for m in members}
+    left_out = [t for t, _ in chosen if t.number not in kept]
+    if left_out:
+        named = ", ".join(f"{t.number} ({t.user_attrs.get('family')})" for t in left_out)
+        why += (
+            f" Chosen but left out: trial {named}, trained in another process and too slow to "
+            "refit in the time left."
+        )
+    return why
 
 
 def _encoded_target(

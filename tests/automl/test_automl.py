@@ -234,3 +234,30 @@ def test_an_optuna_sampler_of_your_own_drives_the_search(spam: pd.DataFrame) -> 
     assert result.study.sampler is sampler
     assert len(result.study.trials) == 2
     assert sampler.draws.count("linear_C") == 2  # every trial's C came from it
+
+
+def test_the_stated_reason_names_a_stand_in_for_a_best_trial_that_could_not_be_refit() -> None:
+    from types import SimpleNamespace
+
+    from furima.automl._automl import _why
+
+    def trial(number: int, family: str, score: float) -> Any:
+        return SimpleNamespace(number=number, values=[score], user_attrs={"family": family})
+
+    def member(number: int, family: str) -> Any:
+        return SimpleNamespace(trial=number, family=family)
+
+    forest, boosting = trial(2, "extra_trees", 0.9196), trial(1, "lightgbm", 0.9135)
+    alone = _why("auprc", 10, [(forest, 1.0)], forest, [member(2, "extra_trees")], 0.9196, 100)
+    assert alone.startswith("The best trial (extra_trees, auprc 0.9196 on the 100 validation")
+    assert "left out" not in alone
+    # the best forest was trained in another process and could not be refit in time
+    stand_in = _why(
+        "auprc", 10, [(forest, 0.5), (boosting, 0.5)], forest, [member(1, "lightgbm")], 0.9135, 100
+    )
+    assert stand_in.startswith("Trial 1 (lightgbm, auprc 0.9135 on the 100 validation rows)")
+    assert "in place of the best trial 2 (extra_trees, auprc 0.9196)" in stand_in
+    assert stand_in.endswith(
+        "Chosen but left out: trial 2 (extra_trees), trained in another process and too slow "
+        "to refit in the time left."
+    )
