@@ -180,6 +180,7 @@ def run_furima(
     notes = {
         "furima_fit_s": result.chosen.get("elapsed_s"),
         "furima_pruned": result.chosen.get("pruned"),
+        "furima_repeats": result.chosen.get("repeats"),
     }
     return Outcome(predictions, trials=int(result.trials), notes=notes)
 
