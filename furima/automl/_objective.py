@@ -153,7 +153,7 @@ class Objective:
 def _skip_repeat(trial: Any) -> None:
     """Stop a trial whose parameters a finished trial already has: every family fits with the
     run's seed, so it would train the same model again. Samplers often repeat the best point
-    of a small space: on card fraud, 7 of 46 trials were one 37-second extra-trees forest."""
+    of a small space: on card fraud, 8 of 46 trials repeated one extra-trees forest (~40 s)."""
     import optuna
     from optuna.trial import TrialState
 
