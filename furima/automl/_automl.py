@@ -379,7 +379,8 @@ class AutoML:
             ensemble_score,
             len(data.y_valid),
         )
-        chosen = self._chosen(study, members, ensemble_score, complete[0], why, started, data)
+        best_single = _score(complete[0])
+        chosen = self._chosen(study, members, ensemble_score, best_single, why, started, data)
         return AutoMLResult(
             task=self.task,
             metric=self.metric,
@@ -508,7 +509,7 @@ class AutoML:
         study: Any,
         members: list[Member],
         ensemble_score: float,
-        best: Any,
+        best_single: float,
         why: str,
         started: float,
         data: Prepared,
@@ -524,7 +525,7 @@ class AutoML:
                 for m in members
             ],
             "ensemble_score": ensemble_score,
-            "best_single_score": _score(best),
+            "best_single_score": best_single,
             "why": why,
             "budget_s": self.budget_s,
             "elapsed_s": round(time.monotonic() - started, 1),
@@ -549,11 +550,12 @@ def _why(
 ) -> str:
     """Why the final model (validation ``score`` on ``rows`` rows) is what it is, naming chosen
     trials that had to be left out."""
-    best_score = f"{metric} {_score(best):.5g}"
+    best_value = _score(best)
+    best_score = f"{metric} {best_value:.5g}"
     if len(members) > 1:
         why = (
             f"Greedy ensemble selection over the {ensemble_size} best trials improved {metric} "
-            f"from {_score(best):.5g} (best single trial) to {score:.5g} on the {rows:,} "
+            f"from {best_value:.5g} (best single trial) to {score:.5g} on the {rows:,} "
             f"validation rows, with {len(members)} models."
         )
     elif members[0].trial == best.number:
