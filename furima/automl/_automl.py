@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from furima.automl._ensemble import greedy_ensemble
 from furima.automl._families import FAMILIES, FitData
 from furima.automl._features import Featurizer, checked_columns
 from furima.automl._metrics import Metric, TaskKind, metric_for
-from furima.automl._objective import Objective, Prepared, TrialModel
+from furima.automl._objective import Objective, Prepared, saved_model
 from furima.automl._result import AutoMLResult, Member
 from furima.automl._study import PRUNERS, SAMPLERS, make_pruner, make_sampler, open_storage
 from furima.exceptions import DataError
@@ -56,7 +57,8 @@ class AutoML:
             ``"ndcg@10"`` (default per task: rmse, auprc, accuracy, ndcg@10).
         budget_s: Wall-clock seconds for the whole run (search, ensemble, refit).
         max_trials: Stop the search after this many trials (in all processes), even with
-            budget left.
+            budget left. A trial skipped because a finished trial has its settings does not
+            count.
         families: Model families to search (default: all of ``linear``, ``lightgbm``,
             ``extra_trees``, ``mlp``).
         sampler: ``auto`` (TPE; NSGA-II with two objectives), ``tpe``, ``gp``, ``cmaes``,
@@ -189,8 +191,11 @@ class AutoML:
         search_s = max(self.budget_s * _SEARCH_SHARE - (time.monotonic() - started), 1.0)
         objective.deadline = time.monotonic() + search_s
         self._search(study, objective, search_s)
-        result = self._finish(study, objective, data, columns, classes, started)
-        return result
+        try:
+            return self._finish(study, objective, data, columns, classes, started)
+        finally:
+            if outputs is not None:  # the workers' models are in the result now, or unused
+                shutil.rmtree(outputs / "models", ignore_errors=True)
 
     def _seed_trials(self, study: Any, data: Prepared) -> None:
         """Cheap, strong starting points; extra trees only on all-numeric tables, where
@@ -465,7 +470,7 @@ class AutoML:
         params = dict(trial.user_attrs.get("model_params") or {})
         family = trial.user_attrs["family"]
         fit_s = float(trial.user_attrs.get("fit_s", 0.0))
-        kept: TrialModel | None = objective.models.get(trial.number)
+        kept = objective.models.get(trial.number) or saved_model(self._outputs_dir(), trial.number)
         seen = max(objective.feature_seconds.values(), default=0.0)
         features_s = objective.feature_seconds.get(kept.options, seen) if kept else seen
         if (fit_s + features_s) * 1.3 + 1 > left_s:
@@ -677,11 +682,22 @@ def _options(trial: Any) -> Any:
 
 def _trial_limit(max_trials: int | None) -> list[Any]:
     """A callback stopping every process's search once the study has ``max_trials``."""
-    if max_trials is None:
-        return []
-    import optuna
+    return [] if max_trials is None else [_TrialLimit(max_trials)]
 
-    return [optuna.study.MaxTrialsCallback(max_trials, states=None)]
+
+class _TrialLimit:
+    """Stops the search once ``limit`` trials have been tried; a skipped repeat of a finished
+    trial's settings trained nothing, so it does not count, unless there are ``limit`` of
+    them: then the sampler keeps coming back to known settings and the space is spent."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        trials = [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
+        repeats = sum("repeat_of" in t.user_attrs for t in trials)
+        if len(trials) - repeats >= self.limit or repeats >= self.limit:
+            study.stop()
 
 
 def _parallel(
@@ -734,6 +750,7 @@ def _worker(
         sampler=make_sampler(sampler, seed=seed, objectives=objectives),
         pruner=make_pruner(pruner),
     )
+    objective.save_models = True  # this process's models die with it: hand them over on disk
     left = objective.deadline - time.monotonic()  # the same clock in every process
     if left > 0:
         study.optimize(

@@ -14,7 +14,7 @@ from furima.automl._families import FAMILIES, FitData
 from furima.automl._features import ColumnKinds, FeatureOptions, Featurizer
 from furima.automl._metrics import Metric, TaskKind
 
-__all__ = ["Objective", "Prepared", "TrialModel"]
+__all__ = ["Objective", "Prepared", "TrialModel", "saved_model"]
 
 _LATENCY_ROWS = 256
 
@@ -53,8 +53,10 @@ class TrialModel:
 
 @dataclass
 class Objective:
-    """Callable by Optuna; keeps the best trials' models (single process) and writes every
-    trial's validation output to ``outputs`` (when given) for ensembling across processes."""
+    """Callable by Optuna; keeps the best trials' models and writes every trial's validation
+    output to ``outputs`` (when given) for ensembling across processes. With ``save_models``
+    (set in worker processes) the kept models are also written to ``outputs``, so the main
+    process can use a worker's trial without training it again."""
 
     data: Prepared
     families: tuple[str, ...]
@@ -62,6 +64,7 @@ class Objective:
     outputs: Path | None = None
     keep: int = 10
     deadline: float = float("inf")
+    save_models: bool = False
     models: dict[int, TrialModel] = field(default_factory=dict)
     feature_seconds: dict[FeatureOptions, float] = field(default_factory=dict)
     _features: dict[FeatureOptions, tuple[Featurizer, Any, Any]] = field(default_factory=dict)
@@ -140,14 +143,46 @@ class Objective:
 
     def _keep(self, number: int, fitted: TrialModel) -> None:
         self.models[number] = fitted
+        worst = None
         if len(self.models) > self.keep:
-            metric = self.data.metric
             worst = sorted(
                 self.models,
                 key=lambda n: self.models[n].score,
-                reverse=metric.direction == "minimize",
+                reverse=self.data.metric.direction == "minimize",
             )[0]
             del self.models[worst]
+        if self.save_models and self.outputs is not None and worst != number:
+            _save_model(self.outputs, number, fitted)
+            if worst is not None:
+                _model_file(self.outputs, worst).unlink(missing_ok=True)
+
+
+def _model_file(outputs: Path, number: int) -> Path:
+    return outputs / "models" / f"{number}.pkl"
+
+
+def _save_model(outputs: Path, number: int, fitted: TrialModel) -> None:
+    """Written whole or not at all: a killed worker leaves no half-written model."""
+    import os
+    import pickle
+
+    path = _model_file(outputs, number)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    with partial.open("wb") as file:
+        pickle.dump(fitted, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, path)
+
+
+def saved_model(outputs: Path | None, number: int) -> TrialModel | None:
+    """The model a worker process kept for trial ``number``, if it is still on disk."""
+    import pickle
+
+    if outputs is None or not _model_file(outputs, number).is_file():
+        return None
+    with _model_file(outputs, number).open("rb") as file:
+        fitted = pickle.load(file)  # written by this run's own workers (_save_model)
+    return fitted if isinstance(fitted, TrialModel) else None
 
 
 def _skip_repeat(trial: Any) -> None:

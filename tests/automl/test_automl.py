@@ -188,24 +188,36 @@ def test_a_trial_without_time_to_featurise_is_stopped_before_it_starts(spam: pd.
     assert study.trials[1].state.name == "COMPLETE" and study.trials[1].value > 0.8
 
 
-def test_a_trial_repeating_a_finished_ones_parameters_is_stopped_before_fitting(
-    cards: pd.DataFrame,
-) -> None:
-    import optuna
-
+def card_objective(cards: pd.DataFrame, **options: Any) -> Any:
+    """An objective over linear models on the real card fixture (1,500 train rows)."""
     from furima.automl._features import checked_columns
     from furima.automl._metrics import metric_for
     from furima.automl._objective import Objective, Prepared
-    from furima.automl._report import _read_run
 
     X, kinds, _ = checked_columns(cards.drop(columns=["Time", "Class"]))
     y = cards["Class"].to_numpy(dtype=int)
     auprc = metric_for("binary", "auprc")
     data = Prepared("binary", auprc, kinds, X[:1500], y[:1500], X[1500:], y[1500:], 0, 0, 1)
-    objective = Objective(data, ("linear",), multi_objective=False)
+    return Objective(data, ("linear",), multi_objective=False, **options)
+
+
+def linear_study(cs: tuple[float, ...]) -> Any:
+    """A study that first tries linear models with these C values, in order."""
+    import optuna
+
     study = optuna.create_study(direction="maximize")
-    for c in (1.0, 1.0, 0.1):
+    for c in cs:
         study.enqueue_trial({"family": "linear", "linear_C": c, "linear_balanced": False})
+    return study
+
+
+def test_a_trial_repeating_a_finished_ones_parameters_is_stopped_before_fitting(
+    cards: pd.DataFrame,
+) -> None:
+    from furima.automl._report import _read_run
+
+    objective = card_objective(cards)
+    study = linear_study((1.0, 1.0, 0.1))
     study.optimize(objective, n_trials=3)
     states = [t.state.name for t in study.trials]
     assert states == ["COMPLETE", "PRUNED", "COMPLETE"]
@@ -213,6 +225,47 @@ def test_a_trial_repeating_a_finished_ones_parameters_is_stopped_before_fitting(
     assert "fit_s" not in study.trials[1].user_attrs  # nothing was trained for it
     assert sorted(objective.models) == [0, 2]
     assert _read_run(study, "auprc").repeats == 1  # the report says how many
+
+
+def test_skipped_repeats_do_not_count_toward_the_trial_limit(cards: pd.DataFrame) -> None:
+    from furima.automl._automl import _trial_limit
+
+    study = linear_study((1.0, 1.0, 0.1, 0.01, 0.001))
+    study.optimize(card_objective(cards), n_trials=10, callbacks=_trial_limit(3))
+    tried = [t for t in study.trials if t.state.name != "WAITING"]
+    assert [t.params["linear_C"] for t in tried] == [1.0, 1.0, 0.1, 0.01]
+    assert [t.state.name for t in study.trials].count("COMPLETE") == 3
+    # a sampler that only comes back to finished settings has spent the space: stop
+    spent = linear_study((1.0,) * 6)
+    spent.optimize(card_objective(cards), n_trials=10, callbacks=_trial_limit(3))
+    assert [t.state.name for t in spent.trials][:5] == ["COMPLETE"] + ["PRUNED"] * 3 + ["WAITING"]
+
+
+def test_a_worker_hands_its_best_models_over_on_disk(cards: pd.DataFrame, tmp_path: Any) -> None:
+    from furima.automl._families import FAMILIES
+    from furima.automl._objective import saved_model
+
+    automl = AutoML("binary", "auprc", workdir=tmp_path, study_name="cards")
+    outputs = automl._outputs_dir()
+    worker = card_objective(cards, outputs=outputs, keep=2, save_models=True)
+    study = linear_study((1e-3, 1.0, 0.1))
+    study.optimize(worker, n_trials=3)
+    kept = sorted(worker.models)
+    dropped = ({0, 1, 2} - set(kept)).pop()
+    assert study.trials[dropped].value < min(study.trials[n].value for n in kept)
+    assert sorted(int(p.stem) for p in (outputs / "models").iterdir()) == kept  # nothing else
+    assert saved_model(outputs, dropped) is None
+    handed = saved_model(outputs, kept[0])
+    assert handed is not None and handed.score == worker.models[kept[0]].score
+    X_valid = worker.data.X_valid
+    proba = FAMILIES["linear"].predict(handed.model, handed.featurizer.transform(X_valid), "binary")
+    np.testing.assert_allclose(proba, worker.models[kept[0]].valid_output)
+    # the main process holds none of the worker's models and has no time to refit: it uses
+    # the one on disk, where before it had to leave the trial out
+    main = card_objective(cards, outputs=outputs)
+    member = automl._member(study.trials[kept[0]], 1.0, main, main.data, left_s=0.0)
+    assert member is not None and member.model is not None and member.trial == kept[0]
+    assert automl._member(study.trials[dropped], 1.0, main, main.data, left_s=0.0) is None
 
 
 def test_an_optuna_sampler_of_your_own_drives_the_search(spam: pd.DataFrame) -> None:

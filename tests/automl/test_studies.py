@@ -68,6 +68,9 @@ def test_two_processes_share_one_study(spam: pd.DataFrame, tmp_path: Path) -> No
     assert (tmp_path / "study.journal").is_file()
     assert result.trials == complete(tmp_path / "study.journal", result.study.study_name)
     assert result.trials >= 4
+    outputs = tmp_path / "outputs" / result.study.study_name
+    assert len(list(outputs.glob("*.npy"))) >= result.trials  # both processes' outputs
+    assert not (outputs / "models").exists()  # the worker's models, handed over and removed
 
 
 def test_every_trial_is_recorded_on_mlflow(spam: pd.DataFrame, tmp_path: Path) -> None:
