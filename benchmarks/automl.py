@@ -181,6 +181,7 @@ def run_furima(
         "furima_fit_s": result.chosen.get("elapsed_s"),
         "furima_pruned": result.chosen.get("pruned"),
         "furima_repeats": result.chosen.get("repeats"),
+        "furima_models": [f"{m.family}#{m.trial}" for m in result.members],
     }
     return Outcome(predictions, trials=int(result.trials), notes=notes)
 
