@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from furima.automl._ensemble import greedy_ensemble
+from furima.automl._ensemble import PER_FAMILY, candidate_positions, greedy_ensemble
 from furima.automl._families import FAMILIES, FitData
 from furima.automl._features import Featurizer, checked_columns
 from furima.automl._metrics import Metric, TaskKind, metric_for
@@ -80,6 +80,8 @@ class AutoML:
         group_column: Ranking: the column naming each row's query (search, user session);
             a query's rows are ranked together and held out together.
         seed: Random seed.
+        ensemble_size: The ensemble is chosen from this many best trials and each family's
+            best two (models that err differently blend best).
         warm_start: Try each family's usual defaults first, before the sampler explores.
         progress: Show a progress bar with the best score so far.
     """
@@ -404,10 +406,13 @@ class AutoML:
     def _ensemble(
         self, complete: list[Any], objective: Objective, data: Prepared
     ) -> tuple[list[tuple[Any, float]], float]:
-        """Greedy selection over the best trials whose validation outputs are at hand (this
-        run's, or kept in ``workdir``); the best trial alone when it beats them all."""
+        """Greedy selection over the best trials and each family's best, among those whose
+        validation outputs are at hand (this run's, or kept in ``workdir``); the best trial
+        alone when it beats them all."""
         usable = [(t, self._output(objective, t.number)) for t in complete]
-        found = [(t, o) for t, o in usable if o is not None][: self.ensemble_size]
+        at_hand = [(t, o) for t, o in usable if o is not None]
+        families = [t.user_attrs["family"] for t, _ in at_hand]
+        found = [at_hand[i] for i in candidate_positions(families, self.ensemble_size)]
         if not found:
             return [(complete[0], 1.0)], _score(complete[0])
         weights, score = greedy_ensemble([o for _, o in found], data.y_valid, data.metric)
@@ -559,7 +564,8 @@ def _why(
     best_score = f"{metric} {best_value:.5g}"
     if len(members) > 1:
         why = (
-            f"Greedy ensemble selection over the {ensemble_size} best trials improved {metric} "
+            f"Greedy ensemble selection over the {ensemble_size} best trials and each "
+            f"family's best {PER_FAMILY} improved {metric} "
             f"from {best_value:.5g} (best single trial) to {score:.5g} on the {rows:,} "
             f"validation rows, with {len(members)} models."
         )

@@ -1,6 +1,8 @@
 """Greedy ensemble selection (Caruana et al., 2004) over the validation predictions of the
 best trials: repeatedly add, with replacement, the model whose addition most improves the
-averaged prediction's score; the weights are how often each model was added."""
+averaged prediction's score; the weights are how often each model was added. The candidates
+are the best trials and each family's best few, so that models which err differently are
+among them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,25 @@ import numpy as np
 
 from furima.automl._metrics import Metric
 
-__all__ = ["greedy_ensemble"]
+__all__ = ["PER_FAMILY", "candidate_positions", "greedy_ensemble"]
+
+PER_FAMILY = 2
+"""Each family's best trials that are candidates even when outside the best overall: a run's
+best few are often near-copies from one family (on photo features, ten linear models)."""
+
+
+def candidate_positions(
+    families: Sequence[str], size: int, per_family: int = PER_FAMILY
+) -> list[int]:
+    """Positions in a best-first list of trials (given by family) to ensemble from: the
+    ``size`` best, and each family's ``per_family`` best."""
+    seen: dict[str, int] = {}
+    positions = []
+    for position, family in enumerate(families):
+        seen[family] = seen.get(family, 0) + 1
+        if position < size or seen[family] <= per_family:
+            positions.append(position)
+    return positions
 
 
 def greedy_ensemble(

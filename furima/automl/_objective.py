@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from furima.automl._ensemble import candidate_positions
 from furima.automl._families import FAMILIES, FitData
 from furima.automl._features import ColumnKinds, FeatureOptions, Featurizer
 from furima.automl._metrics import Metric, TaskKind
@@ -142,19 +143,23 @@ class Objective:
         return (time.perf_counter() - started) * 1000 / max(len(rows), 1)
 
     def _keep(self, number: int, fitted: TrialModel) -> None:
+        """Keep the models the ensemble may choose: the best overall and each family's best."""
         self.models[number] = fitted
-        worst = None
-        if len(self.models) > self.keep:
-            worst = sorted(
-                self.models,
-                key=lambda n: self.models[n].score,
-                reverse=self.data.metric.direction == "minimize",
-            )[0]
-            del self.models[worst]
-        if self.save_models and self.outputs is not None and worst != number:
-            _save_model(self.outputs, number, fitted)
-            if worst is not None:
-                _model_file(self.outputs, worst).unlink(missing_ok=True)
+        ranked = sorted(
+            self.models,
+            key=lambda n: self.models[n].score,
+            reverse=self.data.metric.direction == "maximize",
+        )
+        families = [self.models[n].family for n in ranked]
+        kept = {ranked[i] for i in candidate_positions(families, self.keep)}
+        dropped = [n for n in ranked if n not in kept]
+        for other in dropped:
+            del self.models[other]
+        if self.save_models and self.outputs is not None:
+            if number in kept:
+                _save_model(self.outputs, number, fitted)
+            for other in dropped:
+                _model_file(self.outputs, other).unlink(missing_ok=True)
 
 
 def _model_file(outputs: Path, number: int) -> Path:

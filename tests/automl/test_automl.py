@@ -268,6 +268,25 @@ def test_a_worker_hands_its_best_models_over_on_disk(cards: pd.DataFrame, tmp_pa
     assert automl._member(study.trials[dropped], 1.0, main, main.data, left_s=0.0) is None
 
 
+def test_the_ensemble_chooses_from_the_best_trials_and_each_familys_best() -> None:
+    from furima.automl._ensemble import candidate_positions
+
+    ranked = ["linear"] * 6 + ["lightgbm", "mlp", "lightgbm", "lightgbm", "mlp", "mlp"]
+    assert candidate_positions(ranked, 4) == [0, 1, 2, 3, 6, 7, 8, 10]
+    assert candidate_positions(ranked, 4, per_family=0) == [0, 1, 2, 3]
+    assert candidate_positions(ranked, 20) == list(range(len(ranked)))
+
+
+def test_the_objective_keeps_each_familys_best_model(cards: pd.DataFrame) -> None:
+    study = linear_study((1.0, 0.3, 0.1, 0.03))
+    study.enqueue_trial({"family": "lightgbm"})  # kept as its family's best, whatever its rank
+    objective = card_objective(cards, keep=2)
+    objective.families = ("linear", "lightgbm")
+    study.optimize(objective, n_trials=5)
+    by_score = sorted(range(4), key=lambda n: -study.trials[n].value)
+    assert sorted(objective.models) == sorted([*by_score[:2], 4])
+
+
 def test_an_optuna_sampler_of_your_own_drives_the_search(spam: pd.DataFrame) -> None:
     import optuna
 
