@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from furima.exceptions import ModelFormatError
 
@@ -35,6 +35,7 @@ __all__ = [
     "save_atomically",
     "sha256",
     "stamp",
+    "write_file_atomically",
 ]
 
 MANIFEST = "manifest.json"
@@ -108,6 +109,22 @@ def save_atomically(path: Path, write: Callable[[Path], None]) -> Path:
         shutil.rmtree(version, ignore_errors=True)
         raise
     _remove_orphans(path, keep=version)
+    return path
+
+
+def write_file_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
+    """Call ``write(file)`` on a temp file beside ``path``, then rename it to ``path``: never
+    half a file, and nothing left behind when ``write`` fails. The file is readable by all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(handle, 0o644)  # mkstemp makes 0600
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from furima._artifacts import write_file_atomically
 from furima.automl._ensemble import candidate_positions
 from furima.automl._families import FAMILIES, FitData
 from furima.automl._features import ColumnKinds, FeatureOptions, Featurizer
@@ -168,15 +169,12 @@ def _model_file(outputs: Path, number: int) -> Path:
 
 def _save_model(outputs: Path, number: int, fitted: TrialModel) -> None:
     """Written whole or not at all: a killed worker leaves no half-written model."""
-    import os
     import pickle
 
-    path = _model_file(outputs, number)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    with partial.open("wb") as file:
-        pickle.dump(fitted, file, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(partial, path)
+    write_file_atomically(
+        _model_file(outputs, number),
+        lambda file: pickle.dump(fitted, file, protocol=pickle.HIGHEST_PROTOCOL),
+    )
 
 
 def saved_model(outputs: Path | None, number: int) -> TrialModel | None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import html
 import math
 import numbers
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from furima._artifacts import write_file_atomically
 from furima.exceptions import DataError, SchemaError
 
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ def write_report(
             than two objectives.
     """
     text = render_report(study, leaderboard, chosen, title=title)
-    return _write_atomic(Path(path), text)
+    return write_file_atomically(Path(path), lambda out: out.write(text.encode("utf-8")))
 
 
 def render_report(
@@ -525,18 +524,3 @@ def _e(value: object) -> str:
 
 def _note(text: str) -> str:
     return f'<p class="note">{_e(text)}</p>'
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file in the same folder: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(handle, 0o644)  # mkstemp makes 0600; a report is for reading
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
