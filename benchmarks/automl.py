@@ -182,6 +182,7 @@ def run_furima(
         "furima_pruned": result.chosen.get("pruned"),
         "furima_repeats": result.chosen.get("repeats"),
         "furima_models": [f"{m.family}#{m.trial}" for m in result.members],
+        "furima_refit": [m.refit for m in result.members],
     }
     return Outcome(predictions, trials=int(result.trials), notes=notes)
 

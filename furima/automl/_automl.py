@@ -512,7 +512,7 @@ class AutoML:
             groups_train=groups,
         )
         model = FAMILIES[family].fit(params, refit)
-        return Member(trial.number, family, float(weight), params, featurizer, model)
+        return Member(trial.number, family, float(weight), params, featurizer, model, refit=True)
 
     def _chosen(
         self,
@@ -531,7 +531,12 @@ class AutoML:
             "metric": name,
             "direction": self.metric.direction,
             "members": [
-                {"trial": m.trial, "family": m.family, "weight": round(m.weight, 4)}
+                {
+                    "trial": m.trial,
+                    "family": m.family,
+                    "weight": round(m.weight, 4),
+                    "refit": m.refit,
+                }
                 for m in members
             ],
             "ensemble_score": ensemble_score,

@@ -71,6 +71,7 @@ def _write(result: AutoMLResult, folder: Path) -> None:
                 "family": member.family,
                 "weight": member.weight,
                 "params": _plain(member.params),
+                "refit": member.refit,
             }
         )
     board = result.leaderboard.head(50).to_json(orient="records", default_handler=str)
@@ -120,6 +121,7 @@ def load_result(path: Path) -> AutoMLResult:
                 dict(entry["params"]),
                 stored["featurizer"],
                 stored["model"],
+                refit=bool(entry.get("refit", False)),
             )
         )
     classes = manifest.get("classes")

@@ -233,11 +233,21 @@ def _header_html(run: _Run, chosen: Mapping[str, Any], title: str) -> str:
     return f'<header><h1>{_e(title)}</h1><dl class="facts">{rows}</dl></header>'
 
 
+def _trained_on(refit: bool | None) -> str:
+    if refit is None:  # a report of a result saved before this was recorded
+        return "—"
+    return "training + validation rows" if refit else "training rows (no time to refit)"
+
+
 def _chosen_html(chosen: Mapping[str, Any]) -> str:
     members = list(chosen["members"])
-    head = _row(("Trial", "Family", "Weight"), "th", numeric=(0, 2))
+    head = _row(("Trial", "Family", "Weight", "Trained on"), "th", numeric=(0, 2))
     body = "".join(
-        _row((m.get("trial"), m.get("family"), m.get("weight")), "td", numeric=(0, 2))
+        _row(
+            (m.get("trial"), m.get("family"), m.get("weight"), _trained_on(m.get("refit"))),
+            "td",
+            numeric=(0, 2),
+        )
         for m in members
     )
     table = (

@@ -28,6 +28,7 @@ class Member:
     params: dict[str, Any]
     featurizer: Featurizer
     model: Any
+    refit: bool = False  # trained again on training + validation rows (else training rows)
 
 
 @dataclass

@@ -265,6 +265,9 @@ def test_a_worker_hands_its_best_models_over_on_disk(cards: pd.DataFrame, tmp_pa
     main = card_objective(cards, outputs=outputs)
     member = automl._member(study.trials[kept[0]], 1.0, main, main.data, left_s=0.0)
     assert member is not None and member.model is not None and member.trial == kept[0]
+    assert not member.refit  # as the worker trained it, on the training rows
+    refit = automl._member(study.trials[dropped], 1.0, main, main.data, left_s=float("inf"))
+    assert refit is not None and refit.refit and refit.trial == dropped
     assert automl._member(study.trials[dropped], 1.0, main, main.data, left_s=0.0) is None
 
 

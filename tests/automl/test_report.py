@@ -90,8 +90,18 @@ def _chosen(leaderboard: pd.DataFrame) -> dict[str, Any]:
         "metric": "rmsle",
         "direction": "minimize",
         "members": [
-            {"trial": int(top.trial.iloc[0]), "family": top.family.iloc[0], "weight": 0.6},
-            {"trial": int(top.trial.iloc[1]), "family": top.family.iloc[1], "weight": 0.4},
+            {
+                "trial": int(top.trial.iloc[0]),
+                "family": top.family.iloc[0],
+                "weight": 0.6,
+                "refit": True,
+            },
+            {
+                "trial": int(top.trial.iloc[1]),
+                "family": top.family.iloc[1],
+                "weight": 0.4,
+                "refit": False,
+            },
         ],
         "ensemble_score": 0.41,
         "best_single_score": 0.42,
@@ -129,6 +139,9 @@ def test_single_objective_report_has_every_section_and_values(
     assert f"15: {len(board)} completed, {pruned} pruned, 1 failed" in text
     assert "4 min 50 s of a 5 min budget" in text
     assert "HyperbandPruner pruner" in text
+    members = text.split('<table class="members">')[1].split("</table>")[0]
+    assert members.count("<td>training + validation rows</td>") == 1
+    assert members.count("<td>training rows (no time to refit)</td>") == 1
 
 
 def test_why_text_is_escaped(single_study: optuna.Study, tmp_path: Path) -> None:

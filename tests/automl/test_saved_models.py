@@ -33,7 +33,9 @@ def test_a_saved_result_predicts_as_before_and_keeps_its_choice(
     result = AutoML("binary", "auprc", budget_s=10, families=["linear"]).fit(
         spam[["text"]], spam["label"].to_numpy()
     )
+    result.members[0].refit = True  # whatever the 10 s budget allowed: the flag round-trips
     loaded = AutoMLResult.load(result.save(tmp_path / "spam"))
+    assert loaded.members[0].refit
     rows = spam[["text"]].head(50)
     assert np.allclose(loaded.predict_proba(rows), result.predict_proba(rows))
     assert list(loaded.predict(rows)) == list(result.predict(rows))
