@@ -234,7 +234,7 @@ def _header_html(run: _Run, chosen: Mapping[str, Any], title: str) -> str:
 
 
 def _trained_on(refit: bool | None) -> str:
-    if refit is None:  # a report of a result saved before this was recorded
+    if refit is None:  # a `chosen` summary from an older furima, without the flag
         return "—"
     return "training + validation rows" if refit else "training rows (no time to refit)"
 
