@@ -144,6 +144,18 @@ def test_single_objective_report_has_every_section_and_values(
     assert members.count("<td>training rows (no time to refit)</td>") == 1
 
 
+def test_members_without_the_refit_flag_say_nothing_about_it(
+    single_study: optuna.Study, tmp_path: Path
+) -> None:
+    board = _leaderboard(single_study)
+    chosen = _chosen(board)
+    for member in chosen["members"]:
+        del member["refit"]
+    text = write_report(single_study, board, chosen, tmp_path / "report.html").read_text("utf-8")
+    members = text.split('<table class="members">')[1].split("</table>")[0]
+    assert members.count("<td>—</td>") == 2 and "rows" not in members
+
+
 def test_why_text_is_escaped(single_study: optuna.Study, tmp_path: Path) -> None:
     text, _ = _report(single_study, tmp_path)
     assert html.escape(_WHY) in text
