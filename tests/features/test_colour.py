@@ -14,9 +14,6 @@ from furima.features import ColourEncoder
 _CELLS = 5 * 8 * 8  # L* x a* x b* histogram
 _REGION = _CELLS + 9  # histogram, mean and spread of L*a*b*, L* percentiles
 _WHOLE, _CENTRE = 0, _REGION
-_LAYOUT = 2 * _REGION + 1  # then 3 x 3 cells of the product's bounding box, row by row
-_LAYOUT_CELLS = 4 * 6 * 6  # each cell's coarser L* x a* x b* histogram
-_LAYOUT_CELL = _LAYOUT_CELLS + 4  # histogram, mean L*a*b*, share of the cell that is product
 
 
 def _photo(
@@ -45,12 +42,12 @@ def _cell(lightness: int, a: int, b: int) -> int:
 
 def test_a_red_product_on_white_reads_red_and_the_background_is_left_out() -> None:
     red = ColourEncoder().encode([_photo((200, 20, 20), (255, 255, 255))])[0]
-    assert red.shape == (ColourEncoder.dim,) == (_LAYOUT + 9 * _LAYOUT_CELL,)
+    assert red.shape == (ColourEncoder.dim,) == (2 * _REGION + 1,)
     assert _histogram(red).sum() == pytest.approx(1.0)
     # L* 43, a* +66, b* +50: the middle lightness bin, both opponent axes at their red end
     assert _histogram(red)[_cell(2, 7, 7)] == pytest.approx(1.0)
     assert red[_CELLS : _CELLS + 3] == pytest.approx([0.43, 0.66, 0.50], abs=0.02)  # mean L*a*b*
-    assert red[_LAYOUT - 1] == pytest.approx(60 * 40 / (80 * 60))  # the share of the photo
+    assert red[-1] == pytest.approx(60 * 40 / (80 * 60))  # the product's share of the photo
 
 
 def test_navy_and_black_fall_in_different_cells() -> None:
@@ -74,24 +71,6 @@ def test_the_centre_describes_the_product_without_its_edges() -> None:
     whole, centre = _histogram(features, _WHOLE), _histogram(features, _CENTRE)
     assert whole[_cell(0, 4, 4)] == pytest.approx(1 / 3)  # 20 of its 60 rows are black
     assert centre[_cell(2, 7, 7)] == pytest.approx(1.0)  # rows 21-59 of the photo
-
-
-def test_the_layout_says_which_part_of_the_product_has_which_colour() -> None:
-    """A product red in its top third and navy below (a shirt worn with dark trousers): the
-    top row of layout cells reads red, the bottom row navy, the whole product a mix."""
-    pixels = np.full((80, 60, 3), 255, dtype=np.uint8)
-    pixels[10:30, 15:45] = (200, 20, 20)
-    pixels[30:70, 15:45] = (20, 30, 90)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    features = ColourEncoder().encode([buffer.getvalue()])[0]
-    cells = features[_LAYOUT:].reshape(9, _LAYOUT_CELL)
-    red, navy = (1 * 6 + 5) * 6 + 5, (0 * 6 + 3) * 6 + 1  # L*a*b* 43/66/50 and 16/12/-38
-    assert [cell[:_LAYOUT_CELLS].argmax() for cell in cells] == [red] * 3 + [navy] * 6
-    top_left_mean = cells[0, _LAYOUT_CELLS : _LAYOUT_CELLS + 3]
-    assert top_left_mean == pytest.approx([0.43, 0.66, 0.50], abs=0.02)
-    assert cells[:, -1] == pytest.approx(np.ones(9))  # the box is all product
-    assert 0.2 < _histogram(features)[_cell(2, 7, 7)] < 0.5  # a third of the whole is red
 
 
 def test_a_photo_that_is_not_an_image_is_refused() -> None:
