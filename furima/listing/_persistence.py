@@ -35,9 +35,7 @@ FORMAT = "furima.listing_assistant"
 # 4: the classifier re-estimates confidences from the nearest catalog photos (its hidden vectors
 #    and agreement models are saved with it). Format 3 still loads, with calibrated confidences
 #    alone; an older furima refuses format 4 rather than fill fields at thresholds set for them.
-# 5: colour features add the product's layout, four bands (1251 values, not 659): the
-#    classifier of an older assistant expects the old width, so formats 3 and 4 are refit.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 4
 _CLASSIFIER, _CATALOG, _SEARCH, _PRICE = "classifier.npz", "catalog.parquet", "search", "price"
 _FAMILIARITY = "familiarity.npy"
 KIND = ArtifactKind(
@@ -51,7 +49,7 @@ KIND = ArtifactKind(
     ),
     damaged="the assistant is corrupt, truncated or was modified. Fit and save it again.",
     error=ModelFormatError,
-    oldest=5,
+    oldest=3,
     too_old=(
         "whose photo features this furima no longer computes the same way. Fit the "
         "assistant again (`furima listing fit`) and save it."
