@@ -61,9 +61,16 @@ def photo_features(
     pooling: str = "average",
 ) -> np.ndarray:
     """EfficientNet-Lite0 features: the stock weights (average or multiscale pooling), or a
-    tuned ``backbone`` folder."""
+    tuned ``backbone`` folder (multiscale: joined to the stock multiscale features, each half
+    cached on its own)."""
     from furima.features import PhotoEncoder
+    from furima.features._photo import join_tuned
 
+    if backbone is not None and pooling == "multiscale":
+        return join_tuned(
+            photo_features(table, digest, cache, pooling=pooling),
+            photo_features(table, digest, cache, backbone),
+        )
     encoder = PhotoEncoder(backbone=backbone, pooling=pooling)
     stock = backbone is None and pooling == "average"  # the cache name it always had
     name = "photo" if stock else f"photo-{encoder.name}"

@@ -27,8 +27,8 @@ are read off titles (:func:`furima.datasets.with_brand`), and about 2% of titles
 ``--photo-pooling average|multiscale``: how the assistant pools the stock photo network
 (default ``auto``, the assistant's own choice: multiscale for a catalog this size);
 ``--photo-backbone DIR``: it encodes photos with a backbone tuned on the training split
-(``benchmarks/tune_photo_backbone.py``). The baselines keep the raw ImageNet features
-(average pooled).
+(``benchmarks/tune_photo_backbone.py``), joined to the stock multiscale features unless
+``--photo-pooling average``. The baselines keep the raw ImageNet features (average pooled).
 Encoder outputs are cached under ``--cache`` (see ``benchmarks/_myntra_photos.py``).
 """
 

@@ -59,9 +59,9 @@ def fit(
     photo_pooling: Annotated[
         str,
         typer.Option(
-            help="auto (multiscale from 5,000 photos with the stock network, else average), "
-            "average, or multiscale (every block of the stock network: better types and "
-            "colours on catalogs of thousands of photos)."
+            help="auto (multiscale from 5,000 photos, else average), average, or multiscale "
+            "(every block of the stock network, joined to the tuned backbone if given: "
+            "better types and colours on catalogs of thousands of photos)."
         ),
     ] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,

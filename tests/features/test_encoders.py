@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,13 +85,9 @@ def test_multiscale_neighbours_share_the_article_type_more_often(
     assert precision_at_5(multiscale_features) > precision_at_5(photo_features) + 0.01
 
 
-def test_photo_encoder_rejects_unknown_pooling_and_multiscale_tuned_backbones(
-    tmp_path: Path,
-) -> None:
+def test_photo_encoder_rejects_unknown_pooling() -> None:
     with pytest.raises(ValueError, match="pooling must be 'average' or 'multiscale'"):
         PhotoEncoder(pooling="max")
-    with pytest.raises(ValueError, match="tuned backbone exports average-pooled"):
-        PhotoEncoder(backbone=tmp_path, pooling="multiscale")
 
 
 def test_same_photo_in_another_format_and_size_encodes_alike(

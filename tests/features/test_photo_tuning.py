@@ -70,6 +70,24 @@ def test_the_tuned_backbone_runs_in_the_photo_encoder(tuned: Path, two_kinds: pd
     assert np.abs(features - stock).max() > 0.01  # the weights did change
 
 
+def test_multiscale_with_a_tuned_backbone_joins_the_stock_features_to_the_tuned_ones(
+    tuned: Path, two_kinds: pd.DataFrame
+) -> None:
+    joined = PhotoEncoder(backbone=tuned, pooling="multiscale", threads=2)
+    photos = two_kinds["jpeg"].tolist()[:5]
+    features = joined.encode(photos)
+    stock = PhotoEncoder(pooling="multiscale", threads=2).encode(photos)
+    tuned_only = PhotoEncoder(backbone=tuned, threads=2).encode(photos)
+
+    assert joined.dim == 7456 and features.shape == (5, 7456)
+    assert joined.name.startswith("efficientnet-lite0-multiscale+tuned-")
+    assert joined.image_size == 64  # the tuned half; the stock half runs at 224
+    assert joined.held_out_photos == PhotoEncoder(backbone=tuned).held_out_photos != frozenset()
+    np.testing.assert_allclose(features[:, :6176], stock / np.sqrt(2), atol=1e-5)
+    np.testing.assert_allclose(features[:, 6176:], tuned_only / np.sqrt(2), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, rtol=1e-5)
+
+
 def test_a_folder_that_is_not_a_backbone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelFormatError, match="not a tuned furima photo backbone"):
         PhotoEncoder(backbone=tmp_path)

@@ -218,8 +218,6 @@ def test_multiscale_pooling_is_kept_through_save_and_load(
     assert (loaded.photo_pooling, loaded.encoders.photo.dim) == ("multiscale", 6176)
     photo = small["jpeg"].iloc[3]
     assert loaded.suggest(photo=photo).to_dict() == fitted.suggest(photo=photo).to_dict()
-    with pytest.raises(ValueError, match="average-pooled features only"):
-        _ = ListingAssistant(photo_pooling="multiscale", photo_backbone=tmp_path).encoders
 
 
 def test_auto_pooling_is_multiscale_for_large_catalogs_only(
@@ -229,7 +227,7 @@ def test_auto_pooling_is_multiscale_for_large_catalogs_only(
     assert auto.pooling_for(MULTISCALE_MIN_PHOTOS - 1) == "average"
     assert auto.pooling_for(MULTISCALE_MIN_PHOTOS) == "multiscale"
     assert ListingAssistant(photo_pooling="average").pooling_for(10**6) == "average"
-    assert ListingAssistant(photo_backbone=tmp_path).pooling_for(10**6) == "average"
+    assert ListingAssistant(photo_backbone=tmp_path).pooling_for(10**6) == "multiscale"
     fields = ListingFields.myntra_photos()
     small = photo_catalog.groupby("article_type").head(4)
     multiscale = ListingAssistant(photo_pooling="multiscale").encode(small, fields)
