@@ -16,8 +16,8 @@ With a tuned backbone, ``"multiscale"`` joins the stock network pooled at every 
 tuned one's average (7456 values, :func:`join_tuned`). Tuning pulls photos with the same
 labels together, which helps the attribute heads but blurs the near copies that brand and
 price evidence come from; the stock half keeps those. On the listing benchmark (a backbone
-tuned on a CPU at 96 px) the joined features gave article type 0.895 and colour 0.688
-against 0.887 / 0.667 for the stock ones alone, and brand 0.603 against 0.469 for the tuned
+tuned on a CPU at 96 px) the joined features gave article type 0.895 and colour 0.687
+against 0.887 / 0.667 for the stock ones alone, and brand 0.600 against 0.469 for the tuned
 ones alone.
 """
 
