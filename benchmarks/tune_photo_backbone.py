@@ -5,10 +5,11 @@ benchmarks/listing.py) is not used at all. Of the other 80%, ``--validation-shar
 seeded) is held out of tuning too: it measures each head's top-1 accuracy, and the listing
 assistant calibrates its confidences on exactly those photos (their digests are in the
 manifest). Prints one JSON line and writes the backbone folder to ``--out``; pass that folder
-to the search and listing benchmarks as ``--photo-backbone``. Minutes on a GPU, hours on 2
-CPU cores at the default 224 px (24 minutes with ``--image-size 96 --epochs 8``)::
+to the search and listing benchmarks as ``--photo-backbone``. Minutes on a GPU (at 224 px);
+on a CPU the photos are tuned near their own size, 96 px, which took 24 minutes on 2 cores
+with ``--epochs 8`` (hours at ``--image-size 224``)::
 
-    python benchmarks/tune_photo_backbone.py --data ../shared/data --out tuned-backbone
+    python benchmarks/tune_photo_backbone.py --data ../shared/data --out tuned-backbone --epochs 8
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     parser.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate)
-    parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size)
+    parser.add_argument(
+        "--image-size", type=int, default=DEFAULTS.image_size, help="default: by device"
+    )
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda if seen)")
     parser.add_argument("--validation-share", type=float, default=0.1)
     parser.add_argument("--rows", type=int, default=0, help="use this many rows (smoke)")

@@ -34,8 +34,13 @@ def tune(
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the photos.")] = 12,
     batch_size: Annotated[int, typer.Option(min=2, help="Photos per step.")] = 128,
     image_size: Annotated[
-        int, typer.Option(min=32, help="Side of the square input (224: ImageNet's).")
-    ] = 224,
+        int | None,
+        typer.Option(
+            min=32,
+            help="Side of the square input (default: 224 on a GPU; on a CPU the photos' own "
+            "size rounded up to a multiple of 32, from 64 to 224).",
+        ),
+    ] = None,
     validation_share: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="Share of rows held out to measure accuracy.")
     ] = 0.1,
@@ -46,8 +51,8 @@ def tune(
 ) -> None:
     """Fine-tune EfficientNet-Lite0 on the catalog's labels; prints the held-out accuracy.
 
-    Use the folder with `furima listing fit --photo-backbone`. Minutes on a GPU; on CPU
-    expect hours for tens of thousands of photos.
+    Use the folder with `furima listing fit --photo-backbone`. Minutes on a GPU; on a CPU,
+    24 minutes for 35k photos of 60x80 pixels (tuned at 96 px, 8 epochs), hours at 224 px.
     """
     from furima.features import PhotoTuning, tune_photo_backbone
 

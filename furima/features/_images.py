@@ -15,7 +15,7 @@ from furima.exceptions import ImageError
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageInput", "decode_image"]
+__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageInput", "decode_image", "image_dimensions"]
 
 #: Larger uploads are refused before decoding (a phone photo is 2-8 MB).
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
@@ -52,6 +52,13 @@ def decode_image(image: ImageInput, *, size: int | None = None, name: str = "ima
 
         picture = picture.resize((size, size), Image.Resampling.BICUBIC)
     return np.asarray(picture, dtype=np.uint8)
+
+
+def image_dimensions(image: ImageInput, *, name: str = "image") -> tuple[int, int]:
+    """A photo's ``(width, height)`` read from its header, without decoding the pixels;
+    unreadable inputs raise :class:`ImageError` as :func:`decode_image` does."""
+    width, height = _open(image, name).size
+    return int(width), int(height)
 
 
 def image_media_type(data: bytes) -> str | None:

@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +74,10 @@ class PhotoTuning:
         zoom: Smallest share of the photo's side a random training crop keeps (with random
             horizontal flips; colours are never jittered, since colour is often a label).
         image_size: Side of the square input, as :class:`PhotoEncoder` resizes photos.
+            ``None``: 224 (ImageNet's) on a GPU; on a CPU, the photos' own longer side (the
+            median of a sample) rounded up to a multiple of 32, from 64 to 224. Compute grows
+            with the square of the side, and upsampled pixels add nothing: Myntra's 60x80
+            photos tune at 96 px in 24 minutes on 2 cores (8 epochs), hours at 224.
         device: ``"cuda"``, ``"cpu"`` or ``None`` (a GPU when PyTorch sees one).
         seed: Seeds initialisation, shuffling and augmentation.
     """
@@ -84,7 +88,7 @@ class PhotoTuning:
     weight_decay: float = 0.02
     label_smoothing: float = 0.1
     zoom: float = 0.8
-    image_size: int = 224
+    image_size: int | None = None
     device: str | None = None
     seed: int = 0
 
@@ -129,16 +133,14 @@ def tune_photo_backbone(
     Photos are decoded once and held in memory (and on the GPU) at ``image_size``: 150 KB per
     photo at 224, so 6.6 GB for 44k photos.
     """
-    settings = settings or PhotoTuning()
+    settings, size = _resolved(settings or PhotoTuning(), photos)
     columns = _label_columns(labels, len(photos))
     started = time.perf_counter()
     with tracker(progress) as bar:
-        pixels = _decode_all(photos, settings.image_size, bar, "Decoding training photos")
+        pixels = _decode_all(photos, size, bar, "Decoding training photos")
         held_out = None
         if validation is not None:
-            held_pixels = _decode_all(
-                validation[0], settings.image_size, bar, "Decoding validation photos"
-            )
+            held_pixels = _decode_all(validation[0], size, bar, "Decoding validation photos")
             held_out = (held_pixels, _validation_codes(columns, validation[1], len(held_pixels)))
         trained, device = _train(pixels, columns, settings, bar)
         accuracy = _accuracy(trained, *held_out, device) if held_out is not None else {}
@@ -150,7 +152,7 @@ def tune_photo_backbone(
     def write(folder: Path) -> None:
         from furima.features._photo import export_model
 
-        export_model(backbone, folder / BACKBONE_FILE, settings.image_size)
+        export_model(backbone, folder / BACKBONE_FILE, size)
         stamp(folder, manifest)
 
     save_atomically(Path(path), write)
@@ -221,6 +223,37 @@ def _label(value: Any) -> str | None:
     return text or None
 
 
+_GPU_IMAGE_SIZE = 224
+_CPU_IMAGE_SIZES = (64, 224)  # the automatic size on a CPU stays within these
+_SIZE_SAMPLE = 200  # photos whose dimensions set the automatic size
+
+
+def _resolved(settings: PhotoTuning, photos: Sequence[ImageInput]) -> tuple[PhotoTuning, int]:
+    """``settings`` with the device and image size chosen (see :class:`PhotoTuning`), and
+    that size."""
+    import torch
+
+    device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    size = settings.image_size
+    if size is None:
+        size = _GPU_IMAGE_SIZE if device != "cpu" else _cpu_image_size(photos)
+    return replace(settings, device=device, image_size=size), size
+
+
+def _cpu_image_size(photos: Sequence[ImageInput]) -> int:
+    """The photos' median longer side (over an even sample), rounded up to a multiple of 32
+    and kept within :data:`_CPU_IMAGE_SIZES`."""
+    from furima.features._images import image_dimensions
+
+    step = max(1, len(photos) // _SIZE_SAMPLE)
+    sides = [
+        max(image_dimensions(photos[i], name=f"photo {i}")) for i in range(0, len(photos), step)
+    ]
+    rounded = -(-int(np.median(sides)) // 32) * 32
+    low, high = _CPU_IMAGE_SIZES
+    return int(min(max(rounded, low), high))
+
+
 def _decode_all(photos: Sequence[ImageInput], size: int, bar: Any, step: str) -> np.ndarray:
     """All photos as one ``(n, size, size, 3)`` uint8 array, decoded on every core."""
     import os
@@ -245,7 +278,7 @@ def _train(
 ) -> tuple[Any, str]:
     import torch
 
-    device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = settings.device or "cpu"  # chosen by _resolved
     torch.manual_seed(settings.seed)
     model = _headed_backbone({name: len(c.classes) for name, c in columns.items()})
     model = model.to(device).to(memory_format=torch.channels_last).train()

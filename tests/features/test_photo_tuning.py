@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from furima.exceptions import DataError, ModelFormatError
+from furima.exceptions import DataError, ImageError, ModelFormatError
 from furima.features import PhotoEncoder, PhotoTuning, tune_photo_backbone
 
 # Small and fast: 64-pixel inputs, a few steps on CPU.
@@ -86,6 +86,38 @@ def test_multiscale_with_a_tuned_backbone_joins_the_stock_features_to_the_tuned_
     np.testing.assert_allclose(features[:, :6176], stock / np.sqrt(2), atol=1e-5)
     np.testing.assert_allclose(features[:, 6176:], tuned_only / np.sqrt(2), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, rtol=1e-5)
+
+
+def test_on_a_cpu_photos_are_tuned_near_their_own_size(
+    two_kinds: pd.DataFrame, tmp_path: Path
+) -> None:
+    photos = two_kinds["jpeg"].tolist()[:16]  # 60x80 pixels
+    manifest = tune_photo_backbone(
+        photos,
+        {"article_type": two_kinds["article_type"].tolist()[:16]},
+        tmp_path / "auto",
+        settings=PhotoTuning(epochs=1, batch_size=8, device="cpu"),
+    )
+    assert (manifest["image_size"], manifest["settings"]["image_size"]) == (96, 96)
+    assert PhotoEncoder(backbone=tmp_path / "auto").image_size == 96
+
+
+def test_the_automatic_size_is_224_on_a_gpu_and_kept_within_64_to_224_on_a_cpu(
+    two_kinds: pd.DataFrame,
+) -> None:
+    from PIL import Image
+
+    from furima.features._photo_tuning import _resolved
+
+    photos = two_kinds["jpeg"].tolist()
+    large, tiny = Image.new("RGB", (1200, 900)), Image.new("RGB", (20, 30))
+    assert _resolved(PhotoTuning(device="cuda"), photos)[1] == 224
+    assert _resolved(PhotoTuning(device="cpu"), photos)[1] == 96
+    assert _resolved(PhotoTuning(device="cpu"), [large] * 3)[1] == 224
+    assert _resolved(PhotoTuning(device="cpu"), [tiny] * 3)[1] == 64
+    assert _resolved(PhotoTuning(device="cpu", image_size=128), [tiny])[1] == 128
+    with pytest.raises(ImageError, match="photo 0 is not an image"):
+        _resolved(PhotoTuning(device="cpu"), [b"not a photo"])
 
 
 def test_a_folder_that_is_not_a_backbone_is_refused(tmp_path: Path) -> None:
