@@ -133,8 +133,8 @@ def tune_photo_backbone(
     Photos are decoded once and held in memory (and on the GPU) at ``image_size``: 150 KB per
     photo at 224, so 6.6 GB for 44k photos.
     """
-    settings, size = _resolved(settings or PhotoTuning(), photos)
     columns = _label_columns(labels, len(photos))
+    settings, size = _resolved(settings or PhotoTuning(), photos)
     started = time.perf_counter()
     with tracker(progress) as bar:
         pixels = _decode_all(photos, size, bar, "Decoding training photos")

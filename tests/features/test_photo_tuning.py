@@ -143,6 +143,8 @@ def test_labels_must_match_the_photos_and_hold_two_classes(
         tune_photo_backbone(photos, {"gender": ["Men", "Men", None, ""]}, tmp_path / "x")
     with pytest.raises(DataError, match="at least one label column"):
         tune_photo_backbone(photos, {}, tmp_path / "x")
+    with pytest.raises(DataError, match="at least 2 photos, got 0"):
+        tune_photo_backbone([], {"article_type": []}, tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
