@@ -15,7 +15,14 @@ from furima.exceptions import ImageError
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageInput", "decode_image", "image_dimensions"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "ImageInput",
+    "decode_image",
+    "image_dimensions",
+    "open_rgb",
+]
 
 #: Larger uploads are refused before decoding (a phone photo is 2-8 MB).
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
@@ -45,13 +52,18 @@ def decode_image(image: ImageInput, *, size: int | None = None, name: str = "ima
     applied, and ``size`` resizes to ``size x size``. Empty, truncated, oversized or non-image
     inputs raise :class:`ImageError` naming ``name`` and the reason.
     """
-    picture = _open(image, name)
-    picture = _to_rgb(picture, name)
+    picture = open_rgb(image, name=name)
     if size is not None:
         from PIL import Image
 
         picture = picture.resize((size, size), Image.Resampling.BICUBIC)
     return np.asarray(picture, dtype=np.uint8)
+
+
+def open_rgb(image: ImageInput, *, name: str = "image") -> Image.Image:
+    """Decode one photo into an RGB ``PIL.Image`` at its own size, as :func:`decode_image`
+    does (for callers that resize one photo several ways and should decode it once)."""
+    return _to_rgb(_open(image, name), name)
 
 
 def image_dimensions(image: ImageInput, *, name: str = "image") -> tuple[int, int]:

@@ -36,7 +36,7 @@ import numpy as np
 
 from furima._progress import tracker
 from furima.features._base import l2_normalise
-from furima.features._images import ImageInput, decode_image
+from furima.features._images import ImageInput, decode_image, open_rgb
 from furima.features._photo_tuning import BACKBONE_FILE, TUNED_BACKBONE
 
 __all__ = ["FEATURE_DIM", "PhotoEncoder", "cache_dir", "export_model", "join_tuned"]
@@ -138,6 +138,8 @@ class PhotoEncoder:
         return ((rgb / 127.5) - 1.0).transpose(2, 0, 1)
 
     def _encode_batch(self, images: Sequence[ImageInput], offset: int) -> np.ndarray:
+        if self._stock is not None:  # both halves resize the same decoded photos
+            images = [open_rgb(image, name=f"image {offset + i}") for i, image in enumerate(images)]
         batch = np.stack(
             [self.pixels(image, name=f"image {offset + i}") for i, image in enumerate(images)]
         )
