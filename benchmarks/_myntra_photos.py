@@ -59,20 +59,21 @@ def photo_features(
     cache: Path,
     backbone: Path | None = None,
     pooling: str = "average",
+    mirror: bool = False,
 ) -> np.ndarray:
     """EfficientNet-Lite0 features: the stock weights (average or multiscale pooling), or a
     tuned ``backbone`` folder (multiscale: joined to the stock multiscale features, each half
-    cached on its own)."""
+    cached on its own); ``mirror``: averaged with the mirror images' (PhotoEncoder's)."""
     from furima.features import PhotoEncoder
     from furima.features._photo import join_tuned
 
     if backbone is not None and pooling == "multiscale":
         return join_tuned(
-            photo_features(table, digest, cache, pooling=pooling),
-            photo_features(table, digest, cache, backbone),
+            photo_features(table, digest, cache, pooling=pooling, mirror=mirror),
+            photo_features(table, digest, cache, backbone, mirror=mirror),
         )
-    encoder = PhotoEncoder(backbone=backbone, pooling=pooling)
-    stock = backbone is None and pooling == "average"  # the cache name it always had
+    encoder = PhotoEncoder(backbone=backbone, pooling=pooling, mirror=mirror)
+    stock = encoder.name == "efficientnet-lite0"  # the cache name it always had
     name = "photo" if stock else f"photo-{encoder.name}"
     return cached(
         cache, digest, name, lambda: encoder.encode(table["jpeg"].tolist(), progress=True)

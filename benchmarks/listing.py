@@ -28,7 +28,8 @@ are read off titles (:func:`furima.datasets.with_brand`), and about 2% of titles
 (default ``auto``, the assistant's own choice: multiscale for a catalog this size);
 ``--photo-backbone DIR``: it encodes photos with a backbone tuned on the training split
 (``benchmarks/tune_photo_backbone.py``), joined to the stock multiscale features unless
-``--photo-pooling average``. The baselines keep the raw ImageNet features (average pooled).
+``--photo-pooling average``; ``--photo-mirror``: each photo's features are averaged with its
+mirror image's. The baselines keep the raw ImageNet features (average pooled).
 Encoder outputs are cached under ``--cache`` (see ``benchmarks/_myntra_photos.py``).
 """
 
@@ -76,12 +77,20 @@ def main() -> None:
     table = with_brand(table)
     raw_photos = photo_features(table, digest, cache)
     assistant = ListingAssistant(
-        seed=args.seed, photo_backbone=args.photo_backbone, photo_pooling=args.photo_pooling
+        seed=args.seed,
+        photo_backbone=args.photo_backbone,
+        photo_pooling=args.photo_pooling,
+        photo_mirror=args.photo_mirror,
     )
     queries, catalog = held_out_split(len(table), args.seed)
     features = ListingFeatures(
         photos=photo_features(
-            table, digest, cache, args.photo_backbone, assistant.pooling_for(len(catalog))
+            table,
+            digest,
+            cache,
+            args.photo_backbone,
+            assistant.pooling_for(len(catalog)),
+            args.photo_mirror,
         ),
         colours=colour_features(table, digest, cache),
         titles=title_features(table, digest, cache),
@@ -131,6 +140,11 @@ def _arguments() -> argparse.Namespace:
         choices=("auto", "average", "multiscale"),
         default="auto",
         help="how the assistant pools the photo network (multiscale: stock weights only)",
+    )
+    parser.add_argument(
+        "--photo-mirror",
+        action="store_true",
+        help="average each photo's features with its mirror image's (twice the encoding)",
     )
     return parser.parse_args()
 

@@ -64,6 +64,13 @@ def fit(
             "better types and colours on catalogs of thousands of photos)."
         ),
     ] = "auto",
+    photo_mirror: Annotated[
+        bool,
+        typer.Option(
+            help="Average each photo with its mirror image: every field a little better, "
+            "for twice the photo encoding time."
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     registry: FitRegistryOption = None,
 ) -> None:
@@ -94,7 +101,10 @@ def fit(
             table[fields.photo] = resolve_paths(table[fields.photo], catalog.parent)
         pricing = PriceSuggester.load(price_model) if price_model is not None else None
         assistant = ListingAssistant(
-            seed=seed, photo_backbone=photo_backbone, photo_pooling=photo_pooling
+            seed=seed,
+            photo_backbone=photo_backbone,
+            photo_pooling=photo_pooling,
+            photo_mirror=photo_mirror,
         ).fit(table, fields=fields, price_model=pricing, progress=True)
         assistant.save(out)
         accuracy = {

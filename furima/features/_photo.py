@@ -19,6 +19,12 @@ price evidence come from; the stock half keeps those. On the listing benchmark (
 tuned on a CPU at 96 px) the joined features gave article type 0.895 and colour 0.687
 against 0.887 / 0.667 for the stock ones alone, and brand 0.600 against 0.469 for the tuned
 ones alone.
+
+``mirror=True`` encodes each photo and its left-right mirror image and averages the two
+(test-time augmentation): a product and its mirror image are the same listing, and the average
+carries less of the pose. On the listing benchmark with the joined features it raised every
+field a little (article type 0.895 to 0.898, brand 0.600 to 0.606, gender 0.939 to 0.941) for
+twice the photo encoding time.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class PhotoEncoder:
         pooling: ``"average"`` (1280-d) or ``"multiscale"`` (6176-d: every block pooled, see
             the module docstring); with a tuned ``backbone``, ``"multiscale"`` is the stock
             network pooled at every block (at ``image_size``) joined to the tuned one (7456-d).
+        mirror: Average each photo's features with its mirror image's (twice the encoding time).
 
     Raises:
         ModelFormatError: ``backbone`` is not a tuned backbone folder, or is damaged.
@@ -86,6 +93,7 @@ class PhotoEncoder:
         threads: int | None = None,
         backbone: str | Path | None = None,
         pooling: str = AVERAGE,
+        mirror: bool = False,
     ):
         if pooling not in (AVERAGE, MULTISCALE):
             raise ValueError(f"pooling must be {AVERAGE!r} or {MULTISCALE!r}, got {pooling!r}.")
@@ -93,6 +101,7 @@ class PhotoEncoder:
             self.dim = MULTISCALE_DIM
         self.name = _stock_name(pooling)
         self.pooling = pooling
+        self.mirror = mirror
         self.image_size = image_size
         self.batch_size = batch_size
         self.threads = threads
@@ -111,10 +120,16 @@ class PhotoEncoder:
             self.name = f"efficientnet-lite0-tuned-{manifest['files'][BACKBONE_FILE][:12]}"
             if pooling == MULTISCALE:
                 self._stock = PhotoEncoder(
-                    image_size=image_size, batch_size=batch_size, threads=threads, pooling=pooling
+                    image_size=image_size,
+                    batch_size=batch_size,
+                    threads=threads,
+                    pooling=pooling,
+                    mirror=mirror,
                 )
                 self.dim = MULTISCALE_DIM + FEATURE_DIM
                 self.name = self.name.replace("lite0-", "lite0-multiscale+", 1)
+        if mirror:
+            self.name += "+mirror"
         self._session: Any = None
 
     def encode(self, images: Sequence[ImageInput], *, progress: bool = False) -> np.ndarray:
@@ -143,9 +158,13 @@ class PhotoEncoder:
         batch = np.stack(
             [self.pixels(image, name=f"image {offset + i}") for i, image in enumerate(images)]
         )
+        if self.mirror:
+            batch = np.concatenate([batch, batch[..., ::-1]])
         session = self._onnx_session()
-        (features,) = session.run(None, {"pixels": batch})
+        (features,) = session.run(None, {"pixels": np.ascontiguousarray(batch)})
         features = l2_normalise(np.asarray(features, dtype=np.float32))
+        if self.mirror:
+            features = l2_normalise(features[: len(images)] + features[len(images) :])
         if self._stock is not None:
             return join_tuned(self._stock._encode_batch(images, offset), features)
         return features

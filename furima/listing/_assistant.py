@@ -92,6 +92,9 @@ class ListingAssistant:
             photo overfit a catalog of a few thousand photos (at 1,000: top-3 0.824 against
             0.871). With a backbone tuned on a CPU, the stock half keeps brand from the
             photo at 0.600 where the tuned features alone give 0.469.
+        photo_mirror: Average each photo's features with its mirror image's (see
+            :class:`~furima.features.PhotoEncoder`): every field a little better, for twice
+            the photo encoding time when learning and suggesting.
         seed: Random seed.
     """
 
@@ -106,6 +109,7 @@ class ListingAssistant:
         backend: str = "auto",
         photo_backbone: str | Path | None = None,
         photo_pooling: str = AUTO,
+        photo_mirror: bool = False,
         seed: int = 0,
     ) -> None:
         self.neighbours = neighbours
@@ -116,6 +120,7 @@ class ListingAssistant:
         self.backend = backend
         self.photo_backbone = photo_backbone
         self.photo_pooling = photo_pooling
+        self.photo_mirror = photo_mirror
         self.seed = seed
         self._encoders: ListingEncoders | None = None
         self._catalog_photos = 0  # photos in the catalog being learned (for "auto" pooling)
@@ -173,11 +178,14 @@ class ListingAssistant:
 
     @property
     def encoders(self) -> ListingEncoders:
-        """The photo (``photo_backbone``, ``photo_pooling``) and text encoders; with ``"auto"``
-        pooling, those for the catalog last passed to :meth:`encode` or :meth:`fit`."""
+        """The photo (``photo_backbone``, ``photo_pooling``, ``photo_mirror``) and text
+        encoders; with ``"auto"`` pooling, those for the catalog last passed to :meth:`encode`
+        or :meth:`fit`."""
         if self._encoders is None:
             photo = PhotoEncoder(
-                backbone=self.photo_backbone, pooling=self.pooling_for(self._catalog_photos)
+                backbone=self.photo_backbone,
+                pooling=self.pooling_for(self._catalog_photos),
+                mirror=self.photo_mirror,
             )
             self._encoders = ListingEncoders(photo)
         return self._encoders

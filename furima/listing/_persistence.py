@@ -125,6 +125,7 @@ def load_assistant(path: str | Path) -> ListingAssistant:
     # Suggestions encode photos as the pool did: share its encoder (and tuned backbone).
     assistant.photo_backbone = assistant.search_.photo_encoder.backbone
     assistant.photo_pooling = assistant.search_.photo_encoder.pooling
+    assistant.photo_mirror = assistant.search_.photo_encoder.mirror
     assistant._encoders = ListingEncoders(assistant.search_.photo_encoder)
     assistant.price_model_ = _price_model(folder, manifest)
     return assistant

@@ -55,6 +55,7 @@ def save_search(search: SimilarSearch, path: str | Path) -> Path:
                 "text": search.text_encoder.name,
             },
             "photo_pooling": search.photo_encoder.pooling,
+            "photo_mirror": search.photo_encoder.mirror,
             "columns": search.columns.to_dict(),
             "embedder": search.embedder.get_params() if search.embedder else None,
             "pools": sorted(search.indexes),
@@ -81,6 +82,7 @@ def load_search(path: str | Path) -> SimilarSearch:
         backbone=backbone if backbone.is_dir() else None,
         # Pools saved before multiscale pooling existed were average-pooled.
         pooling=manifest.get("photo_pooling", "average"),
+        mirror=bool(manifest.get("photo_mirror", False)),  # absent before mirroring existed
     )
     _check_encoders(manifest, photo_encoder.name, MiniLMEncoder.name)
     embedder = None

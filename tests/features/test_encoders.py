@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from furima.exceptions import DataError, ImageError
 from furima.features import (
@@ -83,6 +83,21 @@ def test_multiscale_neighbours_share_the_article_type_more_often(
 
     # Measured 0.736 against 0.719 (on Myntra 44k, with the trained embedding: 0.821 / 0.787).
     assert precision_at_5(multiscale_features) > precision_at_5(photo_features) + 0.01
+
+
+def test_mirror_averaging_encodes_a_photo_and_its_mirror_image_alike(
+    photo_encoder: PhotoEncoder, photo_features: np.ndarray, myntra_photos: pd.DataFrame
+) -> None:
+    mirrored = PhotoEncoder(threads=2, mirror=True)
+    assert (mirrored.name, mirrored.dim) == ("efficientnet-lite0+mirror", 1280)
+    picture = Image.open(io.BytesIO(myntra_photos["jpeg"].iloc[5]))
+    rows = mirrored.encode([picture, ImageOps.mirror(picture)])
+    np.testing.assert_allclose(rows[0], rows[1], atol=1e-5)
+    # The unit-length average of the photo's features and its mirror image's.
+    plain_mirror = photo_encoder.encode([ImageOps.mirror(picture)])
+    expected = l2_normalise(photo_features[[5]] + plain_mirror)[0]
+    np.testing.assert_allclose(rows[0], expected, atol=1e-5)
+    assert float(rows[0] @ photo_features[5]) < 0.9999
 
 
 def test_photo_encoder_rejects_unknown_pooling() -> None:

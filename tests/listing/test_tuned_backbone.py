@@ -1,5 +1,6 @@
 """A listing assistant on a tuned photo backbone calibrates on the photos tuning held out,
-and keeps the backbone (alone or joined to the stock features) through save and load."""
+and keeps the backbone (alone or joined to the stock features, mirror averaging included)
+through save and load."""
 
 from __future__ import annotations
 
@@ -36,10 +37,16 @@ def backbone(two_kinds: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) 
     return folder
 
 
-def _fit(catalog: pd.DataFrame, backbone: Path, pooling: str = "auto") -> ListingAssistant:
+def _fit(
+    catalog: pd.DataFrame, backbone: Path, pooling: str = "auto", mirror: bool = False
+) -> ListingAssistant:
     quick = AttributeClassifier(hidden=32, epochs=2, members=1)
     assistant = ListingAssistant(
-        classifier=quick, train_embedder=False, photo_backbone=backbone, photo_pooling=pooling
+        classifier=quick,
+        train_embedder=False,
+        photo_backbone=backbone,
+        photo_pooling=pooling,
+        photo_mirror=mirror,
     )
     return assistant.fit(catalog, fields=ListingFields.myntra_photos())
 
@@ -62,11 +69,12 @@ def test_too_few_held_out_photos_warn_and_fall_back_to_a_random_split(
 def test_multiscale_joined_to_the_tuned_backbone_is_kept_through_save_and_load(
     two_kinds: pd.DataFrame, backbone: Path, tmp_path: Path
 ) -> None:
-    assistant = _fit(two_kinds, backbone, pooling="multiscale")
+    assistant = _fit(two_kinds, backbone, pooling="multiscale", mirror=True)
     assert assistant.classifier_.calibration_["article_type"]["photo"]["rows"] == 20
     loaded = ListingAssistant.load(assistant.save(tmp_path / "assistant"))
     encoder = loaded.encoders.photo
     assert (encoder.dim, encoder.name) == (7456, assistant.encoders.photo.name)
     assert encoder.name.startswith("efficientnet-lite0-multiscale+tuned-")
+    assert encoder.name.endswith("+mirror") and loaded.photo_mirror
     photo = two_kinds["jpeg"].iloc[0]
     assert loaded.suggest(photo=photo).to_dict() == assistant.suggest(photo=photo).to_dict()
