@@ -39,20 +39,27 @@ if TYPE_CHECKING:
     from furima.search import PoolColumns, SimilarSearch
 
 
-def quality_cases(data: Path, seed: int, cache: Path, backbone: Path | None = None) -> None:
+def quality_cases(
+    data: Path,
+    seed: int,
+    cache: Path,
+    backbone: Path | None = None,
+    pooling: str = "multiscale",
+    mirror: bool = False,
+) -> None:
     """Run both quality cases and print one JSON line per case.
 
     furima's side encodes photos as a search pool does: the stock weights pooled at every
-    block, or, given ``backbone``, that tuned backbone folder (tuned on the catalog split
-    only). The baselines keep the raw ImageNet features (average pooled).
+    block, joined (multiscale ``pooling``) or replaced (average) by ``backbone``'s features if
+    given, a backbone tuned on the catalog split only; ``mirror``: each photo averaged with its
+    mirror image. The baselines keep the raw ImageNet features (average pooled).
     """
     from furima.features import PhotoEncoder, PhotoTextEmbedder, l2_normalise
     from furima.search import PoolColumns
 
     table, digest = read_catalog(data, ["id", "title", "article_type", "jpeg"])
     raw_photos = photo_features(table, digest, cache)
-    pooling = "average" if backbone else "multiscale"
-    photos = photo_features(table, digest, cache, backbone, pooling)
+    photos = photo_features(table, digest, cache, backbone, pooling, mirror)
     titles = title_features(table, digest, cache)
     queries, catalog = held_out_split(len(table), seed)
     labels = table["article_type"].to_numpy()
@@ -79,7 +86,7 @@ def quality_cases(data: Path, seed: int, cache: Path, backbone: Path | None = No
         "rows": len(table),
         "queries": len(queries),
         "seed": seed,
-        "photo_backbone": PhotoEncoder(backbone=backbone, pooling=pooling).name,
+        "photo_backbone": PhotoEncoder(backbone=backbone, pooling=pooling, mirror=mirror).name,
     }
     _emit(
         base,

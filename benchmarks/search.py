@@ -18,7 +18,10 @@ directly, interleaved query by query. Each metric prints one JSON line::
 Quality cases (``--cases quality``; real Myntra photos and titles under ``--data``): photo to
 photo precision@10 and text to photo recall@10 on 20% held-out items, furima's learned
 embedding against the raw pretrained features; see ``benchmarks/_search_quality.py``.
-``--photo-backbone DIR`` encodes furima's photos with a backbone tuned on the catalog split.
+``--photo-backbone DIR`` encodes furima's photos with a backbone tuned on the catalog split,
+joined to the stock network pooled at every block as the listing assistant's pools are
+(``--photo-pooling average``: the tuned features alone); ``--photo-mirror`` averages each
+photo's features with its mirror image's.
 Progress goes to stderr.
 """
 
@@ -429,6 +432,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="quality: tuned photo backbone folder (benchmarks/tune_photo_backbone.py)",
     )
+    parser.add_argument(
+        "--photo-pooling",
+        choices=("average", "multiscale"),
+        default="multiscale",
+        help="quality: how furima pools the photo network (multiscale: joined to a backbone)",
+    )
+    parser.add_argument(
+        "--photo-mirror",
+        action="store_true",
+        help="quality: average each photo's features with its mirror image's",
+    )
     return parser.parse_args(argv)
 
 
@@ -461,7 +475,9 @@ def main(argv: list[str] | None = None) -> None:
         from furima.features._photo import cache_dir
 
         cache = args.cache or cache_dir() / "benchmarks"
-        quality_cases(args.data, args.seed, cache, args.photo_backbone)
+        quality_cases(
+            args.data, args.seed, cache, args.photo_backbone, args.photo_pooling, args.photo_mirror
+        )
     speed = selected_speed_cases(args.cases)
     if speed:
         sizes = [int(s) for s in args.sizes.split(",") if s]
