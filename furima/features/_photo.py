@@ -161,7 +161,7 @@ class PhotoEncoder:
         if self.mirror:
             batch = np.concatenate([batch, batch[..., ::-1]])
         session = self._onnx_session()
-        (features,) = session.run(None, {"pixels": np.ascontiguousarray(batch)})
+        (features,) = session.run(None, {"pixels": batch})
         features = l2_normalise(np.asarray(features, dtype=np.float32))
         if self.mirror:
             features = l2_normalise(features[: len(images)] + features[len(images) :])
