@@ -134,7 +134,7 @@ def tune_photo_backbone(
     photo at 224, so 6.6 GB for 44k photos.
     """
     columns = _label_columns(labels, len(photos))
-    settings, size = _resolved(settings or PhotoTuning(), photos)
+    settings, size, device = _resolved(settings or PhotoTuning(), photos)
     started = time.perf_counter()
     with tracker(progress) as bar:
         pixels = _decode_all(photos, size, bar, "Decoding training photos")
@@ -142,7 +142,7 @@ def tune_photo_backbone(
         if validation is not None:
             held_pixels = _decode_all(validation[0], size, bar, "Decoding validation photos")
             held_out = (held_pixels, _validation_codes(columns, validation[1], len(held_pixels)))
-        trained, device = _train(pixels, columns, settings, bar)
+        trained = _train(pixels, columns, settings, device, bar)
         accuracy = _accuracy(trained, *held_out, device) if held_out is not None else {}
     manifest = _manifest(pixels, columns, settings, accuracy, device, started)
     if validation is not None:
@@ -228,16 +228,16 @@ _CPU_IMAGE_SIZES = (64, 224)  # the automatic size on a CPU stays within these
 _SIZE_SAMPLE = 200  # photos whose dimensions set the automatic size
 
 
-def _resolved(settings: PhotoTuning, photos: Sequence[ImageInput]) -> tuple[PhotoTuning, int]:
-    """``settings`` with the device and image size chosen (see :class:`PhotoTuning`), and
-    that size."""
+def _resolved(settings: PhotoTuning, photos: Sequence[ImageInput]) -> tuple[PhotoTuning, int, str]:
+    """``settings`` with the device and image size chosen (see :class:`PhotoTuning`), then
+    that size and device."""
     import torch
 
     device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
     size = settings.image_size
     if size is None:
         size = _GPU_IMAGE_SIZE if device != "cpu" else _cpu_image_size(photos)
-    return replace(settings, device=device, image_size=size), size
+    return replace(settings, device=device, image_size=size), size, device
 
 
 def _cpu_image_size(photos: Sequence[ImageInput]) -> int:
@@ -274,11 +274,14 @@ def _decode_all(photos: Sequence[ImageInput], size: int, bar: Any, step: str) ->
 
 
 def _train(
-    pixels: np.ndarray, columns: Mapping[str, _Labels], settings: PhotoTuning, bar: Any
-) -> tuple[Any, str]:
+    pixels: np.ndarray,
+    columns: Mapping[str, _Labels],
+    settings: PhotoTuning,
+    device: str,
+    bar: Any,
+) -> Any:
     import torch
 
-    device = settings.device or "cpu"  # chosen by _resolved
     torch.manual_seed(settings.seed)
     model = _headed_backbone({name: len(c.classes) for name, c in columns.items()})
     model = model.to(device).to(memory_format=torch.channels_last).train()
@@ -309,7 +312,7 @@ def _train(
             optimiser.step()
             schedule.step()
             bar.update(epoch * steps_per_epoch + step + 1)
-    return model.eval(), device
+    return model.eval()
 
 
 def _warm_cosine(warmup: int, total: int) -> Any:
