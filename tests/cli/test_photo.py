@@ -22,7 +22,7 @@ def test_tune_then_fit_and_suggest_with_the_tuned_backbone(
         app,
         ["photo", "tune", str(tmp_path / "catalog.parquet"), "--labels", "article_type,gender",
          "--out", str(tmp_path / "backbone"), "--epochs", "2", "--batch-size", "8",
-         "--image-size", "64", "--validation-share", "0.2"],
+         "--image-size", "64", "--validation-share", "0.2", "--device", "cpu"],
     )  # fmt: skip
     assert tuned.exit_code == 0, tuned.output
     summary = json.loads(tuned.stdout)

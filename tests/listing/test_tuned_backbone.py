@@ -12,7 +12,7 @@ import pytest
 from furima.features import PhotoTuning, tune_photo_backbone
 from furima.listing import AttributeClassifier, ListingAssistant, ListingFields
 
-QUICK_TUNING = PhotoTuning(epochs=1, batch_size=8, image_size=64)
+QUICK_TUNING = PhotoTuning(epochs=1, batch_size=8, image_size=64, device="cpu")  # on a GPU too
 
 
 @pytest.fixture(scope="module")
