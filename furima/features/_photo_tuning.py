@@ -76,8 +76,10 @@ class PhotoTuning:
         image_size: Side of the square input, as :class:`PhotoEncoder` resizes photos.
             ``None``: 224 (ImageNet's) on a GPU; on a CPU, the photos' own longer side (the
             median of a sample) rounded up to a multiple of 32, from 64 to 224. Compute grows
-            with the square of the side, and upsampled pixels add nothing: Myntra's 60x80
-            photos tune at 96 px in 24 minutes on 2 cores (8 epochs), hours at 224.
+            with the square of the side; upsampling adds no detail but gives the network finer
+            feature maps, worth a little: Myntra's 60x80 photos tuned at 96 px on 2 cores in
+            24 minutes (8 epochs; held-out colour 0.685, article type 0.873), at 224 px on an
+            H100 in 145 s (12 epochs; 0.712 and 0.890), and would take hours at 224 on a CPU.
         device: ``"cuda"``, ``"cpu"`` or ``None`` (a GPU when PyTorch sees one).
         seed: Seeds initialisation, shuffling and augmentation.
     """
