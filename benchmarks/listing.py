@@ -186,7 +186,7 @@ def _baselines(
     for name in BASELINE_FIELDS:
         started = time.perf_counter()
         labels = table[name].fillna("?").astype(str).to_numpy()
-        model = LogisticRegression(C=0.05, max_iter=300).fit(train, labels[catalog])
+        model = LogisticRegression(C=0.05, max_iter=1000).fit(train, labels[catalog])
         probabilities = model.predict_proba(test)
         top3 = model.classes_[np.argsort(-probabilities, axis=1)[:, :3]]
         result[name] = top3
