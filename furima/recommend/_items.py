@@ -72,11 +72,6 @@ class ItemCatalog:
     ) -> ItemCatalog:
         """Fields of ``listings`` in the order of ``items``; listings missing from the frame
         keep blank fields (they are still recommendable unless a status says otherwise)."""
-        if columns.id not in listings.columns:
-            raise DataError(
-                f"the listings have no id column {columns.id!r}; pass "
-                f"ItemColumns(id=...) naming the column that holds the log's item ids."
-            )
         rows = _rows_for(listings[columns.id].astype(str).to_numpy(), items)
         return cls(
             titles=_strings(listings, columns.title, rows),

@@ -12,6 +12,7 @@ import copy
 import importlib
 import inspect
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
@@ -114,6 +115,9 @@ class Recommender:
             progress: Show progress on stderr.
         """
         _check_events(interactions)
+        columns = columns or ItemColumns()
+        if listings is not None:  # new listings are appended: valid's indices stay right
+            interactions = _with_catalog(interactions, _listing_ids(listings, columns))
         train, valid = _training_split(interactions, valid)
         templates = [self._template(g, content_vectors) for g in self.generators]
         with tracker(progress) as bar:
@@ -133,9 +137,9 @@ class Recommender:
         self.items_ = (
             ItemCatalog.empty(interactions.n_items)
             if listings is None
-            else ItemCatalog.from_listings(listings, columns or ItemColumns(), interactions.items)
+            else ItemCatalog.from_listings(listings, columns, interactions.items)
         )
-        self.columns_ = columns or ItemColumns()
+        self.columns_ = columns
         return self
 
     def _template(
@@ -382,6 +386,36 @@ def _check_events(interactions: Interactions) -> None:
         raise DataError("the interaction log is empty; a recommender needs events to learn from.")
     if interactions.n_items < 2:
         raise DataError("the interaction log names fewer than 2 listings; nothing to recommend.")
+
+
+def _listing_ids(listings: pd.DataFrame, columns: ItemColumns) -> np.ndarray:
+    if columns.id not in listings.columns:
+        raise DataError(
+            f"the listings have no id column {columns.id!r}; pass ItemColumns(id=...) naming "
+            f"the column that holds the log's item ids."
+        )
+    ids: np.ndarray = listings[columns.id].astype(str).to_numpy(dtype=object)
+    return ids
+
+
+def _with_catalog(interactions: Interactions, listing_ids: np.ndarray) -> Interactions:
+    """The events with every catalog listing in the item map (listings nobody has touched
+    yet are appended, so content similarity can recommend them). A log whose items are
+    mostly missing from the catalog is refused: its ids are probably of another system."""
+    logged = interactions.items.ids
+    known = np.isin(logged, listing_ids)
+    if known.mean() < 0.5:
+        raise DataError(
+            f"{int((~known).sum())} of the log's {len(logged)} listings are not in the catalog "
+            f"(log ids like {', '.join(map(str, logged[~known][:3]))}; catalog ids like "
+            f"{', '.join(map(str, listing_ids[:3]))}): the log and the catalog do not use the "
+            f"same ids. Map them to one id, or pass ItemColumns(id=...) naming the right column."
+        )
+    fresh = listing_ids[~np.isin(listing_ids, logged)]
+    if not len(fresh):
+        return interactions
+    items = IdMap(np.concatenate([logged, np.asarray(list(dict.fromkeys(fresh)), dtype=object)]))
+    return replace(interactions, items=items)
 
 
 def _check_k(k: int) -> None:
