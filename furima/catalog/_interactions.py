@@ -117,7 +117,7 @@ class Interactions:
         return weight
 
     @classmethod
-    def from_sequences(cls, sequences: dict[str, Sequence[str]]) -> Interactions:
+    def from_sequences(cls, sequences: Mapping[str, Sequence[str]]) -> Interactions:
         """Events from time-ordered item sequences per user (the public benchmarks' format);
         each event's timestamp is its position in the user's sequence."""
         users = IdMap(np.asarray(list(sequences), dtype=object))

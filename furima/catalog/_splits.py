@@ -86,7 +86,9 @@ class TimeCut:
     queries: NextItemTargets
 
 
-def time_cut(interactions: Interactions, at: int | float | str | datetime | pd.Timestamp) -> TimeCut:
+def time_cut(
+    interactions: Interactions, at: int | float | str | datetime | pd.Timestamp
+) -> TimeCut:
     """Split at one moment ``at`` (Unix seconds, an ISO 8601 string or a datetime; naive ones
     are UTC): the past trains, each user's first event after it is the target.
 
@@ -108,8 +110,7 @@ def time_cut(interactions: Interactions, at: int | float | str | datetime | pd.T
             else "cannot cut an empty interaction log."
         )
     offsets = interactions.offsets()
-    n_before = np.add.reduceat(before.astype(np.int64), offsets[:-1]) if len(before) else []
-    n_before = np.where(np.diff(offsets) > 0, n_before, 0)  # reduceat repeats for empty users
+    n_before = np.bincount(interactions.user[before], minlength=interactions.n_users)
     users = np.flatnonzero(np.diff(offsets) > n_before)
     starts = offsets[users]
     cuts = starts + n_before[users]  # events are sorted by time within a user
