@@ -7,8 +7,9 @@ rounds, extra-trees chunks, MLP epochs) fall behind. The bar is the unpruned run
 validation score; each run is timed (from its first trial's start) to the moment it reaches
 that score, and ``speedup`` is their ratio (``search_speedup``: the same for the whole search of
 ``--trials`` trials). OpenMP keeps its default wait policy, as in ``furima automl run``: with
-``OMP_WAIT_POLICY=PASSIVE`` LightGBM trials here ran five times slower and the MLP's 1.6 times,
-which distorts what pruning saves. One JSON line, with the medians over seeds::
+``OMP_WAIT_POLICY=PASSIVE`` the trials here ran slower (LightGBM's several times), which
+distorts what pruning saves. One JSON line, with the medians over seeds (results:
+``docs/benchmarks.md``)::
 
     python benchmarks/automl_pruning.py --data ../shared/data --task photo_article_type \
         --trials 16 --seeds 0,1 --pruners hyperband,asha

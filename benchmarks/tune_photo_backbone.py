@@ -5,9 +5,9 @@ benchmarks/listing.py) is not used at all. Of the other 80%, ``--validation-shar
 seeded) is held out of tuning too: it measures each head's top-1 accuracy, and the listing
 assistant calibrates its confidences on exactly those photos (their digests are in the
 manifest). Prints one JSON line and writes the backbone folder to ``--out``; pass that folder
-to the search and listing benchmarks as ``--photo-backbone``. Minutes on a GPU (at 224 px,
-``--epochs 10`` took 133 s on an H100); on a CPU the photos are tuned near their own size,
-96 px, which took 24 minutes on 2 cores with ``--epochs 8`` (hours at ``--image-size 224``)::
+to the search and listing benchmarks as ``--photo-backbone``. Minutes on a GPU (at 224 px);
+on a CPU the photos are tuned near their own size, 96 px, since ``--image-size 224`` takes
+hours there. Measured times and accuracies: ``docs/benchmarks.md``::
 
     python benchmarks/tune_photo_backbone.py --data ../shared/data --out tuned-backbone --epochs 8
 """

@@ -208,10 +208,10 @@ class ListingSchema:
 
 # -- a few clean rows (an API request) ----------------------------------------------------------
 #
-# The vectorised rules below cost about 20 ms of pandas overhead per call, whatever the number
-# of rows. A handful of rows whose values are all plain and valid is built value by value
-# instead, with the same results; anything unusual (wrong types, bytes, broken rules) goes the
-# full way, which also words the problems.
+# The vectorised rules below cost a fixed pandas overhead per call, whatever the number of
+# rows, which dominates a one-row API request. A handful of rows whose values are all plain
+# and valid is built value by value instead, with the same results; anything unusual (wrong
+# types, bytes, broken rules) goes the full way, which also words the problems.
 
 _SMALL_ROWS = 64
 _UNDECODABLE_FIRST = "\U0010ff80"  # the first mark in _encoding.UNDECODABLE_PATTERN

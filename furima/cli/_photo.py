@@ -51,9 +51,8 @@ def tune(
 ) -> None:
     """Fine-tune EfficientNet-Lite0 on the catalog's labels; prints the held-out accuracy.
 
-    Use the folder with `furima listing fit --photo-backbone`.
-    35k photos of 60x80 pixels: 145 s on an H100 at 224 px (12 epochs);
-    24 minutes on a 2-core CPU at 96 px (8 epochs); hours there at 224 px.
+    Use the folder with `furima listing fit --photo-backbone`. Minutes on a GPU; 35k photos
+    of 60x80 pixels took 24 minutes on a 2-core CPU at 96 px (8 epochs), hours at 224 px.
     """
     from furima.features import PhotoTuning, tune_photo_backbone
 

@@ -8,23 +8,20 @@ A backbone fine-tuned on a catalog's labels (:func:`tune_photo_backbone`) runs t
 Two poolings: ``"average"`` is the classic 1280-d global average of the last feature map.
 ``"multiscale"`` also pools every block on the way (mean and max of each of the 16 blocks'
 maps and of the last one, each piece L2-normalised): shape and texture from the middle of the
-network, which ImageNet's top layer partly discards. On Myntra 44k it lifted photo-to-photo
-precision@10 of the trained search embedding from 0.787 to 0.821, and text-to-photo recall@10
-from 0.507 to 0.604 (``benchmarks/search.py --cases quality``), for 6176 values a photo.
+network, which ImageNet's top layer partly discards; 6176 values a photo. Search pools use it
+(it finds more photos of the query's type and more photos from words; measured in
+``docs/benchmarks.md``).
 
 With a tuned backbone, ``"multiscale"`` joins the stock network pooled at every block to the
 tuned one's average (7456 values, :func:`join_tuned`). Tuning pulls photos with the same
 labels together, which helps the attribute heads but blurs the near copies that brand and
-price evidence come from; the stock half keeps those. On the listing benchmark (a backbone
-tuned on a CPU at 96 px) the joined features gave article type 0.895 and colour 0.687
-against 0.887 / 0.667 for the stock ones alone, and brand 0.600 against 0.469 for the tuned
-ones alone.
+price evidence come from; the stock half keeps those, so the joined features name types
+and colours better than the stock ones alone without losing brand as the tuned ones alone do.
 
 ``mirror=True`` encodes each photo and its left-right mirror image and averages the two
 (test-time augmentation): a product and its mirror image are the same listing, and the average
-carries less of the pose. On the listing benchmark with the joined features it raised every
-field a little (article type 0.895 to 0.898, brand 0.600 to 0.606, gender 0.939 to 0.941) for
-twice the photo encoding time.
+carries less of the pose. Every field of the listing benchmark gains a little, for twice the
+photo encoding time.
 """
 
 from __future__ import annotations

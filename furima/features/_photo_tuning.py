@@ -1,12 +1,12 @@
 """Fine-tuning the photo backbone on a catalog's own labels, on a GPU when there is one.
 
-ImageNet features group fashion photos by product type only loosely (photo-to-photo
-precision@10 about 0.7 on Myntra). Training EfficientNet-Lite0 end to end, with one
-classification head per label column (article type, colour, gender, ...), pulls photos of the
-same kind together. The heads are dropped afterwards: what is kept is the pooled 1280-d
-backbone, exported to ONNX in a folder with a manifest, which :class:`PhotoEncoder` runs on CPU
-in place of the stock weights (``PhotoEncoder(backbone=folder)``), so every model built on
-photo features (classifiers, joint embedding, search pools) uses it unchanged.
+ImageNet features group fashion photos by product type only loosely. Training
+EfficientNet-Lite0 end to end, with one classification head per label column (article type,
+colour, gender, ...), pulls photos of the same kind together. The heads are dropped
+afterwards: what is kept is the pooled 1280-d backbone, exported to ONNX in a folder with a
+manifest, which :class:`PhotoEncoder` runs on CPU in place of the stock weights
+(``PhotoEncoder(backbone=folder)``), so every model built on photo features (classifiers,
+joint embedding, search pools) uses it unchanged.
 
 The folder is written atomically (see :mod:`furima._artifacts`)::
 
@@ -76,10 +76,9 @@ class PhotoTuning:
         image_size: Side of the square input, as :class:`PhotoEncoder` resizes photos.
             ``None``: 224 (ImageNet's) on a GPU; on a CPU, the photos' own longer side (the
             median of a sample) rounded up to a multiple of 32, from 64 to 224. Compute grows
-            with the square of the side; upsampling adds no detail but gives the network finer
-            feature maps, worth a little: Myntra's 60x80 photos tuned at 96 px on 2 cores in
-            24 minutes (8 epochs; held-out colour 0.685, article type 0.873), at 224 px on an
-            H100 in 145 s (12 epochs; 0.712 and 0.890), and would take hours at 224 on a CPU.
+            with the square of the side: 224 px takes minutes on a GPU but hours on a CPU.
+            Upsampling adds no detail but gives the network finer feature maps, worth a
+            little (times and accuracies in ``docs/benchmarks.md``).
         device: ``"cuda"``, ``"cpu"`` or ``None`` (a GPU when PyTorch sees one).
         seed: Seeds initialisation, shuffling and augmentation.
     """

@@ -53,15 +53,14 @@ _MAX_EF = 4096
 class HNSWParams:
     """HNSW graph parameters: ``m`` links per node, build and search beams, stored codes.
 
-    A wide build beam costs build time once and saves search effort on every query: on 1M
-    generated 384-d vectors, ``ef_construction`` 80 needed efSearch 192 for recall@10 0.95,
-    and 160 needed 64 (three times the queries per second, for 2.4 times the build time).
+    A wide build beam costs build time once and saves search effort on every query: a graph
+    built with a narrow beam needs a much wider search beam for the same recall.
 
     ``codes`` is what the graph computes distances on. ``"fp16"`` (the default) keeps half
     precision copies (``IndexHNSWSQ``), which also give the scores (within about 1e-3), and the
     exact float32 rows in the index's raw-vector file, like IVF-PQ: a graph search is bound by
-    memory reads, and on 300k generated 384-d vectors half the bytes per distance gave 1.3x
-    the queries per second at efSearch 64, with recall@10 0.9565 against 0.9568 for float32.
+    memory reads, and half the bytes per distance answer more queries per second at about the
+    same recall.
     ``"flat"`` keeps float32 in RAM (``IndexHNSWFlat``; indexes saved before ``codes``
     existed).
     """
@@ -249,9 +248,9 @@ class HalfHNSWBackend(HNSWBackend):
 
     The graph search and the scores come from the codes: a cosine of unit vectors in fp16 is
     within about 1e-3 of the float32 one, and the ranking is the codes' either way. Scoring
-    the ``k`` results again from the raw rows cost 45 µs a query on 100k generated 384-d
-    vectors with cold caches (17% over FAISS), for digits no ranking uses. The float32 rows
-    stay in the index's raw-vector file, for ``get_vectors`` and rebuilds.
+    the ``k`` results again from the raw rows would cost a file read per query, for digits no
+    ranking uses. The float32 rows stay in the index's raw-vector file, for ``get_vectors``
+    and rebuilds.
     """
 
     keeps_vectors: ClassVar[bool] = False
@@ -287,13 +286,12 @@ class IVFPQBackend(Backend):
     """IVF-PQ codes in RAM; the best ``rerank * k`` candidates re-scored from raw vectors.
 
     The coarse quantizer is exact (``IndexFlat``) up to ``FLAT_COARSE_UP_TO`` lists: a batched
-    matrix product assigns vectors to their true nearest list, and on 10M generated 384-d
-    vectors with 8192 lists it was also faster than a graph. There, an HNSW quantizer (M 32,
-    efConstruction 40) agreed with the exact assignment for only 82% of vectors at efSearch 64
-    and 96% at 256 (131 µs a vector, against 35 µs for the exact product), and a vector filed
-    in the wrong list is lost to every query: recall@10 stopped at 0.84 whatever the nprobe.
-    Beyond that many lists, an HNSW quantizer built with a wide beam is used. Deleted
-    positions are excluded by the selector until the index compacts.
+    matrix product assigns vectors to their true nearest list, and at these sizes it is also
+    faster than a graph. A graph quantizer over tightly clustered centroids misfiles vectors,
+    and a vector filed in the wrong list is lost to every query, which caps recall whatever
+    the nprobe. Beyond that many lists, an HNSW quantizer built with a wide beam is used.
+    (Measurements: ``docs/benchmarks.md``.) Deleted positions are excluded by the selector
+    until the index compacts.
     """
 
     name: ClassVar[str] = "ivfpq"

@@ -451,10 +451,9 @@ class VectorIndex:
         in a random direction by 1.25 times their distance to their nearest neighbour, so each
         lands where a new, unseen listing would (a stored vector itself is found too easily by
         a graph search, and would make the tuned effort too low). Moved by 1.0 times, they were
-        still easier than fresh queries: on 1M generated vectors the effort tuned that way gave
-        recall@10 0.930 on fresh queries against a 0.95 target; by 1.25 times their recall
-        curve lies at or just under the fresh queries' one. Returns the chosen effort
-        (efSearch or nprobe; 0 for the exact backend).
+        still easier than fresh queries, and fresh queries fell short of the target; by 1.25
+        times their recall curve lies at or just under the fresh queries' one. Returns the
+        chosen effort (efSearch or nprobe; 0 for the exact backend).
         """
         backend = self._backend
         target = target_recall if target_recall is not None else self.target_recall

@@ -88,10 +88,9 @@ class ListingAssistant:
             stock network at every block, joined to the tuned backbone if one is given), or
             ``"auto"``: multiscale for catalogs of at least :data:`MULTISCALE_MIN_PHOTOS`
             photos, else average. Multiscale names types and colours better on large catalogs
-            (Myntra 35k: article type 0.880 against 0.862 top-1) but its 6176 values per
-            photo overfit a catalog of a few thousand photos (at 1,000: top-3 0.824 against
-            0.871). With a backbone tuned on a CPU, the stock half keeps brand from the
-            photo at 0.600 where the tuned features alone give 0.469.
+            but its 6176 values per photo overfit a catalog of a few thousand photos. With a
+            tuned backbone, the stock half keeps the brand evidence that the tuned features
+            alone lose.
         photo_mirror: Average each photo's features with its mirror image's (see
             :class:`~furima.features.PhotoEncoder`): every field a little better, for twice
             the photo encoding time when learning and suggesting.

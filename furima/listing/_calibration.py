@@ -89,8 +89,8 @@ def fill_threshold(
     target, with a margin of ``z`` standard errors, so new listings meet the target too, not
     just the held-out rows it was chosen on. The default is a one-sided 99% bound: the
     threshold is the last of many cut points that passes, and at 95% a cut point passes by
-    luck too often (on Myntra 44k new listings then came out 0.1-0.3 points below the
-    held-out precision, and below a 95% target once in two runs). Returns 1.0
+    luck too often (new listings then came out below the held-out precision, and at times
+    below the target). Returns 1.0
     (never fill) when not even the ``min_rows`` most confident predictions reach it, and 0.0
     when all of them do.
     """
