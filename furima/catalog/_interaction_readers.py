@@ -275,12 +275,16 @@ def _events(
             unknown,
             "event",
             lambda i: (
-                f"event {shown(text.iloc[i])} is not an event type of this log; the "
-                f"allowed types are {list(weights)} (give it a weight in event_weights, or rename "
-                "it with the mapping's 'events')"
+                f"event {_event_shown(text.iloc[i], names.iloc[i])} is not an event type of "
+                f"this log; the allowed types are {list(weights)} (give it a weight in "
+                "event_weights, or rename it with the mapping's 'events')"
             ),
         )
     return names
+
+
+def _event_shown(raw: str, name: str) -> str:
+    return shown(raw) if raw == name else f"{shown(raw)} (read as {shown(name)})"
 
 
 def _timestamps(raw: pd.Series, unit: str, found: _Found) -> np.ndarray:
@@ -323,7 +327,7 @@ def _in_milliseconds(numbers: np.ndarray, unit: str) -> bool:
 def _stamp_seconds(stamps: pd.Series) -> np.ndarray:
     """UTC date-times as float seconds (NaN where missing)."""
     delta = (stamps - _EPOCH) / pd.Timedelta(seconds=1)
-    return np.asarray(delta.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    return np.array(delta.to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
 
 def _values(raw: pd.Series | None, found: _Found, n: int) -> np.ndarray:
