@@ -11,6 +11,7 @@ from furima.cli._listing import listing_app
 from furima.cli._models import models_app
 from furima.cli._photo import photo_app
 from furima.cli._price import price_app
+from furima.cli._recommend import recommend_app
 from furima.cli._search import index_app, search
 from furima.cli._serve import deploy, serve
 
@@ -33,6 +34,7 @@ app.command("serve")(serve)
 app.command("deploy")(deploy)
 app.add_typer(models_app, name="models")
 app.add_typer(automl_app, name="automl")
+app.add_typer(recommend_app, name="recommend")
 
 
 def main() -> None:

@@ -1,12 +1,24 @@
-"""Small real datasets that ship with furima, for the demo and for trying things out."""
+"""Small real datasets that ship with furima, for the demo and for trying things out.
+
+The buyer's page of the demo is fed by :func:`simulate_browsing`: made-up buyers browsing the
+real photo catalog (see its docstring); quality is only ever measured on the real log,
+:func:`demo_interactions_path`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from furima.datasets._myntra import with_brand
+from furima.datasets._sessions import simulate_browsing
 
-__all__ = ["demo_listings_path", "demo_photos_path", "with_brand"]
+__all__ = [
+    "demo_interactions_path",
+    "demo_listings_path",
+    "demo_photos_path",
+    "simulate_browsing",
+    "with_brand",
+]
 
 
 def demo_listings_path() -> Path:
@@ -17,3 +29,10 @@ def demo_listings_path() -> Path:
 def demo_photos_path() -> Path:
     """2,000 real Myntra product photos with titles and labels (see PROVENANCE.md)."""
     return Path(__file__).with_name("myntra_photos_sample.parquet")
+
+
+def demo_interactions_path() -> Path:
+    """Real purchase sequences of the first 3,000 users of Amazon Beauty, one user a line:
+    ``user item item ...`` in time order (see PROVENANCE.md); read with
+    :func:`furima.catalog.read_sequences`."""
+    return Path(__file__).with_name("amazon_beauty_3000.txt")

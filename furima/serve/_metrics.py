@@ -71,17 +71,30 @@ class ServerMetrics:
             "Registry polls that failed (the served versions stay as they were).",
             registry=registry,
         )
+        self.endpoint_requests = Counter(
+            "furima_endpoint_requests",
+            "Requests answered, by task, endpoint (a task may have several) and HTTP status.",
+            ["task", "endpoint", "status"],
+            registry=registry,
+        )
+        self.endpoint_latency = Histogram(
+            "furima_endpoint_request_seconds",
+            "Time from request to answer, by task and endpoint.",
+            ["task", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.batch_size = Histogram(
             "furima_batch_size",
-            "Requests scored per model call.",
-            ["task"],
+            "Requests scored per model call, by task and endpoint.",
+            ["task", "endpoint"],
             buckets=_BATCH_BUCKETS,
             registry=registry,
         )
         self.queue_depth = Gauge(
             "furima_queue_depth",
-            "Requests waiting to be scored.",
-            ["task"],
+            "Requests waiting to be scored, by task and endpoint.",
+            ["task", "endpoint"],
             registry=registry,
             **live,
         )

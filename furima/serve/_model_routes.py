@@ -1,9 +1,11 @@
-"""One endpoint per served task, built from its :class:`ServingTask` spec.
+"""The endpoints of each served task, built from its :class:`ServingTask` spec.
 
-Every task endpoint works the same way: validate the JSON body against the task's request
-model, pick the version (traffic policy, sticky key, or a pin in ``X-Model-Version``), queue the
-request for the next micro-batch, answer with the model's output plus which version answered,
-and, under a shadow policy, score the challenger too without making the caller wait.
+A task has one POST endpoint, or several answered by the same loaded version (``recommend``:
+a feed and "more like this"), each with its own micro-batcher. Every task endpoint works the
+same way: validate the JSON body against the endpoint's request model, pick the version
+(traffic policy, sticky key, or a pin in ``X-Model-Version``), queue the request for the next
+micro-batch, answer with the model's output plus which version answered, and, under a shadow
+policy, score the challenger too without making the caller wait.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import inspect
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +26,7 @@ from furima.serve._batching import MicroBatcher, Overloaded
 from furima.serve._deployments import LoadedVersion, TaskSlot
 from furima.serve._errors import RequestProblem
 from furima.serve._schemas import ErrorResponse, error_responses
+from furima.serve._tasks import TaskEndpoint
 
 if TYPE_CHECKING:
     from furima.serve._metrics import ServerMetrics
@@ -43,14 +47,32 @@ _TASK_ERRORS = error_responses(
 )
 
 
-def task_router(slot: TaskSlot, batcher: MicroBatcher, metrics: ServerMetrics) -> APIRouter:
-    """The POST endpoint of one task."""
+def task_router(
+    slot: TaskSlot, batchers: Mapping[str, MicroBatcher], metrics: ServerMetrics
+) -> APIRouter:
+    """The POST endpoints of one task (its main one and any others), each fed by the
+    micro-batcher of its path, plus the task's own routes."""
+    router = APIRouter(tags=[slot.task.name])
+    for endpoint in slot.task.all_endpoints():
+        _add_endpoint(router, slot, endpoint, batchers[endpoint.path], metrics)
+    if slot.task.routes is not None:
+        router.include_router(slot.task.routes(slot))
+    return router
+
+
+def _add_endpoint(
+    router: APIRouter,
+    slot: TaskSlot,
+    spec: TaskEndpoint,
+    batcher: MicroBatcher,
+    metrics: ServerMetrics,
+) -> None:
     task = slot.task
     background: set[asyncio.Task[None]] = set()
 
     async def endpoint(request: Request, body: Any) -> Response:
         started = time.perf_counter()
-        loaded, route = _choose(slot, request, body)
+        loaded, route = _choose(slot, request, body, spec.listing_key)
         try:
             answer = await batcher.submit(loaded, body)
         except Overloaded as overloaded:
@@ -62,7 +84,7 @@ def task_router(slot: TaskSlot, batcher: MicroBatcher, metrics: ServerMetrics) -
         live = slot.live
         if route == "champion" and live.traffic.shadow and live.challenger is not None:
             shadow = asyncio.create_task(
-                _shadow(slot, batcher, metrics, live.challenger, body, answer)
+                _shadow(slot, spec, batcher, metrics, live.challenger, body, answer)
             )
             background.add(shadow)
             shadow.add_done_callback(background.discard)
@@ -70,6 +92,8 @@ def task_router(slot: TaskSlot, batcher: MicroBatcher, metrics: ServerMetrics) -
         version = str(loaded.version)
         metrics.latency.labels(task.name, version).observe(seconds)
         metrics.requests.labels(task.name, version, route, "200").inc()
+        metrics.endpoint_latency.labels(task.name, spec.path).observe(seconds)
+        metrics.endpoint_requests.labels(task.name, spec.path, "200").inc()
         payload = {
             **answer,
             "model": {"task": task.name, "version": loaded.version, "route": route},
@@ -82,24 +106,27 @@ def task_router(slot: TaskSlot, batcher: MicroBatcher, metrics: ServerMetrics) -
                 "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
             ),
             inspect.Parameter(
-                "body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=task.request
+                "body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=spec.request
             ),
         ],
         return_annotation=Response,
     )
-    router = APIRouter(tags=[task.name])
     router.add_api_route(
-        task.path,
+        spec.path,
         endpoint,
         methods=["POST"],
-        summary=task.summary,
+        summary=spec.summary,
         response_model=None,
-        responses={200: {"model": task.response, "description": "The answer."}, **_TASK_ERRORS},
+        responses={200: {"model": spec.response, "description": "The answer."}, **_TASK_ERRORS},
     )
-    return router
 
 
-def _choose(slot: TaskSlot, request: Request, body: Any) -> tuple[LoadedVersion, str]:
+def _choose(
+    slot: TaskSlot,
+    request: Request,
+    body: Any,
+    listing_key: Callable[[Any], str | None] | None,
+) -> tuple[LoadedVersion, str]:
     """The version that answers: pinned by header, else by the task's traffic policy."""
     live = slot.live
     pinned = request.headers.get(VERSION_HEADER)
@@ -117,8 +144,8 @@ def _choose(slot: TaskSlot, request: Request, body: Any) -> tuple[LoadedVersion,
     key = None
     if live.traffic.sticky == "user":
         key = request.headers.get(USER_HEADER)
-    elif live.traffic.sticky == "listing" and slot.task.listing_key is not None:
-        key = slot.task.listing_key(body)
+    elif live.traffic.sticky == "listing" and listing_key is not None:
+        key = listing_key(body)
     picked = live.pick(key)
     if picked is None:
         raise RequestProblem(
@@ -144,6 +171,7 @@ def _too_many(task: str, overloaded: Overloaded) -> RequestProblem:
 
 async def _shadow(
     slot: TaskSlot,
+    spec: TaskEndpoint,
     batcher: MicroBatcher,
     metrics: ServerMetrics,
     challenger: LoadedVersion,
@@ -162,8 +190,8 @@ async def _shadow(
         logger.warning("shadow %s version %s failed: %s", task.name, version, error)
         return
     metrics.shadow.labels(task.name, version, "ok").inc()
-    if task.compare is not None:
-        difference = task.compare(served, answer)
+    if spec.compare is not None:
+        difference = spec.compare(served, answer)
         metrics.shadow_difference.labels(task.name).observe(difference)
         logger.info("shadow %s v%s difference %.4f", task.name, version, difference)
 

@@ -18,7 +18,7 @@ from furima.exceptions import RegistryError
 from furima.serve._batching import BatchStats, MicroBatcher
 from furima.serve._deployments import LoadedVersion, ModelWatcher, TaskSlot
 from furima.serve._settings import ServeSettings
-from furima.serve._tasks import ServingTask, known_tasks, serving_task
+from furima.serve._tasks import Predict, known_tasks, serving_task
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -42,7 +42,8 @@ class ModelServing:
         self.metrics = metrics
         self.problems: dict[str, str] = {}
         self.slots: dict[str, TaskSlot] = {}
-        self.batchers: dict[str, MicroBatcher] = {}
+        self.batchers: dict[str, dict[str, MicroBatcher]] = {}
+        """Per task, a micro-batcher per endpoint path."""
         self.paths: set[str] = set()
         """The generic JSON endpoints, whose bodies are size-limited (kept up to date)."""
         self._app: FastAPI | None = None
@@ -95,13 +96,16 @@ class ModelServing:
         task = serving_task(name, form)
         assert task is not None
         slot = self.slots[name] = TaskSlot(task)
-        self.batchers[name] = MicroBatcher(
-            _batch_call(task),
-            max_batch_size=self.settings.max_batch_size,
-            max_wait=self.settings.max_batch_wait_ms / 1000,
-            max_queue=self.settings.max_queue,
-            on_batch=self._batch_observer(name),
-        )
+        self.batchers[name] = {
+            endpoint.path: MicroBatcher(
+                _batch_call(endpoint.predict),
+                max_batch_size=self.settings.max_batch_size,
+                max_wait=self.settings.max_batch_wait_ms / 1000,
+                max_queue=self.settings.max_queue,
+                on_batch=self._batch_observer(name, endpoint.path),
+            )
+            for endpoint in task.all_endpoints()
+        }
         if self._app is not None:
             self._route(slot)
 
@@ -113,11 +117,11 @@ class ModelServing:
         name = slot.task.name
         self._app.include_router(task_router(slot, self.batchers[name], self.metrics))
         self._app.openapi_schema = None  # rebuilt with the new endpoint on the next request
-        self.paths.add(slot.task.path)
+        self.paths.update(self.batchers[name])
 
-    def _batch_observer(self, name: str) -> Any:
+    def _batch_observer(self, name: str, path: str) -> Any:
         def observe(stats: BatchStats) -> None:
-            self.metrics.batch_size.labels(name).observe(stats.size)
+            self.metrics.batch_size.labels(name, path).observe(stats.size)
 
         return observe
 
@@ -146,7 +150,8 @@ class ModelServing:
             self._watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watching
-        await asyncio.gather(*(batcher.drain() for batcher in self.batchers.values()))
+        batchers = [b for endpoints in self.batchers.values() for b in endpoints.values()]
+        await asyncio.gather(*(batcher.drain() for batcher in batchers))
 
     def readiness(self) -> tuple[bool, list[str]]:
         """Ready when every served task has a champion; the problems in words either way."""
@@ -164,8 +169,9 @@ class ModelServing:
         return ready, problems
 
     def observe_queues(self) -> None:
-        for name, batcher in self.batchers.items():
-            self.metrics.queue_depth.labels(name).set(batcher.depth)
+        for name, endpoints in self.batchers.items():
+            for path, batcher in endpoints.items():
+                self.metrics.queue_depth.labels(name, path).set(batcher.depth)
 
 
 def _servable(registered: dict[str, str | None], *, strict: bool) -> dict[str, str | None]:
@@ -180,8 +186,8 @@ def _servable(registered: dict[str, str | None], *, strict: bool) -> dict[str, s
     return {name: form for name, form in registered.items() if name not in unknown}
 
 
-def _batch_call(task: ServingTask) -> Any:
+def _batch_call(predict: Predict) -> Any:
     def call(loaded: LoadedVersion, requests: Sequence[Any]) -> list[dict[str, Any]]:
-        return task.predict(loaded.model, requests)
+        return predict(loaded.model, requests)
 
     return call

@@ -12,11 +12,48 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-__all__ = ["ServingTask", "known_tasks", "register_format", "register_task", "serving_task"]
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+__all__ = [
+    "ServingTask",
+    "TaskEndpoint",
+    "known_tasks",
+    "register_format",
+    "register_task",
+    "serving_task",
+]
+
+Predict = Callable[[Any, Sequence[Any]], list[dict[str, Any]]]
+"""``(model, requests) -> answers``: one answer dict per request, in order."""
+
+
+@dataclass(frozen=True)
+class TaskEndpoint:
+    """One POST endpoint of a task; every endpoint of a task is answered by the same loaded
+    version (one registration, one swap), each with its own micro-batcher and metrics.
+
+    Attributes:
+        path: The endpoint, e.g. ``/v1/similar-items``.
+        summary: One line for the API docs.
+        request: Pydantic model of one request body.
+        response: Pydantic model of one answer (the server adds ``model``).
+        predict: Scores a batch of requests with one loaded model, one answer dict each.
+        listing_key: The request's listing id, for sticky routing by listing.
+        compare: How far a shadow answer is from the served one (logged).
+    """
+
+    path: str
+    summary: str
+    request: type[BaseModel]
+    response: type[BaseModel]
+    predict: Predict
+    listing_key: Callable[[Any], str | None] | None = None
+    compare: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +76,10 @@ class ServingTask:
         own_routes: The task's endpoints are written by hand (the listing assistant's
             multipart upload and page); the server loads, checks and swaps its versions but
             adds no generic endpoint for it.
+        endpoints: More POST endpoints beside the main one (``path``), answered by the same
+            loaded version: ``recommend`` serves ``/v1/recommend`` and ``/v1/similar-items``.
+        routes: Builds extra hand-written routes (GET photos, samples) from the task's
+            :class:`~furima.serve._deployments.TaskSlot`; they read whatever version is live.
     """
 
     name: str
@@ -47,12 +88,27 @@ class ServingTask:
     request: type[BaseModel]
     response: type[BaseModel]
     load: Callable[[Path], Any]
-    predict: Callable[[Any, Sequence[Any]], list[dict[str, Any]]]
+    predict: Predict
     smoke: Callable[[Any], list[Any]]
     check: Callable[[dict[str, Any]], None] | None = None
     listing_key: Callable[[Any], str | None] | None = None
     compare: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
     own_routes: bool = False
+    endpoints: tuple[TaskEndpoint, ...] = ()
+    routes: Callable[[Any], APIRouter] | None = None
+
+    def all_endpoints(self) -> tuple[TaskEndpoint, ...]:
+        """The main endpoint, then the task's other endpoints."""
+        main = TaskEndpoint(
+            self.path,
+            self.summary,
+            self.request,
+            self.response,
+            self.predict,
+            self.listing_key,
+            self.compare,
+        )
+        return (main, *self.endpoints)
 
 
 _TASKS: dict[str, ServingTask] = {}
@@ -90,9 +146,10 @@ def _builtin() -> None:
     if "price" not in _TASKS:
         from furima.serve._task_listing import LISTING_TASK
         from furima.serve._task_price import PRICE_TASK
+        from furima.serve._task_recommend import RECOMMEND_TASK
         from furima.serve._task_similar import SIMILAR_TASK
 
-        for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK):
+        for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK, RECOMMEND_TASK):
             _TASKS.setdefault(task.name, task)
     if "furima.automl_model" not in _FORMATS:
         from furima.serve._task_automl import automl_task

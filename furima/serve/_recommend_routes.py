@@ -1,0 +1,109 @@
+"""The ``recommend`` task's GET routes, for the buyer's page: sample users, listings, photos.
+
+They read the version that serves as champion right now, so the page always shows the listings
+of the model that answers its feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Annotated, Any
+
+from furima.serve._errors import RequestProblem
+from furima.serve._schemas import ErrorResponse
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from furima.serve._deployments import TaskSlot
+
+__all__ = ["recommend_routes"]
+
+PHOTO_CACHE = "public, max-age=86400"
+_NOT_READY = {"model": ErrorResponse, "description": "No recommend model is loaded yet."}
+_UNKNOWN = {"model": ErrorResponse, "description": "No such listing (or no photo of it)."}
+
+
+def _champion(slot: TaskSlot) -> tuple[Any, int]:
+    champion = slot.live.champion
+    if champion is None:
+        raise RequestProblem(
+            503,
+            "not_ready",
+            "Recommendations are still starting up. Please try again in a few seconds.",
+            "; ".join(sorted(slot.problems.values())) or None,
+            headers={"Retry-After": "2"},
+        )
+    return champion.model, champion.version
+
+
+def _unknown(listing_id: str, what: str = "listing") -> RequestProblem:
+    return RequestProblem(
+        404,
+        "unknown_listing",
+        f"There is no {what} for listing {listing_id!r} in the recommended catalog.",
+    )
+
+
+def recommend_routes(slot: TaskSlot) -> APIRouter:
+    """``GET /v1/recommend/users``, ``/v1/recommend/listings/{id}`` and its ``/photo``."""
+    from fastapi import APIRouter, Query, Request
+    from fastapi.responses import Response
+
+    router = APIRouter(tags=[slot.task.name])
+
+    @router.get(
+        "/v1/recommend/users",
+        summary="A few known user ids (the buyer's page offers them to choose from)",
+        responses={503: _NOT_READY},
+    )
+    async def sample_users(
+        n: Annotated[int, Query(ge=1, le=100, description="How many.")] = 8,
+    ) -> dict[str, Any]:
+        model, version = _champion(slot)
+        return {"users": list(model.users_sample(n)), "version": version}
+
+    @router.get(
+        "/v1/recommend/listings/{listing_id}",
+        summary="A recommendable listing's display fields",
+        responses={404: _UNKNOWN, 503: _NOT_READY},
+    )
+    async def listing(listing_id: str) -> dict[str, Any]:
+        from furima.serve._task_recommend import photo_url
+
+        model, _version = _champion(slot)
+        found = model.listing(listing_id)
+        if found is None:
+            raise _unknown(listing_id)
+        shown = dict(found)
+        has_photo = shown.pop("has_photo", None)
+        if has_photo is None:
+            has_photo = model.photo(listing_id) is not None
+        shown["photo_url"] = photo_url(listing_id) if has_photo else None
+        return shown
+
+    @router.get(
+        "/v1/recommend/listings/{listing_id}/photo",
+        summary="A recommendable listing's photo",
+        response_class=Response,
+        responses={
+            200: {"content": {"image/jpeg": {}}, "description": "The photo."},
+            404: _UNKNOWN,
+            503: _NOT_READY,
+        },
+    )
+    async def photo(listing_id: str, request: Request) -> Response:
+        from furima.features import image_media_type
+
+        model, _version = _champion(slot)
+        data = model.photo(listing_id)
+        if not data:
+            raise _unknown(listing_id, "photo")
+        etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
+        headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        media_type = image_media_type(data) or "application/octet-stream"
+        return Response(data, media_type=media_type, headers=headers)
+
+    return router
