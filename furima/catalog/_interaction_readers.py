@@ -7,7 +7,7 @@ the catalog knows, duplicates and time order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +77,7 @@ def read_interactions(
     format: str | None = None,
     mapping: InteractionMapping | Mapping[str, object] | str | Path | None = None,
     event_weights: Mapping[str, float] | None = None,
-    known_items: IdMap | Sequence[str] | None = None,
+    known_items: IdMap | Iterable[str] | None = None,
     on_error: OnError = "fail",
     rejects_path: str | Path | None = None,
     progress: bool = False,
@@ -158,7 +158,7 @@ def _format(path: Path, format: str | None) -> str:
     return resolve_format(path, format)
 
 
-def _item_map(known_items: IdMap | Sequence[str] | None) -> IdMap | None:
+def _item_map(known_items: IdMap | Iterable[str] | None) -> IdMap | None:
     if known_items is None or isinstance(known_items, IdMap):
         return known_items
     if isinstance(known_items, str):

@@ -309,7 +309,7 @@ def test_items_not_in_the_catalog_are_row_errors(fixtures: Path, taobao: pd.Data
     data = result.interactions
     assert data.items is catalog and data.n_items == len(catalog)  # catalog indices kept
     assert data.items.external(data.item).tolist() == data.to_frame()["item"].tolist()
-    as_list = read_interactions(path, known_items=list(catalog.ids), on_error="skip")
+    as_list = read_interactions(path, known_items=pd.Series(catalog.ids), on_error="skip")
     pd.testing.assert_frame_equal(as_list.interactions.to_frame(), data.to_frame())
 
 
