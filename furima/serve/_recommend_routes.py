@@ -7,7 +7,7 @@ of the model that answers its feed.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from furima.serve._errors import RequestProblem
 from furima.serve._schemas import ErrorResponse
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["recommend_routes"]
 
 PHOTO_CACHE = "public, max-age=86400"
+_MAX_USERS = 100
 _NOT_READY = {"model": ErrorResponse, "description": "No recommend model is loaded yet."}
 _UNKNOWN = {"model": ErrorResponse, "description": "No such listing (or no photo of it)."}
 
@@ -47,7 +48,7 @@ def _unknown(listing_id: str, what: str = "listing") -> RequestProblem:
 
 def recommend_routes(slot: TaskSlot) -> APIRouter:
     """``GET /v1/recommend/users``, ``/v1/recommend/listings/{id}`` and its ``/photo``."""
-    from fastapi import APIRouter, Query, Request
+    from fastapi import APIRouter, Header
     from fastapi.responses import Response
 
     router = APIRouter(tags=[slot.task.name])
@@ -57,9 +58,11 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
         summary="A few known user ids (the buyer's page offers them to choose from)",
         responses={503: _NOT_READY},
     )
-    async def sample_users(
-        n: Annotated[int, Query(ge=1, le=100, description="How many.")] = 8,
-    ) -> dict[str, Any]:
+    async def sample_users(n: int = 8) -> dict[str, Any]:
+        if not 1 <= n <= _MAX_USERS:
+            raise RequestProblem(
+                422, "invalid_request", f"n must be between 1 and {_MAX_USERS}, but got {n}."
+            )
         model, version = _champion(slot)
         return {"users": list(model.users_sample(n)), "version": version}
 
@@ -92,7 +95,10 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
             503: _NOT_READY,
         },
     )
-    async def photo(listing_id: str, request: Request) -> Response:
+    async def photo(
+        listing_id: str,
+        if_none_match: str | None = Header(None),
+    ) -> Response:
         from furima.features import image_media_type
 
         model, _version = _champion(slot)
@@ -101,7 +107,7 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
             raise _unknown(listing_id, "photo")
         etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
         headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
-        if request.headers.get("if-none-match") == etag:
+        if if_none_match == etag:
             return Response(status_code=304, headers=headers)
         media_type = image_media_type(data) or "application/octet-stream"
         return Response(data, media_type=media_type, headers=headers)

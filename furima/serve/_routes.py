@@ -1,4 +1,5 @@
-"""The HTTP routes: suggestions, catalog photos, health checks and the seller's page."""
+"""The HTTP routes: suggestions, catalog photos, health checks, the seller's and the buyer's
+pages."""
 
 from __future__ import annotations
 
@@ -203,6 +204,12 @@ async def metrics(request: Request) -> Response:
 @router.get("/", include_in_schema=False)
 async def seller_page() -> FileResponse:
     return FileResponse(PAGES / "index.html", headers=_PAGE_HEADERS)
+
+
+@router.get("/buyer", include_in_schema=False)
+async def buyer_page() -> FileResponse:
+    """The buyer's feed and "more like this" (needs a registered ``recommend`` model)."""
+    return FileResponse(PAGES / "buyer.html", headers=_PAGE_HEADERS)
 
 
 # Everything the page uses comes from this server: nothing is fetched from the internet.
