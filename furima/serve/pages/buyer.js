@@ -38,7 +38,6 @@ function fillPhoto(box, url, title) {
     const img = document.createElement("img");
     img.src = url;
     img.alt = title || "Listing photo";
-    img.loading = "lazy";
     box.append(img);
   } else {
     box.setAttribute("aria-label", "No photo");
