@@ -17,6 +17,7 @@ from furima.recommend._item_knn import ItemKNN
 from furima.recommend._items import ItemColumns
 from furima.recommend._popularity import Popularity
 from furima.recommend._recommender import GENERATORS, Recommender, make_generator
+from furima.recommend._sequential import SequentialRecommender
 
 __all__ = [
     "ALS",
@@ -32,6 +33,7 @@ __all__ = [
     "Recommendations",
     "RecommendedItem",
     "Recommender",
+    "SequentialRecommender",
     "evaluate_scores",
     "make_generator",
     "target_ranks",
