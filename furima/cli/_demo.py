@@ -3,9 +3,11 @@
 Ingest the bundled Myntra sample into a catalog store, fit the price model on all but a few
 listings, save it, load it back, and suggest prices for the unseen listings next to the truth.
 Then learn the listing assistant from the bundled photos (classifiers, feature pool, titles),
-search the pool by words and by photo, and turn unseen photos into ready listings. Finally
-register both models in the model registry (MLflow, embedded) and serve them from it over HTTP,
-with the seller's page.
+search the pool by words and by photo, and turn unseen photos into ready listings. Then
+recommendations: quality against popularity on real Amazon Beauty purchases, and a buyer's
+feed over the real photos learned from SIMULATED browsing. Finally register the models in the
+model registry (MLflow, embedded) and serve them from it over HTTP, with the seller's and the
+buyer's pages.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_served_feed
 from furima.cli._errors import reported_errors
 from furima.pricing import PriceSuggestion
 
@@ -109,7 +112,9 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     out.rule("6. list: a photo in, a ready listing out (photos the assistant never saw)")
     answers = ListingAssistant.load(path).suggest_batch(photos=photos["jpeg"].iloc[unseen].tolist())
     out.print(_listing_table(photos.iloc[unseen], answers))
-    models = {"price": price_model, "listing": path}
+    beauty_step(out, seed)
+    feed = photo_feed_step(out, workdir, seed, photos, price_model)
+    models = {"price": price_model, "listing": path, "recommend": feed}
     _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]])
 
 
@@ -149,10 +154,10 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
     from furima.registry import ModelRegistry
     from furima.serve import ServeSettings, create_app, running_server
 
-    out.rule("7. deploy: register the models, serve them from the registry over HTTP")
+    out.rule("9. deploy: register the models, serve them from the registry over HTTP")
     registry = ModelRegistry(workdir / "registry")
-    for folder in models.values():
-        version = registry.log_model(folder, alias="champion")
+    for task, folder in models.items():
+        version = registry.log_model(folder, task=task, alias="champion")
         out.print(
             f"registered {version.task} version {version.version} as champion "
             f"(run {version.run_id}, data {(version.data_fingerprint or '')[:12]})"
@@ -185,11 +190,21 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
             if line.startswith("furima_model_version") and not line.endswith(" 0.0")
         ]
         out.print("GET /metrics -> " + "; ".join(served))
+        if "recommend" in models:
+            print_served_feed(out, url, _first_user(url))
     registry_dir = workdir / "registry"
     out.print(
         f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "
-        f"drop a photo; furima models list --registry {registry_dir}"
+        f"drop a photo, or http://127.0.0.1:8000/buyer for a buyer's feed; "
+        f"furima models list --registry {registry_dir}"
     )
+
+
+def _first_user(url: str) -> str:
+    import httpx
+
+    users: list[str] = httpx.get(f"{url}/v1/recommend/users?n=1", timeout=60).json()["users"]
+    return users[0]
 
 
 def _wait_until_ready(url: str, seconds: float = 120.0) -> None:

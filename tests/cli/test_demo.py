@@ -44,6 +44,19 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert re.search(r"INR \([0-9,]+-[0-9,]+\) from price version\s+1", result.stdout)
     metrics = r'furima_model_version\{alias="champion",task="listing"\} 1\.0'
     assert re.search(metrics, result.stdout)
+    # recommendations: quality on real Beauty purchases; the buyer's feed served and its page
+    quality = re.search(
+        r"│ popularity\s+│ ([0-9.]+)\s+│ ([0-9.]+)\s+│\n│ furima \([a-z_, ]+\)\s+│ ([0-9.]+)\s+│",
+        result.stdout,
+    )
+    assert quality, result.stdout
+    assert float(quality.group(3)) >= float(quality.group(1)) > 0.01  # HR@10
+    flat = " ".join(result.stdout.split())
+    assert "SIMULATED: 1,500 made-up buyers browsing 2,000 real listings" in flat
+    assert "no quality is reported on them" in flat
+    assert "registered recommend version 1 as champion" in flat
+    assert re.search(r"-> 5 listings from recommend version 1: .+ \((because|popular)", flat)
+    assert re.search(r"GET http://127\.0\.0\.1:\d+/buyer -> HTTP 200", flat)
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None
