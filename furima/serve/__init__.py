@@ -15,13 +15,14 @@ from furima.serve._assistant import ListingAssistantLike
 from furima.serve._background import running_server
 from furima.serve._ray import RayScaling, serve_on_ray, shutdown_ray
 from furima.serve._settings import ServeSettings
-from furima.serve._tasks import ServingTask, known_tasks, register_task
+from furima.serve._tasks import ServingTask, TaskEndpoint, known_tasks, register_task
 
 __all__ = [
     "ListingAssistantLike",
     "RayScaling",
     "ServeSettings",
     "ServingTask",
+    "TaskEndpoint",
     "create_app",
     "known_tasks",
     "register_task",
