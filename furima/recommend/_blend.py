@@ -32,14 +32,20 @@ class Blend:
     def used(self) -> list[str]:
         return [name for name, weight in self.weights.items() if weight > 0]
 
+    def weighted(self, scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each used generator's standardised scores times its weight (what it adds)."""
+        return {
+            name: self.weights[name] * standardised(scores[name])
+            for name in self.used
+            if name in scores
+        }
+
     def combine(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:
         """The weighted sum of the standardised scores of the used generators."""
-        total: np.ndarray | None = None
-        for name in self.used:
-            part = self.weights[name] * standardised(scores[name])
-            total = part if total is None else total + part
-        if total is None:
+        parts = self.weighted(scores)
+        if not parts:
             raise ValueError("a blend needs at least one generator with weight > 0")
+        total: np.ndarray = sum(parts.values())  # type: ignore[assignment]
         return total
 
 

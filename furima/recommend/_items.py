@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,6 +60,11 @@ class ItemCatalog:
     statuses: np.ndarray
     attributes: dict[str, np.ndarray]
     photos: list[bytes] | None = None
+    _available: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        status = np.char.lower(self.statuses.astype(str))
+        object.__setattr__(self, "_available", np.isin(status, list(AVAILABLE_STATUSES)))
 
     @classmethod
     def empty(cls, n_items: int) -> ItemCatalog:
@@ -84,8 +89,7 @@ class ItemCatalog:
 
     def available(self) -> np.ndarray:
         """Items that may be recommended (not sold, reserved or removed)."""
-        status = np.char.lower(self.statuses.astype(str))
-        return np.isin(status, list(AVAILABLE_STATUSES))
+        return self._available.copy()
 
     def allowed(self, filters: Mapping[str, Any] | None) -> np.ndarray:
         """Available items that pass ``filters``: ``{"category": "Shoes"}`` (a value or a list

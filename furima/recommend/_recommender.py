@@ -26,6 +26,7 @@ from furima.recommend._base import CandidateGenerator, Histories, mask_scores, t
 from furima.recommend._blend import Blend, learn_blend, standardised
 from furima.recommend._items import ItemCatalog, ItemColumns
 from furima.recommend._popularity import Popularity
+from furima.recommend._reasons import Explainer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -257,21 +258,31 @@ class Recommender:
     ) -> list[Recommendations]:
         allowed = self.items_.allowed(filters)
         histories = [history for history, _ in queries]
-        parts = self._scores(histories)
-        total = self.blend_.combine(parts) if parts else None
+        weighted = self.blend_.weighted(self._scores(histories))
         popular = standardised(self.fallback_.score(histories))
-        empty = np.array([len(h) == 0 for h in histories])
-        scores = popular if total is None else np.where(empty[:, None], popular, total)
+        if weighted:
+            empty = np.array([len(h) == 0 for h in histories])
+            scores = np.where(empty[:, None], popular, sum(weighted.values()))
+        else:
+            scores = popular
         mask_scores(scores, histories, allowed)
         ids, best = top_k(scores, k)
+        explainer = Explainer(
+            self.items_,
+            self.interactions_.items,
+            getattr(self.generators_.get("item_knn"), "similarity_", None),
+        )
         answers = []
         for row, ((history, notes), name) in enumerate(zip(queries, names, strict=True)):
             chosen = ids[row][ids[row] >= 0]
             if len(chosen) < k:
                 notes = [*notes, f"only {len(chosen)} listing(s) can be recommended here"]
+            contributions = {n: part[row, chosen] for n, part in weighted.items()}
+            explained = explainer.explain(chosen, history, contributions, similar=similar)
+            external = self.interactions_.items.external(chosen)
             items = [
-                self._item(int(i), float(s), history, parts, row, similar)
-                for i, s in zip(chosen, best[row], strict=False)
+                RecommendedItem(id=str(i), score=round(float(s), 6), reason=r, source=src)
+                for i, s, (r, src) in zip(external, best[row], explained, strict=False)
             ]
             answers.append(Recommendations(query=name, items=items, notes=notes))
         return answers
@@ -281,58 +292,6 @@ class Recommender:
             return {}
         safe = [h if len(h) else np.zeros(1, np.int64) for h in histories]
         return {name: gen.score(safe) for name, gen in self.generators_.items()}
-
-    def _item(
-        self,
-        item: int,
-        score: float,
-        history: np.ndarray,
-        parts: dict[str, np.ndarray],
-        row: int,
-        similar: bool,
-    ) -> RecommendedItem:
-        source = "popularity"
-        if len(history) and parts:
-            contributions = {
-                name: self.blend_.weights[name] * float(_z(parts[name][row], item))
-                for name in parts
-            }
-            source = max(contributions, key=lambda name: contributions[name])
-        external = str(self.interactions_.items.external([item])[0])
-        return RecommendedItem(
-            id=external,
-            score=round(score, 6),
-            reason=self._reason(item, source, history, similar),
-            source=source,
-        )
-
-    def _reason(self, item: int, source: str, history: np.ndarray, similar: bool) -> str:
-        if source == "popularity" or not len(history):
-            category = str(self.items_.categories[item])
-            return f"popular in {category}" if category else "popular right now"
-        anchor = self._anchor(item, history)
-        title = self._title(anchor)
-        if similar:
-            return f"similar to {title}" if source == "content" else f"often viewed with {title}"
-        if source == "content":
-            return f"looks like {title}, which you viewed"
-        return f"because you viewed {title}"
-
-    def _anchor(self, item: int, history: np.ndarray) -> int:
-        """The history listing that best explains ``item``: the most similar by co-occurrence
-        when an item-kNN generator is fitted, else the most recent one."""
-        knn = self.generators_.get("item_knn")
-        similarity = getattr(knn, "similarity_", None)
-        if similarity is not None:
-            recent = history[-50:]
-            values = np.asarray(similarity[recent][:, item].todense()).ravel()
-            if values.max(initial=0.0) > 0:
-                return int(recent[int(np.argmax(values))])
-        return int(history[-1])
-
-    def _title(self, item: int) -> str:
-        title = str(self.items_.titles[item])
-        return f"“{title}”" if title else f"listing {self.interactions_.items.external([item])[0]}"
 
     # ------------------------------------------------------------------ catalog access
     def listing(self, item_id: str) -> dict[str, Any] | None:
@@ -463,11 +422,6 @@ def _refit(
     if best_epoch is not None and hasattr(fresh, "epochs"):
         fresh.epochs = int(best_epoch)
     return fresh.fit(interactions)
-
-
-def _z(row: np.ndarray, item: int) -> float:
-    std = float(row.std())
-    return (float(row[item]) - float(row.mean())) / std if std > 0 else 0.0
 
 
 def _merge(old: Interactions, new: Interactions) -> Interactions:

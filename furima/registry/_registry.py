@@ -53,6 +53,7 @@ FORMAT_TASKS = {
     "furima.price_model": "price",
     "furima.listing_assistant": "listing",
     "furima.similar_search": "similar",
+    "furima.recommender": "recommend",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 

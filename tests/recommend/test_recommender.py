@@ -98,7 +98,7 @@ def test_more_like_this_explains_by_co_views() -> None:
     model = Recommender(generators=("item_knn",)).fit(Interactions.from_sequences(TOY))
     answer = model.similar_items(["1"], k=2)[0]
     assert answer.ids[0] == "2"
-    assert answer.items[0].reason == "often viewed with listing 1"
+    assert answer.items[0].reason == "viewed together with this"
     assert "1" not in answer.ids
 
 
