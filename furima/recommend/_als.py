@@ -37,7 +37,8 @@ class ALS(CandidateGenerator):
         alpha: Confidence scaling: an observed pair weighs ``alpha * weight`` against 1 for
             an unobserved one (``implicit``'s convention).
         iterations: ALS sweeps.
-        decay: Recency weighting of the history folded in, in (0, 1] (1: every item alike).
+        decay: Recency weighting of the history folded in, in (0, 1] (1: every item alike):
+            an item's confidence is ``alpha * decay ** (steps from the end)``.
         binary: Count each user-item pair once; ``False`` uses the summed event weights.
         seed: Seed of the factors' random start.
         num_threads: ``implicit``'s threads (BLAS is held at one thread meanwhile, as
@@ -48,11 +49,11 @@ class ALS(CandidateGenerator):
 
     def __init__(
         self,
-        factors: int = 64,
+        factors: int = 128,
         regularization: float = 0.01,
-        alpha: float = 1.0,
+        alpha: float = 40.0,
         iterations: int = 15,
-        decay: float = 1.0,
+        decay: float = 0.7,
         binary: bool = True,
         seed: int = 0,
         num_threads: int = 1,

@@ -38,7 +38,7 @@ class ContentSimilarity(CandidateGenerator):
 
     name = "content"
 
-    def __init__(self, vectors: np.ndarray, decay: float = 0.8) -> None:
+    def __init__(self, vectors: np.ndarray, decay: float = 0.7) -> None:
         self.vectors = vectors
         self.decay = decay
 
@@ -48,7 +48,7 @@ class ContentSimilarity(CandidateGenerator):
         pool: SimilarSearch,
         item_ids: IdMap | Sequence[Any] | np.ndarray,
         *,
-        decay: float = 0.8,
+        decay: float = 0.7,
     ) -> Self:
         """Item vectors from a :class:`~furima.search.SimilarSearch` pool (the vectors its
         "more like this" searches with: joint photo-text embeddings where it has them).

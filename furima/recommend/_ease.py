@@ -28,16 +28,17 @@ class EASE(CandidateGenerator):
     scores every item 0 (pair it with :class:`Popularity` for users with nothing yet).
 
     Args:
-        l2: Ridge penalty ``lambda``; larger for sparser data (a few hundred on Amazon-like
-            purchase logs).
-        decay: Recency weighting of the history, in (0, 1] (1: the paper's binary vector).
+        l2: Ridge penalty ``lambda``: larger shrinks ``B`` towards 0 (the paper tunes it per
+            data set, from tens to thousands).
+        decay: Recency weighting of the history, in (0, 1] (1: the paper's binary vector;
+            below 1 favours what follows the latest items, for next-item feeds).
         max_items: Largest catalog to fit; ``B`` takes ``4 * n_items**2`` bytes and fitting
             about three times that.
     """
 
     name = "ease"
 
-    def __init__(self, l2: float = 250.0, decay: float = 1.0, max_items: int = 40_000) -> None:
+    def __init__(self, l2: float = 100.0, decay: float = 0.7, max_items: int = 40_000) -> None:
         self.l2 = l2
         self.decay = decay
         self.max_items = max_items

@@ -37,7 +37,8 @@ class ItemKNN(CandidateGenerator):
         shrink: Added to the cosine's denominator: pairs seen together by few users count
             less (0: plain cosine).
         popularity_damping: Exponent of an IDF-like penalty on popular target items
-            (0: off; 0.1-0.5 lifts the long tail).
+            (0: off); it lifts the long tail, at a cost in next-item accuracy on purchase
+            logs.
         decay: Recency weighting of the history, in (0, 1] (1: every item alike).
         binary: Count each user-item pair once, whatever its events' weights; ``False`` uses
             the summed event weights (a purchase counts more than a view).
@@ -47,10 +48,10 @@ class ItemKNN(CandidateGenerator):
 
     def __init__(
         self,
-        neighbours: int = 100,
-        shrink: float = 10.0,
+        neighbours: int = 200,
+        shrink: float = 50.0,
         popularity_damping: float = 0.0,
-        decay: float = 0.8,
+        decay: float = 0.6,
         binary: bool = True,
     ) -> None:
         self.neighbours = neighbours

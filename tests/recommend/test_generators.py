@@ -184,7 +184,7 @@ def test_ease_matches_the_closed_form_in_numpy() -> None:
     p = np.linalg.inv(x.T @ x + 2.0 * np.eye(3))
     b = np.eye(3) - p / np.diag(p)[None, :]
     np.fill_diagonal(b, 0.0)
-    model = EASE(l2=2.0).fit(Interactions.from_sequences(sequences))
+    model = EASE(l2=2.0, decay=1.0).fit(Interactions.from_sequences(sequences))
     np.testing.assert_allclose(model.weights_, b, atol=1e-6)
     np.testing.assert_allclose(model.score([[0, 2]]), [b[0] + b[2]], atol=1e-6)
     recent = EASE(l2=2.0, decay=0.5).fit(Interactions.from_sequences(sequences))
@@ -197,13 +197,14 @@ def test_ease_refuses_a_catalog_too_large_for_a_dense_matrix(events: Interaction
 
 
 def test_als_folds_in_by_implicit_least_squares(events: Interactions) -> None:
-    model = ALS(factors=3, iterations=5, alpha=5.0, regularization=0.1).fit(events)
-    again = ALS(factors=3, iterations=5, alpha=5.0, regularization=0.1).fit(events)
+    model = ALS(factors=3, iterations=5, alpha=5.0, regularization=0.1, decay=0.7).fit(events)
+    again = ALS(factors=3, iterations=5, alpha=5.0, regularization=0.1, decay=0.7).fit(events)
     np.testing.assert_array_equal(model.item_factors_, again.item_factors_)  # seeded
     y = model.item_factors_.astype(np.float64)
     history = [2, 4, 5]
-    a = y.T @ y + 0.1 * np.eye(3) + (5.0 - 1.0) * y[history].T @ y[history]
-    expected = np.linalg.solve(a, 5.0 * y[history].sum(axis=0))
+    confidence = 5.0 * np.array([0.49, 0.7, 1.0])  # alpha * decay ** (steps from the end)
+    a = y.T @ y + 0.1 * np.eye(3) + (y[history].T * (confidence - 1.0)) @ y[history]
+    expected = np.linalg.solve(a, confidence @ y[history])
     np.testing.assert_allclose(model.user_factors([history])[0], expected, rtol=1e-4)
     np.testing.assert_allclose(model.score([history])[0], y @ expected, rtol=1e-4, atol=1e-6)
 
@@ -276,13 +277,13 @@ def test_every_learned_generator_beats_popularity_on_real_sequences() -> None:
         "popularity": Popularity(),
         "item_knn": ItemKNN(neighbours=50, shrink=0.0, decay=0.5),
         "ease": EASE(l2=50.0, decay=0.7),
-        "als": ALS(factors=32, regularization=0.1, alpha=10.0),
+        "als": ALS(factors=32, regularization=0.1, alpha=10.0, decay=0.7),
     }
     ndcg = {
         name: evaluate_scores(model.fit(split.train).score, split.valid)["ndcg@10"]
         for name, model in models.items()
     }
-    measured = {"popularity": 0.0197, "item_knn": 0.1922, "ease": 0.1938, "als": 0.1316}
+    measured = {"popularity": 0.0197, "item_knn": 0.1922, "ease": 0.1938, "als": 0.1597}
     for name, value in measured.items():
         assert ndcg[name] == pytest.approx(value, abs=0.01), name
     for name in ("item_knn", "ease", "als"):
