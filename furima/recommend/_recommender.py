@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
@@ -122,10 +123,12 @@ class Recommender:
         train, valid = _training_split(interactions, valid)
         templates = [self._template(g, content_vectors) for g in self.generators]
         with tracker(progress) as bar:
-            fitted = {}
+            fitted, self.fit_seconds_ = {}, {}
             for template in templates:
                 bar.start(f"fitting {template.name}")
+                started = time.perf_counter()
                 fitted[template.name] = _fit(copy.deepcopy(template), train, valid)
+                self.fit_seconds_[template.name] = time.perf_counter() - started
             bar.start("learning the blend")
             self.blend_, self.validation_ = self._learn_blend(fitted, valid)
             if self.refit and valid is not None:
