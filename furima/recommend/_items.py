@@ -111,6 +111,25 @@ class ItemCatalog:
         options = [wanted] if isinstance(wanted, str | int | float) else list(wanted)
         return np.isin(values[name].astype(str), [str(v) for v in options])
 
+    def has_attributes(self) -> bool:
+        """Whether any listing has a category or an attribute value."""
+        columns = [self.categories, *self.attributes.values()]
+        return any(bool((column.astype(str) != "").any()) for column in columns)
+
+    def attribute_ids(self) -> np.ndarray:
+        """``[n_items, n_columns]`` int ids of each listing's category and attribute values
+        (one id space across columns; ``-1`` where blank), for models' side information."""
+        columns = [self.categories, *self.attributes.values()]
+        ids = np.full((len(self.titles), len(columns)), -1, dtype=np.int64)
+        offset = 0
+        for j, column in enumerate(columns):
+            values = column.astype(str)
+            present = values != ""
+            codes, uniques = np.unique(values[present], return_inverse=True)
+            ids[present, j] = uniques + offset
+            offset += len(codes)
+        return ids
+
     def display(self, index: int) -> dict[str, Any]:
         price = float(self.prices[index])
         return {

@@ -114,6 +114,9 @@ class Recommender:
                 must be the log's item ids.
             columns: Which columns of ``listings`` to use.
             content_vectors: Item vectors ``[n_items, d]`` for the ``content`` generator.
+                The ``sequential`` generator, named by its name, learns from the listings'
+                category and attribute columns too (side information, as brand and category
+                ids are on the public benchmarks).
             progress: Show progress on stderr.
         """
         _check_events(interactions)
@@ -121,6 +124,11 @@ class Recommender:
         if listings is not None:  # new listings are appended: valid's indices stay right
             interactions = _with_catalog(interactions, _listing_ids(listings, columns))
         train, valid = _training_split(interactions, valid)
+        self.items_ = (
+            ItemCatalog.empty(interactions.n_items)
+            if listings is None
+            else ItemCatalog.from_listings(listings, columns, interactions.items)
+        )
         templates = [self._template(g, content_vectors) for g in self.generators]
         with tracker(progress) as bar:
             fitted, self.fit_seconds_ = {}, {}
@@ -138,11 +146,6 @@ class Recommender:
         self.fallback_ = Popularity().fit(interactions)
         self.interactions_ = interactions
         self._index_histories()
-        self.items_ = (
-            ItemCatalog.empty(interactions.n_items)
-            if listings is None
-            else ItemCatalog.from_listings(listings, columns, interactions.items)
-        )
         self.columns_ = columns
         return self
 
@@ -158,6 +161,8 @@ class Recommender:
                     "feature pool, one row per item); pass them to fit() or leave it out."
                 )
             return make_generator("content", vectors=content_vectors)
+        if generator == "sequential" and self.items_.has_attributes():
+            return make_generator("sequential", item_attributes=self.items_.attribute_ids())
         return make_generator(generator)
 
     def _learn_blend(

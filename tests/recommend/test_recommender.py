@@ -12,6 +12,7 @@ from furima.catalog._interactions import Interactions
 from furima.catalog._splits import leave_last_out
 from furima.exceptions import DataError, FilterError, ModelFormatError, NotFittedError
 from furima.recommend import ItemColumns, Recommender, evaluate_scores
+from furima.recommend._items import ItemCatalog
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "beauty_top500_sequences.txt"
 
@@ -208,3 +209,16 @@ def test_new_listings_without_events_are_recommended_by_content() -> None:
     answer = model.recommend(histories=[["1"]], k=1)[0]
     assert answer.ids == ["9"]
     assert answer.items[0].reason == "looks like “Product 1”, which you viewed"
+
+
+def test_listing_categories_become_the_sequence_model_s_side_information() -> None:
+    listings = _catalog([str(i) for i in range(1, 8)])
+    model = Recommender(generators=("sequential",))
+    model.items_ = ItemCatalog.from_listings(
+        listings, ItemColumns(), Interactions.from_sequences(TOY).items
+    )
+    sequential = model._template("sequential", None)
+    ids = sequential.item_attributes  # type: ignore[attr-defined]
+    assert ids.shape == (7, 1)
+    # the toy log's items are 1, 2, 3, 4, 5, 6, 7 in order: odd ids are Lipstick (0)
+    assert ids[:, 0].tolist() == [0, 1, 0, 1, 0, 1, 0]
