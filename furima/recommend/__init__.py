@@ -17,7 +17,7 @@ from furima.recommend._item_knn import ItemKNN
 from furima.recommend._items import ItemColumns
 from furima.recommend._popularity import Popularity
 from furima.recommend._recommender import GENERATORS, Recommender, make_generator
-from furima.recommend._sequential import SequentialRecommender
+from furima.recommend._sequential import SequentialRecommender, attribute_matrix
 
 __all__ = [
     "ALS",
@@ -34,6 +34,7 @@ __all__ = [
     "RecommendedItem",
     "Recommender",
     "SequentialRecommender",
+    "attribute_matrix",
     "evaluate_scores",
     "make_generator",
     "target_ranks",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from furima.catalog._interactions import Interactions
+from furima.catalog._interactions import IdMap, Interactions
 from furima.catalog._splits import NextItemTargets
 from furima.exceptions import DataError, ModelFormatError
 from furima.recommend._base import CandidateGenerator, Histories
@@ -23,7 +24,7 @@ from furima.recommend._base import CandidateGenerator, Histories
 if TYPE_CHECKING:
     from furima.recommend._transformer import NextItemNetwork
 
-__all__ = ["SequentialRecommender"]
+__all__ = ["SequentialRecommender", "attribute_matrix"]
 
 _LOSSES = ("full_ce", "sampled")
 _ONNX_OPSET = 17
@@ -419,3 +420,20 @@ class SequentialRecommender(CandidateGenerator):
             "lr", "weight_decay", "epochs", "batch_size", "patience", "label_smoothing", "loss",
             "n_negatives", "filter_alpha", "filter_cutoff", "seed", "threads",
         )  # fmt: skip
+
+
+def attribute_matrix(items: IdMap, attributes: Mapping[str, Iterable[Hashable]]) -> np.ndarray:
+    """``[len(items), k]`` int attribute ids per item for ``item_attributes``, ``-1`` padded.
+
+    Args:
+        items: The item id map of the interactions the model is fitted on.
+        attributes: External item id -> its attributes (brand, category: any hashable values,
+            e.g. the benchmarks' ``item2attributes.json``); items missing here get none.
+    """
+    rows = [list(dict.fromkeys(attributes.get(item, ()))) for item in items.to_list()]
+    codes: dict[Hashable, int] = {}
+    width = max((len(row) for row in rows), default=0)
+    matrix = np.full((len(rows), max(width, 1)), -1, dtype=np.int64)
+    for i, row in enumerate(rows):
+        matrix[i, : len(row)] = [codes.setdefault(value, len(codes)) for value in row]
+    return matrix

@@ -7,11 +7,11 @@ key mask is needed, and positions count from the first item kept, so a sequence 
 output whatever length its batch is padded to. Item embeddings double as output weights
 (weight tying), optionally enriched with pooled item-attribute embeddings (side information).
 
-Optionally each block mixes attention with a *causal* low-pass filter (BSARec's idea of an
-inductive frequency bias, AAAI'24): BSARec filters the whole sequence with an FFT, which lets
-each position see the future; trained at every position that would leak the target, so the
-filter here is the FFT low-pass of each prefix's last window, written as a fixed lower-
-triangular matrix (ONNX-friendly, no FFT operator needed).
+Optionally each block mixes attention with a *causal* low-pass filter (BSARec's inductive
+frequency bias, AAAI'24). BSARec filters the whole sequence with an FFT, so each position sees
+the future; trained at every position that would leak the target. Here position ``t`` gets the
+FFT low-pass of the prefix ``0..t`` read at ``t``, written as a fixed lower-triangular matrix
+(no FFT operator in the ONNX graph).
 
 This module imports torch at import time; import it lazily.
 """

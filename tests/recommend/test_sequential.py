@@ -12,7 +12,12 @@ import pytest
 from furima.catalog import IdMap, Interactions
 from furima.catalog._splits import leave_last_out
 from furima.exceptions import DataError, ModelFormatError, NotFittedError
-from furima.recommend import Popularity, SequentialRecommender, evaluate_scores
+from furima.recommend import (
+    Popularity,
+    SequentialRecommender,
+    attribute_matrix,
+    evaluate_scores,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 N_ITEMS = 12
@@ -160,6 +165,12 @@ def test_sampled_loss_and_side_information_learn_too(cyclic: Interactions) -> No
     ids, _ = model.recommend(histories, k=1)
     hits = ids[:, 0] == [index_of(cyclic, f"i{(k + 2) % N_ITEMS}") for k in range(N_ITEMS)]
     assert hits.mean() >= 0.9
+
+
+def test_attribute_matrix_aligns_with_the_item_map() -> None:
+    items = IdMap(np.array(["a", "b", "c"], dtype=object))
+    matrix = attribute_matrix(items, {"c": ["brand-x"], "a": [5, 7, 5], "z": [1]})
+    assert matrix.tolist() == [[0, 1], [-1, -1], [2, -1]]
 
 
 def test_beats_popularity_on_real_beauty_sequences() -> None:
