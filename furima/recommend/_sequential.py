@@ -46,7 +46,7 @@ class SequentialRecommender(CandidateGenerator):
         norm_first: Pre-LayerNorm blocks (``False``: post-LN, as BERT4Rec and RecBole).
         lr: Adam learning rate.
         weight_decay: Adam weight decay.
-        epochs: Most passes over the data.
+        epochs: Most passes over the data (all of them without ``valid``).
         batch_size: Histories per step (bucketed by length).
         patience: With ``valid``, epochs without a better NDCG@10 before stopping.
         label_smoothing: Cross-entropy label smoothing.
@@ -73,17 +73,17 @@ class SequentialRecommender(CandidateGenerator):
         self,
         *,
         max_len: int = 50,
-        dim: int = 64,
+        dim: int = 256,
         layers: int = 2,
         heads: int = 1,
         dropout: float = 0.5,
         attention_dropout: float = 0.5,
         norm_first: bool = True,
-        lr: float = 1e-3,
+        lr: float = 2e-3,
         weight_decay: float = 0.0,
-        epochs: int = 200,
+        epochs: int = 20,
         batch_size: int = 256,
-        patience: int = 10,
+        patience: int = 3,
         label_smoothing: float = 0.0,
         loss: str = "full_ce",
         n_negatives: int = 1024,
