@@ -63,29 +63,21 @@ def _attributes(data: Path, dataset: str, items: Any) -> np.ndarray | None:
     return matrix
 
 
-def _model(name: str, data: Path, dataset: str, items: Any, epochs: int | None) -> Any:
+def _model(name: str, data: Path, dataset: str, items: Any, params: dict[str, Any]) -> Any:
     from furima.recommend import Recommender, make_generator
 
     if name in BASELINES:
         return make_generator(_GENERATOR_OF.get(name, name))
-    sequential = _sequential(data, dataset, items, epochs)
+    sequential = _sequential(data, dataset, items, params)
     return Recommender(generators=["popularity", "item_knn", "ease", "als", sequential])
 
 
-def _sequential(data: Path, dataset: str, items: Any, epochs: int | None) -> Any:
-    import inspect
-
+def _sequential(data: Path, dataset: str, items: Any, params: dict[str, Any]) -> Any:
     from furima.recommend import generator_class
 
-    cls = generator_class("sequential")
-    params: dict[str, Any] = {}
-    accepted = inspect.signature(cls).parameters
     attributes = _attributes(data, dataset, items)
-    if attributes is not None and "item_attributes" in accepted:
-        params["item_attributes"] = attributes
-    if epochs is not None:
-        params["epochs"] = epochs
-    return cls(**params)
+    extra = {} if attributes is None else {"item_attributes": attributes}
+    return generator_class("sequential")(**params, **extra)
 
 
 def _fit(model: Any, train: Any, valid: Any) -> None:
@@ -127,19 +119,26 @@ def _latency_ms(model: Any, queries: Any, n: int) -> tuple[float, float]:
 
 
 def run_case(
-    data: Path, dataset: str, name: str, seed: int, epochs: int | None, refit: bool, n_latency: int
+    data: Path,
+    dataset: str,
+    name: str,
+    seed: int,
+    params: dict[str, Any],
+    refit: bool,
+    n_latency: int,
+    threads: int,
 ) -> list[dict[str, Any]]:
     """Fit one model on one dataset and score the test items (in its own process)."""
     import torch
 
     from furima.catalog import leave_last_out
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     path = data / DATASETS[dataset]
     interactions = _read(path)
     split = leave_last_out(interactions)
     train = _with_valid_targets(interactions) if refit else split.train
-    model = _model(name, data, dataset, interactions.items, epochs)
+    model = _model(name, data, dataset, interactions.items, params)
     started = time.perf_counter()
     _fit(model, train, None if refit else split.valid)
     fit_s = time.perf_counter() - started
@@ -151,6 +150,9 @@ def run_case(
         "data_sha256": _sha256(path),
         "seed": seed,
     }
+    if name.startswith("furima"):
+        common["sequential_params"] = params
+        common["threads"] = threads
     rows = [_row(dataset, name, refit, model, split.test, fit_s, n_latency) | common]
     sequential = getattr(model, "generators_", {}).get("sequential")
     if sequential is not None:  # the blend's sequential part alone: no second training
@@ -200,9 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--models", default=",".join(BASELINES + FURIMA))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="sequential model's epochs")
+    parser.add_argument(
+        "--sequential",
+        type=json.loads,
+        default={},
+        help="settings of the sequential model as JSON, e.g. '{\"dim\": 64}' (default: its own)",
+    )
     parser.add_argument("--refit", action="store_true", help="also the -refit rows")
     parser.add_argument("--latency-users", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads")
     args = parser.parse_args(argv)
     missing = [d for d in args.datasets.split(",") if not (args.data / DATASETS[d]).is_file()]
     if missing:
@@ -212,7 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for dataset in args.datasets.split(","):
         for refit in (False, True) if args.refit else (False,):
             for name in args.models.split(","):
-                case = (args.data, dataset, name, args.seed, args.epochs, refit, args.latency_users)
+                params = args.sequential | {"seed": args.seed}
+                case = (
+                    *(args.data, dataset, name, args.seed, params),
+                    *(refit, args.latency_users, args.threads),
+                )
                 with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
                     rows = pool.submit(run_case, *case).result()
                 for row in rows:
