@@ -13,18 +13,24 @@ import importlib
 import inspect
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
 from furima._progress import tracker
-from furima.catalog._interactions import IdMap, Interactions
-from furima.catalog._splits import NextItemTargets, leave_last_out
+from furima.catalog._interactions import Interactions
+from furima.catalog._splits import NextItemTargets
 from furima.exceptions import DataError, NotFittedError
 from furima.recommend._answers import Recommendations, RecommendedItem
 from furima.recommend._base import CandidateGenerator, Histories, mask_scores, top_k
 from furima.recommend._blend import Blend, learn_blend, standardised
+from furima.recommend._event_logs import (
+    listing_ids,
+    merge_events,
+    reindexed,
+    training_split,
+    with_catalog,
+)
 from furima.recommend._items import ItemCatalog, ItemColumns
 from furima.recommend._popularity import Popularity
 from furima.recommend._reasons import Explainer
@@ -122,8 +128,8 @@ class Recommender:
         _check_events(interactions)
         columns = columns or ItemColumns()
         if listings is not None:  # new listings are appended: valid's indices stay right
-            interactions = _with_catalog(interactions, _listing_ids(listings, columns))
-        train, valid = _training_split(interactions, valid)
+            interactions = with_catalog(interactions, listing_ids(listings, columns))
+        train, valid = training_split(interactions, valid)
         self.items_ = (
             ItemCatalog.empty(interactions.n_items)
             if listings is None
@@ -184,10 +190,10 @@ class Recommender:
         blend weights stay. New users are added; listings the model has never seen need a
         refit (they have no place in the trained models)."""
         self._check_fitted()
-        merged = _merge(self.interactions_, interactions)
+        merged = merge_events(self.interactions_, interactions)
         for name, generator in self.generators_.items():
             if hasattr(generator, "partial_fit"):
-                generator.partial_fit(_reindexed(interactions, merged))
+                generator.partial_fit(reindexed(interactions, merged))
             else:
                 self.generators_[name] = copy.deepcopy(generator).fit(merged)
         self.fallback_ = Popularity().fit(merged)
@@ -355,61 +361,9 @@ def _check_events(interactions: Interactions) -> None:
         raise DataError("the interaction log names fewer than 2 listings; nothing to recommend.")
 
 
-def _listing_ids(listings: pd.DataFrame, columns: ItemColumns) -> np.ndarray:
-    if columns.id not in listings.columns:
-        raise DataError(
-            f"the listings have no id column {columns.id!r}; pass ItemColumns(id=...) naming "
-            f"the column that holds the log's item ids."
-        )
-    ids: np.ndarray = listings[columns.id].astype(str).to_numpy(dtype=object)
-    return ids
-
-
-def _with_catalog(interactions: Interactions, listing_ids: np.ndarray) -> Interactions:
-    """The events with every catalog listing in the item map (listings nobody has touched
-    yet are appended, so content similarity can recommend them). A log whose items are
-    mostly missing from the catalog is refused: its ids are probably of another system."""
-    logged = interactions.items.ids
-    known = np.isin(logged, listing_ids)
-    if known.mean() < 0.5:
-        raise DataError(
-            f"{int((~known).sum())} of the log's {len(logged)} listings are not in the catalog "
-            f"(log ids like {', '.join(map(str, logged[~known][:3]))}; catalog ids like "
-            f"{', '.join(map(str, listing_ids[:3]))}): the log and the catalog do not use the "
-            f"same ids. Map them to one id, or pass ItemColumns(id=...) naming the right column."
-        )
-    fresh = listing_ids[~np.isin(listing_ids, logged)]
-    if not len(fresh):
-        return interactions
-    items = IdMap(np.concatenate([logged, np.asarray(list(dict.fromkeys(fresh)), dtype=object)]))
-    return replace(interactions, items=items)
-
-
 def _check_k(k: int) -> None:
     if not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
         raise DataError(f"k must be an integer in [1, {MAX_K}], but got {k!r}.")
-
-
-def _training_split(
-    interactions: Interactions, valid: NextItemTargets | None
-) -> tuple[Interactions, NextItemTargets | None]:
-    """Without given validation queries, hold out each user's last event to learn the blend."""
-    if valid is not None:
-        return interactions, valid
-    counts = np.diff(interactions.offsets())
-    if not (counts >= 3).any():
-        return interactions, None
-    split = leave_last_out(interactions)
-    held = interactions.subset(~_last_events(interactions) | ~np.repeat(counts >= 3, counts))
-    return held, split.test
-
-
-def _last_events(interactions: Interactions) -> np.ndarray:
-    offsets = interactions.offsets()
-    last = np.zeros(len(interactions), dtype=bool)
-    ends = offsets[1:][np.diff(offsets) > 0] - 1
-    last[ends] = True
-    return last
 
 
 def _fit(
@@ -430,56 +384,3 @@ def _refit(
     if best_epoch is not None and hasattr(fresh, "epochs"):
         fresh.epochs = int(best_epoch)
     return fresh.fit(interactions)
-
-
-def _merge(old: Interactions, new: Interactions) -> Interactions:
-    """``old`` and ``new`` events under ``old``'s id maps (new users appended)."""
-    items = old.items.index(new.items.external(new.item))
-    if (items < 0).any():
-        unknown = sorted(set(new.items.external(new.item[items < 0])))
-        raise DataError(
-            f"{len(unknown)} listing(s) in the new events are unknown to the model "
-            f"(e.g. {', '.join(unknown[:5])}); refit the recommender to learn new listings."
-        )
-    external_users = new.users.external(new.user)
-    users = IdMap(np.concatenate([old.users.ids, _new_ids(old.users, external_users)]))
-    types = list(old.event_types)
-    new_types = [t for t in new.event_types if t not in types]
-    if new_types:
-        raise DataError(
-            f"new event type(s) {new_types} are not among the model's {types}; refit to add them."
-        )
-    event = np.array([types.index(new.event_types[e]) for e in new.event], dtype=np.int16)
-    user = np.concatenate([old.user, users.index(external_users)]).astype(np.int32)
-    order = np.lexsort((np.concatenate([old.timestamp, new.timestamp]), user))
-    return Interactions(
-        user=user[order],
-        item=np.concatenate([old.item, items]).astype(np.int32)[order],
-        timestamp=np.concatenate([old.timestamp, new.timestamp])[order],
-        event=np.concatenate([old.event, event])[order],
-        value=np.concatenate([old.value, new.value]).astype(np.float32)[order],
-        users=users,
-        items=old.items,
-        event_types=old.event_types,
-        event_weights=old.event_weights,
-    )
-
-
-def _new_ids(known: IdMap, external: np.ndarray) -> np.ndarray:
-    fresh = [u for u in dict.fromkeys(str(u) for u in external) if u not in known]
-    return np.asarray(fresh, dtype=object)
-
-
-def _reindexed(new: Interactions, merged: Interactions) -> Interactions:
-    """``new``'s events under the merged id maps."""
-    return Interactions(
-        user=merged.users.index(new.users.external(new.user)).astype(np.int32),
-        item=merged.items.index(new.items.external(new.item)).astype(np.int32),
-        timestamp=new.timestamp,
-        event=new.event,
-        value=new.value,
-        users=merged.users,
-        items=merged.items,
-        event_types=merged.event_types,
-        event_weights=merged.event_weights,
-    )
