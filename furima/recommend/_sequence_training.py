@@ -64,12 +64,22 @@ def pad_right(sequences: list[np.ndarray], width: int | None = None) -> np.ndarr
     return out
 
 
+MAX_LOGITS = 2**28
+"""Most logits (target positions x catalog) one step computes, about 1 GiB of float32: a
+length bucket that would exceed it is cut into smaller steps, so a large catalog cannot run
+the machine out of memory (use ``loss="sampled"`` for catalogs far larger than that)."""
+
+
 def _batches(
-    lengths: np.ndarray, batch_size: int, rng: np.random.Generator
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, n_items: int
 ) -> Iterator[np.ndarray]:
     """Indices grouped by similar length (less padding), batches in random order."""
     order = np.lexsort((rng.random(len(lengths)), lengths))
-    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    chunks = []
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        rows = max(1, MAX_LOGITS // max(1, int(lengths[chunk].max() - 1) * n_items))
+        chunks += [chunk[i : i + rows] for i in range(0, len(chunk), rows)]
     for index in rng.permutation(len(chunks)):
         yield chunks[index]
 
@@ -171,7 +181,7 @@ def _epoch(
 ) -> float:
     """One pass over the data; the mean batch loss."""
     net.train()
-    batches = list(_batches(lengths, settings.batch_size, rng))
+    batches = list(_batches(lengths, settings.batch_size, rng, net.cfg.n_items))
     if progress is not None:
         progress.start(f"epoch {epoch}", total=len(batches))
     total = 0.0

@@ -183,3 +183,15 @@ def test_beats_popularity_on_real_beauty_sequences() -> None:
     ndcg = evaluate_scores(model.score, split.test)["ndcg@10"]
     assert popularity == pytest.approx(0.0117, abs=0.001)
     assert ndcg > 0.12, ndcg  # measured 0.142: twelve times popularity
+
+
+def test_large_catalog_batches_are_cut_to_bound_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from furima.recommend import _sequence_training as training
+
+    lengths = np.array([2, 11, 11, 11, 3])  # 1 and 10 target positions
+    rng = np.random.default_rng(0)
+    assert sorted(map(len, training._batches(lengths, 4, rng, n_items=100))) == [1, 4]
+    monkeypatch.setattr(training, "MAX_LOGITS", 2_000)  # 2 rows of 10 positions x 100 items
+    batches = list(training._batches(lengths, 4, rng, n_items=100))
+    assert sorted(map(len, batches)) == [1, 2, 2]
+    assert sorted(np.concatenate(batches).tolist()) == [0, 1, 2, 3, 4]
