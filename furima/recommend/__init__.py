@@ -16,7 +16,12 @@ from furima.recommend._evaluation import evaluate_scores, target_ranks
 from furima.recommend._item_knn import ItemKNN
 from furima.recommend._items import ItemColumns
 from furima.recommend._popularity import Popularity
-from furima.recommend._recommender import GENERATORS, Recommender, make_generator
+from furima.recommend._recommender import (
+    GENERATORS,
+    Recommender,
+    generator_class,
+    make_generator,
+)
 from furima.recommend._sequential import SequentialRecommender, attribute_matrix
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "SequentialRecommender",
     "attribute_matrix",
     "evaluate_scores",
+    "generator_class",
     "make_generator",
     "target_ranks",
     "top_k",
