@@ -1,7 +1,7 @@
 """Serving benchmark for ``POST /v1/recommend``: furima's server against a naive one.
 
-A recommender is fitted on the real Amazon Beauty slice that ships with furima (3,000 users,
-9,195 items; cached per generator set and seed) and registered as ``recommend``. Then, each
+A recommender is fitted on the real Amazon Beauty slice that ships with furima (2,646 users,
+500 items; cached per generator set and seed) and registered as ``recommend``. Then, each
 server on its own (the load generator runs in a separate process on the same cores):
 
 - ``load@R``: open-loop load at offered rates R (requests/s) of feeds for known users at
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     generators = tuple(args.generators.split(","))
     model, digest = fitted(generators, args.seed)
     payloads = bodies(model)
-    common = {"data": "amazon_beauty_3000", "data_sha256": digest[:16], "k": K, "seed": args.seed}
+    common = {"data": "amazon_beauty_top500", "data_sha256": digest[:16], "k": K, "seed": args.seed}
     common["generators"] = list(generators)
     with naive_server(model) as naive_url:
         naive = sweep(naive_url + PATH, payloads, args.seconds)

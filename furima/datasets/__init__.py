@@ -32,7 +32,7 @@ def demo_photos_path() -> Path:
 
 
 def demo_interactions_path() -> Path:
-    """Real purchase sequences of the first 3,000 users of Amazon Beauty, one user a line:
-    ``user item item ...`` in time order (see PROVENANCE.md); read with
+    """Real purchase sequences from Amazon Beauty over its 500 most bought items (2,646 users),
+    one user a line: ``user item item ...`` in time order (see PROVENANCE.md); read with
     :func:`furima.catalog.read_sequences`."""
-    return Path(__file__).with_name("amazon_beauty_3000.txt")
+    return Path(__file__).with_name("amazon_beauty_top500.txt")

@@ -20,6 +20,7 @@ from furima.catalog import (
     read_sequences,
     time_cut,
 )
+from furima.datasets import demo_interactions_path
 from furima.exceptions import DataError, EmptyDataError, SchemaError, ValidationError
 
 TAOBAO_TYPES = {"pv": "view", "cart": "cart", "fav": "like", "buy": "purchase"}
@@ -333,8 +334,8 @@ def test_a_log_from_another_catalog_is_one_clear_error(
 # -- sequence files ---------------------------------------------------------------------------
 
 
-def test_read_sequences_on_the_real_fixture(fixtures: Path) -> None:
-    path = fixtures / "beauty_top500_sequences.txt"
+def test_read_sequences_on_the_real_fixture() -> None:
+    path = demo_interactions_path()
     lines = [line.split() for line in path.read_text().splitlines()]
     data = read_sequences(path)
     assert (data.n_users, len(data)) == (2646, 26726)

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from furima.cli import app
+from furima.datasets import demo_interactions_path
 from furima.recommend import Recommender
 from furima.registry import ModelRegistry
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SEQUENCES = FIXTURES / "beauty_top500_sequences.txt"
+SEQUENCES = demo_interactions_path()
 QUICK = ["--generators", "popularity,item_knn"]
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from furima.catalog import Interactions, leave_last_out
+from furima.datasets import demo_interactions_path
 from furima.exceptions import DataError, NotFittedError
 from furima.index import VectorIndex
 from furima.recommend import (
@@ -24,8 +24,6 @@ from furima.recommend import (
     evaluate_scores,
 )
 from furima.search import PoolColumns, SimilarSearch
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 SEQUENCES = {
     "u1": ["a", "b", "c", "a"],
@@ -267,9 +265,9 @@ def test_bad_hyperparameters_are_named(
 
 
 def test_every_learned_generator_beats_popularity_on_real_sequences() -> None:
-    """Amazon Beauty, 500 most bought items (fixtures/PROVENANCE.md), leave-last-out:
+    """Amazon Beauty, 500 most bought items (furima/datasets/PROVENANCE.md), leave-last-out:
     NDCG@10 of each generator on the validation targets, full ranking."""
-    lines = (FIXTURES / "beauty_top500_sequences.txt").read_text().splitlines()
+    lines = demo_interactions_path().read_text().splitlines()
     split = leave_last_out(
         Interactions.from_sequences({p[0]: p[1:] for p in map(str.split, lines)})
     )

@@ -10,11 +10,12 @@ import pytest
 
 from furima.catalog._interactions import Interactions
 from furima.catalog._splits import leave_last_out
+from furima.datasets import demo_interactions_path
 from furima.exceptions import DataError, FilterError, ModelFormatError, NotFittedError
 from furima.recommend import ItemColumns, Recommender, evaluate_scores
 from furima.recommend._items import ItemCatalog
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "beauty_top500_sequences.txt"
+FIXTURE = demo_interactions_path()
 
 
 def _sequences() -> Interactions:

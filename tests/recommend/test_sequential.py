@@ -11,6 +11,7 @@ import pytest
 
 from furima.catalog import IdMap, Interactions
 from furima.catalog._splits import leave_last_out
+from furima.datasets import demo_interactions_path
 from furima.exceptions import DataError, ModelFormatError, NotFittedError
 from furima.recommend import (
     Popularity,
@@ -19,7 +20,6 @@ from furima.recommend import (
     evaluate_scores,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 N_ITEMS = 12
 
 
@@ -175,7 +175,7 @@ def test_attribute_matrix_aligns_with_the_item_map() -> None:
 
 def test_beats_popularity_on_real_beauty_sequences() -> None:
     """Amazon Beauty restricted to its 500 commonest items (2,646 users), leave-last-out."""
-    lines = (FIXTURES / "beauty_top500_sequences.txt").read_text().splitlines()
+    lines = demo_interactions_path().read_text().splitlines()
     events = Interactions.from_sequences({p[0]: p[1:] for p in map(str.split, lines)})
     split = leave_last_out(events)
     model = SequentialRecommender(dim=32, epochs=5, lr=5e-3, batch_size=128).fit(split.train)
