@@ -17,18 +17,13 @@ given one. DuckDB is imported only when a store is opened.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from furima import __version__
+from furima.catalog._duckdb import INCOMING, DuckDBStore
 from furima.catalog._event_frame import DEFAULT_EVENT_WEIGHTS, as_seconds
 from furima.catalog._interactions import IdMap, Interactions
 from furima.exceptions import StoreError
@@ -37,16 +32,12 @@ __all__ = ["InteractionStore"]
 
 _EVENTS = "events"
 _TYPES = "event_types"
-_META = "furima_meta"
-_FORMAT = "furima-events"
-_FORMAT_VERSION = "1"
-_INCOMING = "_furima_incoming"
 _COLUMNS = '"user", "item", "timestamp", "event", "value"'
 _MATCH = " AND ".join(f'f."{c}" = e."{c}"' for c in ("user", "item", "timestamp", "event", "value"))
 Moment = int | float | str | datetime | pd.Timestamp
 
 
-class InteractionStore:
+class InteractionStore(DuckDBStore):
     """Interaction events in a DuckDB file (created when missing; ``":memory:"`` works).
 
     Use as a context manager, or call :meth:`close`. Event types keep one weight each: the first
@@ -56,52 +47,24 @@ class InteractionStore:
         StoreError: The file is not a furima interaction store, or cannot be opened.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._con: Any = self._connect()
-        try:
-            self._check_or_create()
-        except BaseException:
-            self._con.close()
-            raise
+    _FORMAT = "furima-events"
+    _FORMAT_VERSION = "1"
+    _KIND = "interaction"
+    _NEW_PATH_EXAMPLE = " (e.g. events.duckdb beside the catalog store)"
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _connect(self) -> Any:
-        import duckdb
-
-        try:
-            return duckdb.connect(self.path)
-        except duckdb.Error as exc:
+    def _check_existing(self, tables: set[str]) -> None:
+        meta = self._meta(tables)
+        if not self._is_current(meta):
             raise StoreError(
-                f"cannot open {self.path!r} as a furima interaction store "
-                f"({str(exc).rstrip('.!')}). Pass the path of a store that furima created, or a "
-                "new path (e.g. events.duckdb beside the catalog store) to create one."
-            ) from None
-
-    def _check_or_create(self) -> None:
-        query = (
-            "SELECT table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = 'main'"
-        )
-        tables = {row[0] for row in self._sql(query)}
-        if not tables:
-            with self._transaction():
-                self._create()
-            return
-        meta = dict(self._sql(f"SELECT key, value FROM {_META}")) if _META in tables else {}
-        if meta.get("format") != _FORMAT or meta.get("version") != _FORMAT_VERSION:
-            raise StoreError(
-                f"{self.path!r} is not a furima interaction store (format {_FORMAT!r} version "
-                f"{_FORMAT_VERSION!r}): it has tables {sorted(tables)} and format "
+                f"{self.path!r} is not a furima interaction store (format {self._FORMAT!r} "
+                f"version {self._FORMAT_VERSION!r}): it has tables {sorted(tables)} and format "
                 f"{meta.get('format')!r}. Keep events in a file of their own, e.g. "
                 "events.duckdb beside the catalog store."
             )
 
-    def _create(self) -> None:
-        self._sql(f"CREATE TABLE {_META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        meta = [("format", _FORMAT), ("version", _FORMAT_VERSION), ("created_by", __version__)]
-        self._con.executemany(f"INSERT INTO {_META} VALUES (?, ?)", meta)
+    def _create_tables(self) -> None:
         self._sql(
             f'CREATE TABLE {_EVENTS} ("user" VARCHAR NOT NULL, "item" VARCHAR NOT NULL, '
             '"timestamp" BIGINT NOT NULL, "event" VARCHAR NOT NULL, "value" DOUBLE NOT NULL, '
@@ -111,26 +74,6 @@ class InteractionStore:
             f'CREATE TABLE {_TYPES} ("event" VARCHAR PRIMARY KEY, "weight" DOUBLE NOT NULL, '
             '"position" INTEGER NOT NULL)'
         )
-
-    def close(self) -> None:
-        """Close the file; later calls raise StoreError. Closing twice is fine."""
-        if self._con is not None:
-            self._con.close()
-            self._con = None
-
-    def __enter__(self) -> InteractionStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"InteractionStore({self.path!r})"
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -221,7 +164,7 @@ class InteractionStore:
         self._sql(
             f"INSERT INTO {_EVENTS} "
             f'SELECT f."user", f."item", f."timestamp", f."event", f."value", ? + f."_order" '
-            f'FROM (SELECT {_COLUMNS}, min("_order") AS "_order" FROM {_INCOMING} GROUP BY ALL) f '
+            f'FROM (SELECT {_COLUMNS}, min("_order") AS "_order" FROM {INCOMING} GROUP BY ALL) f '
             f"ANTI JOIN {_EVENTS} e ON {_MATCH}",
             [start],
         )
@@ -229,44 +172,5 @@ class InteractionStore:
     # -- internals --------------------------------------------------------------------------
 
     def _frame(self, query: str, params: list[Any]) -> pd.DataFrame:
-        import duckdb
-
-        try:
-            table = self._connection.sql(query, params=params).to_arrow_table()
-        except duckdb.Error as exc:
-            raise StoreError(f"store {self.path!r}: {exc}") from exc
-        frame: pd.DataFrame = table.to_pandas()
+        frame: pd.DataFrame = self._arrow(query, params).to_pandas()
         return frame
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._connection.begin()
-        try:
-            yield
-        except BaseException:
-            self._connection.rollback()
-            raise
-        self._connection.commit()
-
-    @contextmanager
-    def _registered(self, frame: pd.DataFrame) -> Iterator[None]:
-        self._connection.register(_INCOMING, pa.Table.from_pandas(frame, preserve_index=False))
-        try:
-            yield
-        finally:
-            self._connection.unregister(_INCOMING)
-
-    @property
-    def _connection(self) -> Any:
-        if self._con is None:
-            raise StoreError(f"the store {self.path!r} is closed; open a new InteractionStore.")
-        return self._con
-
-    def _sql(self, query: str, params: list[Any] | None = None) -> list[Any]:
-        import duckdb
-
-        try:
-            rows: list[Any] = self._connection.execute(query, params).fetchall()
-        except duckdb.Error as exc:
-            raise StoreError(f"store {self.path!r}: {exc}") from exc
-        return rows

@@ -7,16 +7,13 @@ DuckDB is imported only when a store is opened, so ``import furima.catalog`` sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from types import TracebackType
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from furima import __version__
+from furima.catalog._duckdb import INCOMING, META, DuckDBStore
 from furima.catalog._schema import (
     LISTING_COLUMNS,
     TEXT_DTYPE,
@@ -29,9 +26,6 @@ from furima.exceptions import ListingNotFoundError, SchemaError, StoreError
 __all__ = ["CatalogStore"]
 
 _TABLE = "listings"
-_META = "furima_meta"
-_FORMAT = "furima-catalog"
-_FORMAT_VERSION = "1"
 _SQL_TYPES = {
     "listing_id": "VARCHAR NOT NULL",
     "name": "VARCHAR NOT NULL",
@@ -42,7 +36,6 @@ _SQL_TYPES = {
     "shipping": "TINYINT",
     "price": "DOUBLE",
 }
-_INCOMING = "_furima_incoming"
 _SHOWN_IDS = 10
 _STORE_HINT = "Fix these listings before storing them (read_listings() validates files)."
 
@@ -61,7 +54,7 @@ def _shown_ids(ids: list[str]) -> str:
     return f"{listed}{more}"
 
 
-class CatalogStore:
+class CatalogStore(DuckDBStore):
     """A catalog of listings in a DuckDB file (created when missing; ``":memory:"`` works).
 
     Use as a context manager, or call :meth:`close`. Listings go in and come out as canonical
@@ -72,78 +65,29 @@ class CatalogStore:
         StoreError: The file is not a furima catalog store, or cannot be opened.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._con: Any = self._connect()
-        try:
-            self._check_or_create()
-        except BaseException:
-            self._con.close()
-            raise
+    _FORMAT = "furima-catalog"
+    _FORMAT_VERSION = "1"
+    _KIND = "catalog"
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _connect(self) -> Any:
-        import duckdb
-
-        try:
-            return duckdb.connect(self.path)
-        except duckdb.Error as exc:
-            raise StoreError(
-                f"cannot open {self.path!r} as a furima catalog store ({str(exc).rstrip('.!')}). "
-                "Pass the path of "
-                "a store that furima created, or a new path to create one."
-            ) from None
-
-    def _check_or_create(self) -> None:
-        query = (
-            "SELECT table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = 'main'"
-        )
-        tables = {row[0] for row in self._sql(query)}
-        if not tables:
-            with self._transaction():
-                self._create()
-            return
-        if _META not in tables or _TABLE not in tables:
+    def _check_existing(self, tables: set[str]) -> None:
+        if META not in tables or _TABLE not in tables:
             raise StoreError(
                 f"{self.path!r} is a DuckDB database but not a furima catalog store (it has "
-                f"tables {sorted(tables)}, no {_META!r}). Pass another path."
+                f"tables {sorted(tables)}, no {META!r}). Pass another path."
             )
-        meta = dict(self._sql(f"SELECT key, value FROM {_META}"))
-        if meta.get("format") != _FORMAT or meta.get("version") != _FORMAT_VERSION:
+        meta = self._meta(tables)
+        if not self._is_current(meta):
             raise StoreError(
                 f"{self.path!r} holds store format {meta.get('format')!r} version "
-                f"{meta.get('version')!r}; this furima reads {_FORMAT!r} version "
-                f"{_FORMAT_VERSION!r}."
+                f"{meta.get('version')!r}; this furima reads {self._FORMAT!r} version "
+                f"{self._FORMAT_VERSION!r}."
             )
 
-    def _create(self) -> None:
-        self._sql(f"CREATE TABLE {_META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        meta = [("format", _FORMAT), ("version", _FORMAT_VERSION), ("created_by", __version__)]
-        self._con.executemany(f"INSERT INTO {_META} VALUES (?, ?)", meta)
+    def _create_tables(self) -> None:
         columns = ", ".join(f"{_quote(c)} {_SQL_TYPES[c]}" for c in LISTING_COLUMNS)
         self._sql(f"CREATE TABLE {_TABLE} ({columns})")
-
-    def close(self) -> None:
-        """Close the file; later calls raise StoreError. Closing twice is fine."""
-        if self._con is not None:
-            self._con.close()
-            self._con = None
-
-    def __enter__(self) -> CatalogStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"CatalogStore({self.path!r})"
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -173,7 +117,7 @@ class CatalogStore:
         with self._registered(order):
             self._require_incoming()
             return self._frame(
-                f"SELECT l.* FROM {_INCOMING} i JOIN {_TABLE} l USING (listing_id) "
+                f"SELECT l.* FROM {INCOMING} i JOIN {_TABLE} l USING (listing_id) "
                 "ORDER BY i._position"
             )
 
@@ -196,7 +140,7 @@ class CatalogStore:
         frame = self._validated(listings)
         with self._transaction(), self._registered(frame):
             self._sql(
-                f"DELETE FROM {_TABLE} WHERE listing_id IN (SELECT listing_id FROM {_INCOMING})"
+                f"DELETE FROM {_TABLE} WHERE listing_id IN (SELECT listing_id FROM {INCOMING})"
             )
             self._insert(frame)
 
@@ -223,7 +167,7 @@ class CatalogStore:
         with self._transaction(), self._registered(doomed):
             self._require_incoming()
             self._sql(
-                f"DELETE FROM {_TABLE} WHERE listing_id IN (SELECT listing_id FROM {_INCOMING})"
+                f"DELETE FROM {_TABLE} WHERE listing_id IN (SELECT listing_id FROM {INCOMING})"
             )
 
     # -- internals --------------------------------------------------------------------------
@@ -246,13 +190,13 @@ class CatalogStore:
             if column.lower() not in stored:
                 self._sql(f"ALTER TABLE {_TABLE} ADD COLUMN {_quote(column)} VARCHAR")
         names = ", ".join(_quote(str(column)) for column in frame.columns)
-        self._sql(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM {_INCOMING}")
+        self._sql(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM {INCOMING}")
 
     def _incoming_ids(self, *, stored: bool) -> list[str]:
         """Distinct ids of the registered incoming table that are (not) in the store."""
         join = "SEMI" if stored else "ANTI"
         query = (
-            f"SELECT DISTINCT i.listing_id FROM {_INCOMING} i "
+            f"SELECT DISTINCT i.listing_id FROM {INCOMING} i "
             f"{join} JOIN {_TABLE} l ON i.listing_id = l.listing_id"
         )
         return sorted(row[0] for row in self._sql(query))
@@ -265,47 +209,7 @@ class CatalogStore:
             )
 
     def _frame(self, query: str) -> pd.DataFrame:
-        import duckdb
-
-        try:
-            frame: pd.DataFrame = self._connection.sql(query).to_arrow_table().to_pandas()
-        except duckdb.Error as exc:
-            raise StoreError(f"store {self.path!r}: {exc}") from exc
+        frame: pd.DataFrame = self._arrow(query).to_pandas()
         dtypes: dict[str, Any] = {c: TEXT_DTYPE for c in frame.columns}
         dtypes.update(condition="Int64", shipping="Int64", price="float64")
         return frame.astype(dtypes)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._connection.begin()
-        try:
-            yield
-        except BaseException:
-            self._connection.rollback()
-            raise
-        self._connection.commit()
-
-    @contextmanager
-    def _registered(self, data: pd.DataFrame | pa.Table) -> Iterator[None]:
-        if isinstance(data, pd.DataFrame):
-            data = pa.Table.from_pandas(data, preserve_index=False)
-        self._connection.register(_INCOMING, data)
-        try:
-            yield
-        finally:
-            self._connection.unregister(_INCOMING)
-
-    @property
-    def _connection(self) -> Any:
-        if self._con is None:
-            raise StoreError(f"the store {self.path!r} is closed; open a new CatalogStore.")
-        return self._con
-
-    def _sql(self, query: str, params: list[Any] | None = None) -> list[Any]:
-        import duckdb
-
-        try:
-            rows: list[Any] = self._connection.execute(query, params).fetchall()
-        except duckdb.Error as exc:
-            raise StoreError(f"store {self.path!r}: {exc}") from exc
-        return rows
