@@ -13,7 +13,6 @@ optional ``event`` and ``value``) needs no mapping.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from furima.catalog._mapping_file import MappingFile, resolve_mapping
 from furima.exceptions import SchemaError
 
 __all__ = [
@@ -41,7 +41,7 @@ TIMESTAMP_UNITS: tuple[str, ...] = ("auto", "s", "ms")
 
 
 @dataclass(frozen=True)
-class InteractionMapping:
+class InteractionMapping(MappingFile):
     """Source column of each canonical event field (``event`` and ``value``: ``None`` when the
     log has none: every event is an ``"interaction"`` of value 1).
 
@@ -99,26 +99,6 @@ class InteractionMapping:
             values["timestamp_unit"] = data["timestamp_unit"]
         return cls(**values)
 
-    @classmethod
-    def from_json(cls, path: str | Path) -> InteractionMapping:
-        """Read a mapping from a JSON file holding one object (see :meth:`from_dict`)."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SchemaError("mapping file not found; check the path.", file=str(path)) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SchemaError(f"cannot read the mapping as JSON: {exc}", file=str(path)) from None
-        if not isinstance(data, dict):
-            raise SchemaError(
-                f"a mapping file must hold one JSON object, got {type(data).__name__}.",
-                file=str(path),
-            )
-        try:
-            return cls.from_dict(data)
-        except SchemaError as exc:
-            raise SchemaError(str(exc), file=str(path)) from None
-
     def to_dict(self) -> dict[str, object]:
         """The mapping as :meth:`from_dict` reads it."""
         data: dict[str, object] = {key: getattr(self, key) for key in _FIELDS}
@@ -128,16 +108,9 @@ class InteractionMapping:
         """``{canonical field: source column}`` for the mapped fields."""
         return {key: getattr(self, key) for key in _FIELDS if getattr(self, key) is not None}
 
-    def check_columns(self, columns: Iterable[str], *, file: str) -> None:
-        """Raise SchemaError naming the mapped columns that ``columns`` lacks."""
-        present = [str(column) for column in columns]
-        missing = [column for column in self.fields().values() if column not in present]
-        if missing:
-            raise SchemaError(
-                f"the mapping needs columns {missing} that the file does not have; "
-                f"the file has {present}. Fix the mapping or pass another one.",
-                file=file,
-            )
+    def source_columns(self) -> list[str]:
+        """Every source column the mapping reads, without repeats."""
+        return list(dict.fromkeys(self.fields().values()))
 
     def apply(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Rename and select: the source frame as canonical (still untyped) columns."""
@@ -227,16 +200,11 @@ def resolve_interaction_mapping(
     file: str,
 ) -> InteractionMapping:
     """Any accepted form of ``mapping`` (or ``None``: detect), checked against ``columns``."""
-    columns = [str(column) for column in columns]
-    if mapping is None:
-        resolved = detect_interaction_mapping(columns, file=file)
-    elif isinstance(mapping, InteractionMapping):
-        resolved = mapping
-    elif isinstance(mapping, Mapping):
-        resolved = InteractionMapping.from_dict(mapping)
-    elif isinstance(mapping, Path) or str(mapping).lower().endswith(".json"):
-        resolved = InteractionMapping.from_json(mapping)
-    else:
-        resolved = get_interaction_mapping(mapping)
-    resolved.check_columns(columns, file=file)
-    return resolved
+    return resolve_mapping(
+        mapping,
+        columns,
+        file=file,
+        kind=InteractionMapping,
+        detect=lambda present: detect_interaction_mapping(present, file=file),
+        preset=lambda name, _: get_interaction_mapping(name),
+    )

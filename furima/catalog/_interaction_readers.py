@@ -27,15 +27,21 @@ from furima.catalog._readers import (
     _rejects_table,
     write_rejects,
 )
-from furima.catalog._schema import Problem, _as_number, _Found, _text_column, shown
-from furima.exceptions import DataError, EmptyDataError, SchemaError, ValidationError
+from furima.catalog._schema import (
+    Problem,
+    _as_number,
+    _Found,
+    _text_column,
+    shown,
+    validation_error,
+)
+from furima.exceptions import DataError, EmptyDataError, SchemaError
 
 __all__ = ["InteractionsResult", "read_interactions"]
 
 _SKIP_HINT = (
     "Fix these rows, or pass on_error='skip' to drop bad rows and write them to a rejects file."
 )
-_SHOWN_PROBLEMS = 5
 _SHOWN_IDS = 3
 _MAX_SECONDS = 1e11  # the year 5138: larger values are micro- or nanoseconds
 _EPOCH = pd.Timestamp(0, tz="UTC")
@@ -129,7 +135,9 @@ def read_interactions(
     bad = np.unique([problem.row - 1 for problem in problems]).astype(np.int64)
     problems = _in_source_terms(problems, raw, used)
     if problems and on_error == "fail":
-        raise _validation_error(problems, n_read, source)
+        raise validation_error(
+            problems, n_read, file=source, hint=_SKIP_HINT, broken="are not valid events"
+        )
     rejects = _rejects_table(problems, raw, bad)
     written = write_rejects(rejects, Path(rejects_path)) if rejects_path and len(rejects) else None
     kept, n_duplicates, n_out_of_order = _kept(events.drop(index=events.index[bad]), n_read, source)
@@ -369,21 +377,3 @@ def _in_source_terms(
         for p in problems
     ]
     return sorted([*moved, *raw.bad_rows], key=lambda problem: problem.row)
-
-
-def _validation_error(problems: list[Problem], n_rows: int, file: str) -> ValidationError:
-    """The first few problems, then how to fix them (as listings' errors read)."""
-    n_bad = len({problem.row for problem in problems})
-    lines = [
-        f"  row {p.row}, column {p.column!r}: {p.reason}"
-        if p.column
-        else f"  row {p.row}: {p.reason}"
-        for p in problems[:_SHOWN_PROBLEMS]
-    ]
-    if len(problems) > _SHOWN_PROBLEMS:
-        lines.append(f"  ... and {len(problems) - _SHOWN_PROBLEMS} more problems")
-    return ValidationError(
-        f"{n_bad} of {n_rows} rows are not valid events:\n" + "\n".join(lines) + f"\n{_SKIP_HINT}",
-        problems=[(p.row, p.column, p.reason) for p in problems],
-        file=file,
-    )

@@ -13,13 +13,12 @@ free text or URLs never become store columns by accident.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import pandas as pd
 
+from furima.catalog._mapping_file import MappingFile
 from furima.catalog._schema import LISTING_COLUMNS
 from furima.exceptions import SchemaError
 
@@ -30,7 +29,7 @@ _KEYS = (*_FIELDS, "attributes")
 
 
 @dataclass(frozen=True)
-class ColumnMapping:
+class ColumnMapping(MappingFile):
     """Source column for each canonical field (``None``: the source has no such column).
 
     ``id`` feeds ``listing_id``; without it, ids are content hashes. ``attributes`` are extra
@@ -74,26 +73,6 @@ class ColumnMapping:
         return cls(**values, attributes=_attribute_names(data.get("attributes", [])))
 
     @classmethod
-    def from_json(cls, path: str | Path) -> ColumnMapping:
-        """Read a mapping from a JSON file holding one object (see :meth:`from_dict`)."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SchemaError("mapping file not found; check the path.", file=str(path)) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SchemaError(f"cannot read the mapping as JSON: {exc}", file=str(path)) from None
-        if not isinstance(data, dict):
-            raise SchemaError(
-                f"a mapping file must hold one JSON object, got {type(data).__name__}.",
-                file=str(path),
-            )
-        try:
-            return cls.from_dict(data)
-        except SchemaError as exc:
-            raise SchemaError(str(exc), file=str(path)) from None
-
-    @classmethod
     def identity(cls, columns: Iterable[str], attributes: Iterable[str] = ()) -> ColumnMapping:
         """The mapping of a file whose columns carry the canonical names."""
         present = set(columns)
@@ -114,17 +93,6 @@ class ColumnMapping:
         """Every source column the mapping reads, without repeats."""
         used = [getattr(self, key) for key in _FIELDS if getattr(self, key) is not None]
         return list(dict.fromkeys([*used, *self.attributes]))
-
-    def check_columns(self, columns: Iterable[str], *, file: str) -> None:
-        """Raise SchemaError naming the mapped columns that ``columns`` lacks."""
-        present = [str(column) for column in columns]
-        missing = [column for column in self.source_columns() if column not in present]
-        if missing:
-            raise SchemaError(
-                f"the mapping needs columns {missing} that the file does not have; "
-                f"the file has {present}. Fix the mapping or pass another one.",
-                file=file,
-            )
 
     def apply(self, raw: pd.DataFrame) -> pd.DataFrame:
         """Rename and select: the source frame as canonical (still untyped) columns."""

@@ -16,6 +16,7 @@ from furima.catalog import _encoding
 from furima.catalog._formats import RawTable, read_raw, resolve_format
 from furima.catalog._ids import content_ids
 from furima.catalog._mapping import ColumnMapping, detect_mapping, get_mapping
+from furima.catalog._mapping_file import resolve_mapping
 from furima.catalog._schema import ListingSchema, Problem, validation_error
 from furima.exceptions import DataError, EmptyDataError
 
@@ -137,17 +138,14 @@ def _fail_on_unsplittable(raw: RawTable, source: str) -> None:
 def _resolve_mapping(
     mapping: ColumnMapping | str | None, frame: pd.DataFrame, source: str
 ) -> ColumnMapping:
-    columns = [str(column) for column in frame.columns]
-    if mapping is None:
-        resolved, _ = detect_mapping(columns, file=source)
-    elif isinstance(mapping, ColumnMapping):
-        resolved = mapping
-    elif mapping.lower().endswith(".json"):
-        resolved = ColumnMapping.from_json(mapping)
-    else:
-        resolved = get_mapping(mapping, columns=columns)
-    resolved.check_columns(columns, file=source)
-    return resolved
+    return resolve_mapping(
+        mapping,
+        frame.columns,
+        file=source,
+        kind=ColumnMapping,
+        detect=lambda present: detect_mapping(present, file=source)[0],
+        preset=lambda name, present: get_mapping(name, columns=present),
+    )
 
 
 def _conform(

@@ -82,9 +82,18 @@ def attribute_columns(df: pd.DataFrame) -> list[str]:
 
 
 def validation_error(
-    problems: list[Problem], n_rows: int, *, file: str | None = None, hint: str
+    problems: list[Problem],
+    n_rows: int,
+    *,
+    file: str | None = None,
+    hint: str,
+    broken: str = "break the listing schema",
 ) -> ValidationError:
-    """A ValidationError that lists the first few problems, then says how to fix them."""
+    """A ValidationError that lists the first few problems, then says how to fix them.
+
+    ``broken`` says what the bad rows fail, after "N of M rows" (events: "are not valid
+    events").
+    """
     n_bad = len({problem.row for problem in problems})
     lines = [
         f"  row {p.row}, column {p.column!r}: {p.reason}"
@@ -94,7 +103,7 @@ def validation_error(
     ]
     if len(problems) > _SHOWN_PROBLEMS:
         lines.append(f"  ... and {len(problems) - _SHOWN_PROBLEMS} more problems")
-    message = f"{n_bad} of {n_rows} rows break the listing schema:\n" + "\n".join(lines)
+    message = f"{n_bad} of {n_rows} rows {broken}:\n" + "\n".join(lines)
     return ValidationError(
         f"{message}\n{hint}",
         problems=[(p.row, p.column, p.reason) for p in problems],
