@@ -8,7 +8,7 @@ the catalog knows, duplicates and time order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,25 +16,11 @@ import pandas as pd
 
 from furima._progress import tracker
 from furima.catalog._event_frame import DEFAULT_EVENT, EVENT_COLUMNS
-from furima.catalog._formats import RawTable, read_raw, resolve_format
+from furima.catalog._formats import RawTable, resolve_format
 from furima.catalog._interaction_mapping import InteractionMapping, resolve_interaction_mapping
 from furima.catalog._interactions import IdMap, Interactions
-from furima.catalog._readers import (
-    REJECTS_COLUMNS,
-    OnError,
-    _check_file,
-    _fail_on_unsplittable,
-    _rejects_table,
-    write_rejects,
-)
-from furima.catalog._schema import (
-    Problem,
-    _as_number,
-    _Found,
-    _text_column,
-    shown,
-    validation_error,
-)
+from furima.catalog._readers import OnError, ReadReport, checked_raw, settle_problems
+from furima.catalog._schema import Problem, _as_number, _Found, _text_column, shown
 from furima.exceptions import DataError, EmptyDataError, SchemaError
 
 __all__ = ["InteractionsResult", "read_interactions"]
@@ -47,34 +33,22 @@ _MAX_SECONDS = 1e11  # the year 5138: larger values are micro- or nanoseconds
 _EPOCH = pd.Timestamp(0, tz="UTC")
 
 
-@dataclass
-class InteractionsResult:
-    """What :func:`read_interactions` read.
+@dataclass(kw_only=True)
+class InteractionsResult(ReadReport):
+    """What :func:`read_interactions` read (and the :class:`ReadReport` fields).
 
     Attributes:
         interactions: The valid events, sorted by user then time.
-        n_read: Data rows in the file, rejected ones included.
-        n_rejected: Rows dropped by ``on_error="skip"``.
         n_duplicates: Exact repeats of an earlier event (all five fields equal), dropped.
         n_out_of_order: Events the file listed after a later event of the same user; they are
             kept, sorted into place (stable: ties keep file order).
-        rejects_path: Where the rejects were written, if anywhere.
-        source: The file read.
         mapping: The column mapping used.
-        ignored_columns: Source columns the mapping did not use.
-        rejects: One line per problem: ``row``, ``column``, ``reason``, then the raw row.
     """
 
     interactions: Interactions
-    n_read: int
-    n_rejected: int
     n_duplicates: int
     n_out_of_order: int
-    rejects_path: Path | None
-    source: str
     mapping: InteractionMapping
-    ignored_columns: tuple[str, ...] = ()
-    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTS_COLUMNS))
 
 
 def read_interactions(
@@ -123,36 +97,32 @@ def read_interactions(
     path = Path(path)
     source = str(path)
     fmt = _format(path, format)
-    _check_file(path)
     with tracker(progress) as track:
-        raw = read_raw(path, fmt, track)
-        _fail_on_unsplittable(raw, source)
+        raw = checked_raw(path, fmt, track)
         used = resolve_interaction_mapping(mapping, raw.frame.columns, file=source)
         _check_event_column(used, weights, source)
         track.start("validating")
         events, problems = _conform(raw, used, weights, catalog, source)
-    n_read = len(raw.row_numbers) + len(raw.bad_rows)
-    bad = np.unique([problem.row - 1 for problem in problems]).astype(np.int64)
-    problems = _in_source_terms(problems, raw, used)
-    if problems and on_error == "fail":
-        raise validation_error(
-            problems, n_read, file=source, hint=_SKIP_HINT, broken="are not valid events"
-        )
-    rejects = _rejects_table(problems, raw, bad)
-    written = write_rejects(rejects, Path(rejects_path)) if rejects_path and len(rejects) else None
-    kept, n_duplicates, n_out_of_order = _kept(events.drop(index=events.index[bad]), n_read, source)
-    mapped = set(used.fields().values())
+    report, bad = settle_problems(
+        raw,
+        problems,
+        used,
+        used.fields(),
+        source=source,
+        on_error=on_error,
+        rejects_path=rejects_path,
+        hint=_SKIP_HINT,
+        broken="are not valid events",
+    )
+    kept, n_duplicates, n_out_of_order = _kept(
+        events.drop(index=events.index[bad]), report.n_read, source
+    )
     return InteractionsResult(
         interactions=Interactions.from_frame(kept, event_weights=weights, items=catalog),
-        n_read=n_read,
-        n_rejected=len(bad) + len(raw.bad_rows),
         n_duplicates=n_duplicates,
         n_out_of_order=n_out_of_order,
-        rejects_path=written,
-        source=source,
         mapping=used,
-        ignored_columns=tuple(str(c) for c in raw.frame.columns if c not in mapped),
-        rejects=rejects,
+        **report.report_fields(),
     )
 
 
@@ -365,15 +335,3 @@ def _kept(events: pd.DataFrame, n_read: int, file: str) -> tuple[pd.DataFrame, i
     timestamp = events["timestamp"]
     late = timestamp < timestamp.groupby(events["user"]).cummax()
     return events, int(duplicated.sum()), int(late.sum())
-
-
-def _in_source_terms(
-    problems: list[Problem], raw: RawTable, mapping: InteractionMapping
-) -> list[Problem]:
-    """Frame positions to file rows, canonical fields to the file's own column names."""
-    names = mapping.fields()
-    moved = [
-        Problem(int(raw.row_numbers[p.row - 1]), names.get(p.column, p.column), p.reason)
-        for p in problems
-    ]
-    return sorted([*moved, *raw.bad_rows], key=lambda problem: problem.row)

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from furima._progress import tracker
+from furima._progress import Tracker, tracker
 from furima.catalog import _encoding
 from furima.catalog._formats import RawTable, read_raw, resolve_format
 from furima.catalog._ids import content_ids
 from furima.catalog._mapping import ColumnMapping, detect_mapping, get_mapping
-from furima.catalog._mapping_file import resolve_mapping
+from furima.catalog._mapping_file import MappingFile, resolve_mapping
 from furima.catalog._schema import ListingSchema, Problem, validation_error
 from furima.exceptions import DataError, EmptyDataError
 
-__all__ = ["REJECTS_COLUMNS", "IngestResult", "read_listings", "write_rejects"]
+__all__ = [
+    "REJECTS_COLUMNS",
+    "IngestResult",
+    "ReadReport",
+    "checked_raw",
+    "read_listings",
+    "settle_problems",
+    "write_rejects",
+]
 
 OnError = Literal["fail", "skip"]
 REJECTS_COLUMNS: tuple[str, ...] = ("row", "column", "reason")
@@ -30,29 +39,42 @@ _SKIP_HINT = (
 )
 
 
-@dataclass
-class IngestResult:
-    """What :func:`read_listings` read.
+@dataclass(kw_only=True)
+class ReadReport:
+    """What a reader did with a file's rows; listings and event logs alike.
 
     Attributes:
-        listings: The valid listings, canonical columns then attributes.
         n_read: Data rows in the file, rejected ones included.
         n_rejected: Rows dropped by ``on_error="skip"``.
         rejects_path: Where the rejects were written, if anywhere.
         source: The file read.
-        mapping: The column mapping used.
         ignored_columns: Source columns the mapping did not use.
         rejects: One line per problem: ``row``, ``column``, ``reason``, then the raw row.
     """
 
-    listings: pd.DataFrame
     n_read: int
     n_rejected: int
     rejects_path: Path | None
     source: str
-    mapping: ColumnMapping
     ignored_columns: tuple[str, ...] = ()
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTS_COLUMNS))
+
+    def report_fields(self) -> dict[str, Any]:
+        """This report's fields by name (not copied), to build a result that extends it."""
+        return {item.name: getattr(self, item.name) for item in fields(ReadReport)}
+
+
+@dataclass(kw_only=True)
+class IngestResult(ReadReport):
+    """What :func:`read_listings` read (and the :class:`ReadReport` fields).
+
+    Attributes:
+        listings: The valid listings, canonical columns then attributes.
+        mapping: The column mapping used.
+    """
+
+    listings: pd.DataFrame
+    mapping: ColumnMapping
 
 
 def read_listings(
@@ -91,32 +113,25 @@ def read_listings(
     path = Path(path)
     source = str(path)
     fmt = resolve_format(path, format)
-    _check_file(path)
     with tracker(progress) as track:
-        raw = read_raw(path, fmt, track)
-        _fail_on_unsplittable(raw, source)
+        raw = checked_raw(path, fmt, track)
         column_mapping = _resolve_mapping(mapping, raw.frame, source)
         track.start("validating")
         listings, problems = _conform(raw, column_mapping, require_price)
-    n_read = len(raw.row_numbers) + len(raw.bad_rows)
-    bad = np.unique([problem.row - 1 for problem in problems]).astype(np.int64)
-    problems = _in_source_terms(problems, raw, column_mapping)
-    if problems and on_error == "fail":
-        raise validation_error(problems, n_read, file=source, hint=_SKIP_HINT)
-    rejects = _rejects_table(problems, raw, bad)
-    written = None
-    if rejects_path is not None and len(rejects):
-        written = write_rejects(rejects, Path(rejects_path))
-    used = set(column_mapping.source_columns())
+    names = {"listing_id": column_mapping.id, **column_mapping.to_dict()}
+    report, bad = settle_problems(
+        raw,
+        problems,
+        column_mapping,
+        names,
+        source=source,
+        on_error=on_error,
+        rejects_path=rejects_path,
+    )
     return IngestResult(
         listings=listings.drop(index=listings.index[bad]).reset_index(drop=True),
-        n_read=n_read,
-        n_rejected=len(bad) + len(raw.bad_rows),
-        rejects_path=written,
-        source=source,
         mapping=column_mapping,
-        ignored_columns=tuple(str(c) for c in raw.frame.columns if c not in used),
-        rejects=rejects,
+        **report.report_fields(),
     )
 
 
@@ -129,10 +144,51 @@ def _check_file(path: Path) -> None:
         raise EmptyDataError("the file is empty (0 bytes).", file=str(path))
 
 
-def _fail_on_unsplittable(raw: RawTable, source: str) -> None:
-    """A file where no row could be parsed has no columns to map: nothing to skip to."""
+def checked_raw(path: Path, fmt: str, track: Tracker) -> RawTable:
+    """The file's raw rows; a file where no row could be parsed has no columns to map, so
+    there is nothing to skip to: that is an error whatever ``on_error`` says."""
+    _check_file(path)
+    raw = read_raw(path, fmt, track)
     if raw.frame.columns.empty and raw.bad_rows:
-        raise validation_error(raw.bad_rows, len(raw.bad_rows), file=source, hint=_SKIP_HINT)
+        raise validation_error(raw.bad_rows, len(raw.bad_rows), file=str(path), hint=_SKIP_HINT)
+    return raw
+
+
+def settle_problems(
+    raw: RawTable,
+    problems: list[Problem],
+    mapping: MappingFile,
+    names: Mapping[str, object],
+    *,
+    source: str,
+    on_error: OnError,
+    rejects_path: str | Path | None,
+    hint: str = _SKIP_HINT,
+    broken: str = "break the listing schema",
+) -> tuple[ReadReport, np.ndarray]:
+    """Raise ``problems`` (by frame position) with ``"fail"``; else the report, its rejects
+    written to ``rejects_path`` when there are any, and the frame positions to drop.
+
+    Errors and rejects name file rows and the file's own columns (``names``: canonical field
+    to source column); ``hint`` and ``broken`` word the ValidationError.
+    """
+    n_read = len(raw.row_numbers) + len(raw.bad_rows)
+    bad = np.unique([problem.row - 1 for problem in problems]).astype(np.int64)
+    problems = _in_source_terms(problems, raw, names)
+    if problems and on_error == "fail":
+        raise validation_error(problems, n_read, file=source, hint=hint, broken=broken)
+    rejects = _rejects_table(problems, raw, bad)
+    written = write_rejects(rejects, Path(rejects_path)) if rejects_path and len(rejects) else None
+    used = set(mapping.source_columns())
+    report = ReadReport(
+        n_read=n_read,
+        n_rejected=len(bad) + len(raw.bad_rows),
+        rejects_path=written,
+        source=source,
+        ignored_columns=tuple(str(c) for c in raw.frame.columns if c not in used),
+        rejects=rejects,
+    )
+    return report, bad
 
 
 def _resolve_mapping(
@@ -160,10 +216,9 @@ def _conform(
 
 
 def _in_source_terms(
-    problems: list[Problem], raw: RawTable, mapping: ColumnMapping
+    problems: list[Problem], raw: RawTable, names: Mapping[str, object]
 ) -> list[Problem]:
     """Frame positions to file rows, canonical columns to the file's own column names."""
-    names = {"listing_id": mapping.id, **mapping.to_dict()}
     moved = [
         Problem(int(raw.row_numbers[p.row - 1]), str(names.get(p.column) or p.column), p.reason)
         for p in problems
