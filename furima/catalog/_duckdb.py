@@ -33,7 +33,8 @@ class DuckDBStore(ABC):
     """A furima store in a DuckDB file (created when missing; ``":memory:"`` works).
 
     Subclasses name their format (``_FORMAT``, ``_FORMAT_VERSION``), say what they are in
-    errors (``_KIND``, ``_NEW_PATH_EXAMPLE``), create their tables and check an existing file.
+    errors (``_KIND``, ``_NEW_PATH_EXAMPLE``), create their tables and say why an existing
+    file is refused.
 
     Raises:
         StoreError: The file is not a store of this kind, or cannot be opened.
@@ -60,8 +61,8 @@ class DuckDBStore(ABC):
         """Create the store's own tables in a new file (inside a transaction)."""
 
     @abstractmethod
-    def _check_existing(self, tables: set[str]) -> None:
-        """Raise StoreError when a file with ``tables`` is not a store of this format."""
+    def _refusal(self, tables: set[str], meta: dict[str, str]) -> str | None:
+        """Why a file with ``tables`` and ``meta`` is not a store of this format (None: it is)."""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -88,7 +89,9 @@ class DuckDBStore(ABC):
                 self._create_meta()
                 self._create_tables()
             return
-        self._check_existing(tables)
+        refusal = self._refusal(tables, self._meta(tables))
+        if refusal is not None:
+            raise StoreError(refusal)
 
     def _create_meta(self) -> None:
         self._sql(f"CREATE TABLE {META} (key VARCHAR PRIMARY KEY, value VARCHAR)")

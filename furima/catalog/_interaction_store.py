@@ -54,15 +54,15 @@ class InteractionStore(DuckDBStore):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _check_existing(self, tables: set[str]) -> None:
-        meta = self._meta(tables)
-        if not self._is_current(meta):
-            raise StoreError(
-                f"{self.path!r} is not a furima interaction store (format {self._FORMAT!r} "
-                f"version {self._FORMAT_VERSION!r}): it has tables {sorted(tables)} and format "
-                f"{meta.get('format')!r}. Keep events in a file of their own, e.g. "
-                "events.duckdb beside the catalog store."
-            )
+    def _refusal(self, tables: set[str], meta: dict[str, str]) -> str | None:
+        if self._is_current(meta):
+            return None
+        return (
+            f"{self.path!r} is not a furima interaction store (format {self._FORMAT!r} "
+            f"version {self._FORMAT_VERSION!r}): it has tables {sorted(tables)} and format "
+            f"{meta.get('format')!r}. Keep events in a file of their own, e.g. "
+            "events.duckdb beside the catalog store."
+        )
 
     def _create_tables(self) -> None:
         self._sql(

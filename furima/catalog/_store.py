@@ -71,19 +71,19 @@ class CatalogStore(DuckDBStore):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _check_existing(self, tables: set[str]) -> None:
+    def _refusal(self, tables: set[str], meta: dict[str, str]) -> str | None:
         if META not in tables or _TABLE not in tables:
-            raise StoreError(
+            return (
                 f"{self.path!r} is a DuckDB database but not a furima catalog store (it has "
                 f"tables {sorted(tables)}, no {META!r}). Pass another path."
             )
-        meta = self._meta(tables)
-        if not self._is_current(meta):
-            raise StoreError(
-                f"{self.path!r} holds store format {meta.get('format')!r} version "
-                f"{meta.get('version')!r}; this furima reads {self._FORMAT!r} version "
-                f"{self._FORMAT_VERSION!r}."
-            )
+        if self._is_current(meta):
+            return None
+        return (
+            f"{self.path!r} holds store format {meta.get('format')!r} version "
+            f"{meta.get('version')!r}; this furima reads {self._FORMAT!r} version "
+            f"{self._FORMAT_VERSION!r}."
+        )
 
     def _create_tables(self) -> None:
         columns = ", ".join(f"{_quote(c)} {_SQL_TYPES[c]}" for c in LISTING_COLUMNS)
