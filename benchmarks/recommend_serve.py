@@ -26,20 +26,18 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import LoadResult, run_load_in_process
+from _serving import best, keeps_up, server_process, sustained, sweep
 
 from furima.serve._task_recommend import RecommendRequest, _answer
 
@@ -109,51 +107,20 @@ def naive_server(model_path: Path) -> Iterator[str]:
 
     port = free_port()
     command = [sys.executable, __file__, "--naive", str(model_path), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the naive server did not start")
-            time.sleep(0.1)
+    with server_process(command, port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 # ------------------------------------------------------------------------------ measuring
-def sweep(url: str, payloads: list[bytes], seconds: float) -> dict[int, LoadResult]:
+def sweep_rates(url: str, payloads: list[bytes], seconds: float) -> dict[int, LoadResult]:
     """Offered rates upwards until the server falls behind twice in a row (errors, or under
     95% of the offered rate answered), whatever its latency."""
-    results: dict[int, LoadResult] = {}
-    misses = 0
-    for rate in RATES:
-        run_load_in_process(url, payloads, rps=rate, seconds=1.0)  # warm-up
-        results[rate] = run_load_in_process(url, payloads, rps=rate, seconds=seconds)
-        misses = 0 if keeps_up(results[rate]) else misses + 1
-        if misses == 2:
-            break
-    return results
+    return sweep(url, payloads, rates=RATES, seconds=seconds, passes=keeps_up)
 
 
-def keeps_up(result: LoadResult) -> bool:
-    return result.errors == 0 and result.achieved_rps >= 0.95 * result.offered_rps
-
-
-def sustained(result: LoadResult) -> bool:
+def meets_target(result: LoadResult) -> bool:
     """Keeps up with p99 under the target."""
-    return keeps_up(result) and result.p99_ms < P99_TARGET_MS
-
-
-def best(results: dict[int, LoadResult], *, target: bool = True) -> tuple[int, LoadResult | None]:
-    check = sustained if target else keeps_up
-    good = [rate for rate, result in results.items() if check(result)]
-    return (max(good), results[max(good)]) if good else (0, None)
+    return sustained(result, P99_TARGET_MS)
 
 
 def line(scenario: str, result: LoadResult | None, **extra: Any) -> str:
@@ -193,16 +160,16 @@ def main(argv: list[str] | None = None) -> None:
     common = {"data": "amazon_beauty_top500", "data_sha256": digest[:16], "k": K, "seed": args.seed}
     common["generators"] = list(generators)
     with naive_server(model) as naive_url:
-        naive = sweep(naive_url + PATH, payloads, args.seconds)
-    naive_rate, _ = best(naive)
+        naive = sweep_rates(naive_url + PATH, payloads, args.seconds)
+    naive_rate, _ = best(naive, meets_target)
     basis = "p99_under_target"
     if naive_rate == 0:  # a busy machine: no rate meets the target; double what it keeps up with
-        naive_rate, basis = best(naive, target=False)[0], "keeps_up"
+        naive_rate, basis = best(naive, keeps_up)[0], "keeps_up"
     with tempfile.TemporaryDirectory(prefix="furima-recommend-bench-") as scratch:
         registry = ModelRegistry(Path(scratch) / "registry")
         registry.log_model(model, task="recommend", alias="champion")
         with deploy(["recommend"], registry=Path(scratch) / "registry") as server:
-            furima = sweep(server.url + PATH, payloads, args.seconds)
+            furima = sweep_rates(server.url + PATH, payloads, args.seconds)
             double = max(2 * naive_rate, RATES[0])
             run_load_in_process(server.url + PATH, payloads, rps=double, seconds=1.0)
             at_double = run_load_in_process(
@@ -212,11 +179,11 @@ def main(argv: list[str] | None = None) -> None:
         print(line(f"load@{rate}/naive", naive.get(rate), **common), flush=True)
         print(line(f"load@{rate}/furima", furima.get(rate), **common), flush=True)
     for name, results in (("naive", naive), ("furima", furima)):
-        _, result = best(results)
+        _, result = best(results, meets_target)
         print(line(f"sustainable/{name}", result, p99_target_ms=P99_TARGET_MS, **common))
-        _, result = best(results, target=False)
+        _, result = best(results, keeps_up)
         print(line(f"keeps_up/{name}", result, any_latency=True, **common))
-    verdict = sustained(at_double)
+    verdict = meets_target(at_double)
     print(
         line(
             "double",

@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import LoadResult, run_load_in_process
+from _serving import best, server_process, sustained, sweep
 
 from furima.catalog import read_listings
 from furima.pricing import PriceSuggester
@@ -93,53 +93,18 @@ def _text(value: Any) -> str | None:
 @contextlib.contextmanager
 def naive_server(model: Path) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(NAIVE_SERVER), "--model", str(model), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the naive server did not start")
-            time.sleep(0.1)
+    command = [sys.executable, str(NAIVE_SERVER), "--model", str(model), "--port", str(port)]
+    with server_process(command, port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
-def sweep(url: str, payloads: list[bytes], seconds: float) -> dict[int, LoadResult]:
-    """Offered rates upwards until the server misses (two misses in a row end it)."""
-    results: dict[int, LoadResult] = {}
-    misses = 0
-    for rate in RATES:
-        warm = run_load_in_process(url, payloads, rps=rate, seconds=1.0)
-        del warm
-        result = run_load_in_process(url, payloads, rps=rate, seconds=seconds)
-        results[rate] = result
-        misses = 0 if sustained(result) else misses + 1
-        if misses == 2:
-            break
-    return results
+def meets_target(result: LoadResult) -> bool:
+    return sustained(result, P99_TARGET_MS)
 
 
-def sustained(result: LoadResult) -> bool:
-    return (
-        result.errors == 0
-        and result.achieved_rps >= 0.95 * result.offered_rps
-        and result.p99_ms < P99_TARGET_MS
-    )
-
-
-def best(results: dict[int, LoadResult]) -> tuple[int, LoadResult | None]:
-    good = [rate for rate, result in results.items() if sustained(result)]
-    return (max(good), results[max(good)]) if good else (0, None)
+def sweep_rates(url: str, payloads: list[bytes], seconds: float) -> dict[int, LoadResult]:
+    """Offered rates upwards until the server misses the target (two misses in a row end it)."""
+    return sweep(url, payloads, rates=RATES, seconds=seconds, passes=meets_target)
 
 
 def versions_answered(url: str) -> dict[str, float]:
@@ -243,13 +208,13 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
             url = f"{server.url}/v1/price:suggest"
-            furima = sweep(url, payloads, args.seconds)
-            rate, _ = best(furima)
+            furima = sweep_rates(url, payloads, args.seconds)
+            rate, _ = best(furima, meets_target)
             swap, answered, swap_s = swap_under_load(
                 server.url, registry, payloads, max(rate // 2, 10), 4 * args.seconds
             )
         with naive_server(models[0]) as naive_url:
-            baseline = sweep(f"{naive_url}/v1/price:suggest", payloads, args.seconds)
+            baseline = sweep_rates(f"{naive_url}/v1/price:suggest", payloads, args.seconds)
 
     for offered in sorted(set(furima) | set(baseline)):
         print(
@@ -262,8 +227,8 @@ def main(argv: list[str] | None = None) -> None:
             ),
             flush=True,
         )
-    furima_rate, furima_best = best(furima)
-    baseline_rate, baseline_best = best(baseline)
+    furima_rate, furima_best = best(furima, meets_target)
+    baseline_rate, baseline_best = best(baseline, meets_target)
     print(
         line(
             "sustainable",

@@ -10,119 +10,97 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["HttpMetrics", "ServerMetrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+_BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+_SHADOW_BUCKETS = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+_HELP = {
+    "furima_requests": "Requests answered, by task, model version, route and HTTP status.",
+    "furima_request_seconds": "Time from request to answer, by task and model version.",
+    "furima_request_errors": "Requests refused or failed, by task and error type.",
+    "furima_model_version": "The model version serving each task and alias (0: none).",
+    "furima_model_swaps": "New model versions swapped in, by task and alias.",
+    "furima_model_load_failures": "Versions that failed to load or failed their smoke check.",
+    "furima_registry_errors": "Registry polls that failed (the served versions stay as they were).",
+    "furima_endpoint_requests": (
+        "Requests answered, by task, endpoint (a task may have several) and HTTP status."
+    ),
+    "furima_endpoint_request_seconds": "Time from request to answer, by task and endpoint.",
+    "furima_batch_size": "Requests scored per model call, by task and endpoint.",
+    "furima_queue_depth": "Requests waiting to be scored, by task and endpoint.",
+    "furima_shadow_requests": "Requests also scored by the challenger in shadow, by outcome.",
+    "furima_http_requests": "Every HTTP request, by route, method and status (refusals included).",
+    "furima_http_request_seconds": "Time to answer every HTTP request, by route.",
+    "furima_shadow_difference": (
+        "How far shadow answers are from served ones (task-specific, e.g. |log ratio|)."
+    ),
+}
+"""Each metric's help text, by metric name: the one place a metric's meaning is written."""
+
+
+class _Maker:
+    """Makes metrics on one registry, each with its help text from ``_HELP``."""
+
+    def __init__(self, registry: CollectorRegistry, *, multiprocess: bool) -> None:
+        self.registry = registry
+        # a gauge's value across workers: the largest, from live workers only
+        self.live: dict[str, Any] = {"multiprocess_mode": "livemax"} if multiprocess else {}
+
+    def counter(self, name: str, *labels: str) -> Counter:
+        from prometheus_client import Counter
+
+        return Counter(name, _HELP[name], labels, registry=self.registry)
+
+    def gauge(self, name: str, *labels: str) -> Gauge:
+        from prometheus_client import Gauge
+
+        return Gauge(name, _HELP[name], labels, registry=self.registry, **self.live)
+
+    def histogram(
+        self, name: str, *labels: str, buckets: tuple[float, ...] = _LATENCY_BUCKETS
+    ) -> Histogram:
+        from prometheus_client import Histogram
+
+        return Histogram(name, _HELP[name], labels, buckets=buckets, registry=self.registry)
 
 
 class ServerMetrics:
     """The server's metrics; ``render()`` is the ``/metrics`` body."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry
 
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-        registry = CollectorRegistry()
-        self._registry = registry
-        live: dict[str, Any] = {"multiprocess_mode": "livemax"} if self.multiprocess else {}
-        self.requests = Counter(
-            "furima_requests",
-            "Requests answered, by task, model version, route and HTTP status.",
-            ["task", "version", "route", "status"],
-            registry=registry,
+        self._registry = CollectorRegistry()
+        new = _Maker(self._registry, multiprocess=self.multiprocess)
+        self.requests = new.counter("furima_requests", "task", "version", "route", "status")
+        self.latency = new.histogram("furima_request_seconds", "task", "version")
+        self.errors = new.counter("furima_request_errors", "task", "type")
+        self.model_version = new.gauge("furima_model_version", "task", "alias")
+        self.swaps = new.counter("furima_model_swaps", "task", "alias")
+        self.load_failures = new.counter("furima_model_load_failures", "task")
+        self.registry_errors = new.counter("furima_registry_errors")
+        self.endpoint_requests = new.counter(
+            "furima_endpoint_requests", "task", "endpoint", "status"
         )
-        self.latency = Histogram(
-            "furima_request_seconds",
-            "Time from request to answer, by task and model version.",
-            ["task", "version"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
+        self.endpoint_latency = new.histogram("furima_endpoint_request_seconds", "task", "endpoint")
+        self.batch_size = new.histogram(
+            "furima_batch_size", "task", "endpoint", buckets=_BATCH_BUCKETS
         )
-        self.errors = Counter(
-            "furima_request_errors",
-            "Requests refused or failed, by task and error type.",
-            ["task", "type"],
-            registry=registry,
-        )
-        self.model_version = Gauge(
-            "furima_model_version",
-            "The model version serving each task and alias (0: none).",
-            ["task", "alias"],
-            registry=registry,
-            **live,
-        )
-        self.swaps = Counter(
-            "furima_model_swaps",
-            "New model versions swapped in, by task and alias.",
-            ["task", "alias"],
-            registry=registry,
-        )
-        self.load_failures = Counter(
-            "furima_model_load_failures",
-            "Versions that failed to load or failed their smoke check.",
-            ["task"],
-            registry=registry,
-        )
-        self.registry_errors = Counter(
-            "furima_registry_errors",
-            "Registry polls that failed (the served versions stay as they were).",
-            registry=registry,
-        )
-        self.endpoint_requests = Counter(
-            "furima_endpoint_requests",
-            "Requests answered, by task, endpoint (a task may have several) and HTTP status.",
-            ["task", "endpoint", "status"],
-            registry=registry,
-        )
-        self.endpoint_latency = Histogram(
-            "furima_endpoint_request_seconds",
-            "Time from request to answer, by task and endpoint.",
-            ["task", "endpoint"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.batch_size = Histogram(
-            "furima_batch_size",
-            "Requests scored per model call, by task and endpoint.",
-            ["task", "endpoint"],
-            buckets=_BATCH_BUCKETS,
-            registry=registry,
-        )
-        self.queue_depth = Gauge(
-            "furima_queue_depth",
-            "Requests waiting to be scored, by task and endpoint.",
-            ["task", "endpoint"],
-            registry=registry,
-            **live,
-        )
-        self.shadow = Counter(
-            "furima_shadow_requests",
-            "Requests also scored by the challenger in shadow, by outcome.",
-            ["task", "version", "outcome"],
-            registry=registry,
-        )
-        self.http = Counter(
-            "furima_http_requests",
-            "Every HTTP request, by route, method and status (refusals included).",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.http_latency = Histogram(
-            "furima_http_request_seconds",
-            "Time to answer every HTTP request, by route.",
-            ["route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.shadow_difference = Histogram(
-            "furima_shadow_difference",
-            "How far shadow answers are from served ones (task-specific, e.g. |log ratio|).",
-            ["task"],
-            buckets=(0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
-            registry=registry,
+        self.queue_depth = new.gauge("furima_queue_depth", "task", "endpoint")
+        self.shadow = new.counter("furima_shadow_requests", "task", "version", "outcome")
+        self.http = new.counter("furima_http_requests", "route", "method", "status")
+        self.http_latency = new.histogram("furima_http_request_seconds", "route")
+        self.shadow_difference = new.histogram(
+            "furima_shadow_difference", "task", buckets=_SHADOW_BUCKETS
         )
 
     def render(self) -> tuple[bytes, str]:
