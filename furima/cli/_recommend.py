@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
+from furima.cli._filters import FilterOption, parse_filters
 from furima.cli._ingest import OnError
 from furima.cli._models import FitRegistryOption, log_fit
 from furima.exceptions import DataError
@@ -130,13 +131,9 @@ def suggest(
         str | None, typer.Option("--similar-to", help="Listings like this listing id.")
     ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=1000, help="How many listings.")] = 10,
-    filters: Annotated[
-        list[str] | None,
-        typer.Option("--filter", help="field=value, field=a,b or price=LOW..HIGH (repeatable)."),
-    ] = None,
+    filters: FilterOption = None,
 ) -> None:
     """A feed for a user or a history, or "more like this" for a listing; prints JSON."""
-    from furima.cli._search import parse_filters
     from furima.recommend import Recommender
 
     with reported_errors():

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.exceptions import DataError, EmptyDataError, FilterError
+from furima.cli._filters import FilterOption, parse_filters
+from furima.exceptions import DataError, EmptyDataError
 
 __all__ = ["index_app", "search"]
 
@@ -87,10 +88,7 @@ def search(
         Path, typer.Option("--index", help="A pool saved by `furima index build`.")
     ] = _DEFAULT_POOL,
     k: Annotated[int, typer.Option("--k", min=1, max=1000, help="Number of results.")] = 10,
-    filters: Annotated[
-        list[str] | None,
-        typer.Option("--filter", help="field=value, field=a,b or price=LOW..HIGH (repeatable)."),
-    ] = None,
+    filters: FilterOption = None,
 ) -> None:
     """Search a saved pool by photo, text or listing id; prints JSON results."""
     from furima.search import SimilarSearch
@@ -116,30 +114,6 @@ def _one_query(photo: Path | None, text: str | None, listing: int | None) -> dic
     if len(chosen) != 1:
         raise DataError("give exactly one of --photo, --text or --listing.")
     return chosen
-
-
-def parse_filters(specs: list[str] | None) -> dict[str, Any] | None:
-    """``["category=Shoes,Bags", "price=10..50"]`` to a filter mapping."""
-    if not specs:
-        return None
-    parsed: dict[str, Any] = {}
-    for spec in specs:
-        field, sep, value = spec.partition("=")
-        if not sep or not field or not value:
-            raise FilterError(f"--filter {spec!r} must look like field=value or price=10..50.")
-        parsed[field.strip()] = _filter_value(field.strip(), value.strip())
-    return parsed
-
-
-def _filter_value(field: str, value: str) -> Any:
-    if ".." in value:
-        low, _, high = value.partition("..")
-        try:
-            return (float(low) if low else None, float(high) if high else None)
-        except ValueError:
-            raise FilterError(f"--filter {field}={value!r}: the range needs numbers.") from None
-    parts = [part for part in value.split(",") if part]
-    return parts if len(parts) > 1 else parts[0]
 
 
 def read_table(path: Path) -> pd.DataFrame:
