@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from furima.serve import ListingAssistantLike, ServeSettings, create_app
 from furima.serve._assistant import load_assistant
 
+from .chromium import launched_chromium
 from .fakes import FakeAssistant
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -49,3 +51,10 @@ def held_out(unseen: pd.DataFrame) -> pd.DataFrame:
 def real_assistant(assistant_path: Path) -> ListingAssistantLike:
     """The shared assistant's saved folder loaded back, as ``furima serve`` loads it."""
     return load_assistant(assistant_path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless chromium for the page tests, one per test module."""
+    with launched_chromium() as launched:
+        yield launched

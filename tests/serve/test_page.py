@@ -19,27 +19,9 @@ import pytest
 
 from furima.serve import ServeSettings, create_app, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+from .chromium import NEEDS_CHROMIUM, PageVisit
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="no /usr/bin/chromium: install Debian's chromium (tools/install_browser.sh)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -48,50 +30,16 @@ def base_url(real_assistant: Any) -> Iterator[str]:
         yield url
 
 
-class Visit:
-    """One page in a fresh browser context that records every request and console error."""
+class Visit(PageVisit):
+    """The seller's page; the photo's preview is a blob: URL."""
 
-    def __init__(self, browser: Any, base_url: str, width: int, height: int) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.console_errors: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on(
-            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
-        )
-        self.page.goto(base_url + "/")
-        self.base_url = base_url
-
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / name
-        self.page.screenshot(path=str(path), full_page=True)
-        print(f"screenshot: {path}")
-        return path
+    local_schemes = ("blob:", "data:")
 
     def wait_for_suggestion(self) -> float:
         started = time.monotonic()
         self.page.wait_for_selector("#result:not([hidden]) [data-field='article_type'] input")
         self.wait_until("[...document.querySelectorAll('#evidence img')].every(i => i.complete)")
         return time.monotonic() - started
-
-    def wait_until(self, expression: str, seconds: float = 10.0) -> None:
-        """Poll from Python: the page's CSP forbids the eval that wait_for_function uses."""
-        deadline = time.monotonic() + seconds
-        while not self.page.evaluate(expression):
-            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-            time.sleep(0.02)
-
-    def everything_was_local(self) -> None:
-        outside = [
-            url for url in self.requests if not url.startswith((self.base_url, "blob:", "data:"))
-        ]
-        assert outside == []
-        assert self.console_errors == []
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def choose(page: Any, name: str, expected: str) -> None:

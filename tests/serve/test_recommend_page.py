@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,18 +19,10 @@ from furima.recommend import Recommender
 from furima.registry import ModelRegistry
 from furima.serve import ServeSettings, create_app, running_server
 
+from .chromium import NEEDS_CHROMIUM, PageVisit
 from .recommend_model import fit_tiny
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="no /usr/bin/chromium: install Debian's chromium (tools/install_browser.sh)",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -53,38 +44,10 @@ def base_url(model: Recommender, tmp_path_factory: pytest.TempPathFactory) -> It
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
+class Visit(PageVisit):
+    """The buyer's page, with readers for its cards."""
 
-
-class Visit:
-    """The buyer's page in a fresh context that records every request and console error."""
-
-    def __init__(self, browser: Any, base_url: str, width: int, height: int) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.console_errors: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on(
-            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
-        )
-        self.base_url = base_url
-        self.page.goto(base_url + "/buyer")
-
-    def wait_until(self, expression: str, seconds: float = 10.0) -> None:
-        """Poll from Python: the page's CSP forbids the eval that wait_for_function uses."""
-        deadline = time.monotonic() + seconds
-        while not self.page.evaluate(expression):
-            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-            time.sleep(0.02)
+    path = "/buyer"
 
     def cards(self, list_id: str) -> list[dict[str, str]]:
         return list(
@@ -104,21 +67,6 @@ class Visit:
             f"[...document.querySelectorAll('#{list_id} img')].every(i => i.complete "
             "&& i.naturalWidth > 0)"
         )
-
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / name
-        self.page.screenshot(path=str(path), full_page=True)
-        print(f"screenshot: {path}")
-        return path
-
-    def everything_was_local(self) -> None:
-        outside = [url for url in self.requests if not url.startswith((self.base_url, "data:"))]
-        assert outside == []
-        assert self.console_errors == []
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def test_feed_then_a_listing_with_more_like_this_on_desktop(
