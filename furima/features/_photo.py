@@ -168,18 +168,10 @@ class PhotoEncoder:
 
     def _onnx_session(self) -> Any:
         if self._session is None:
-            import onnxruntime
+            from furima._onnx import cpu_session
 
-            options = onnxruntime.SessionOptions()
-            # Spinning threads starve everything else on a shared or busy machine.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            if self.threads is not None:
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
             model = self._tuned_model or str(export_onnx(self.image_size, self.pooling))
-            self._session = onnxruntime.InferenceSession(
-                model, options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(model, self.threads)
         return self._session
 
     def __getstate__(self) -> dict[str, Any]:

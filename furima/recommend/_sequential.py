@@ -357,16 +357,9 @@ class SequentialRecommender(CandidateGenerator):
 
     def _onnx_session(self) -> Any:
         if self._session is None:
-            import onnxruntime
+            from furima._onnx import cpu_session
 
-            options = onnxruntime.SessionOptions()
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            if self.threads is not None:
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
-            self._session = onnxruntime.InferenceSession(
-                self._onnx, options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(self._onnx, self.threads)
         return self._session
 
     def _network(self) -> NextItemNetwork:
