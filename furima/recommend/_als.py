@@ -9,6 +9,7 @@ answered without refitting.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
@@ -19,7 +20,6 @@ from furima.recommend._histories import check_decay, check_histories, history_ma
 
 if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
-    from threadpoolctl import threadpool_limits
 
 __all__ = ["ALS"]
 
@@ -149,13 +149,20 @@ class ALS(CandidateGenerator):
         return model
 
 
-def _one_blas_thread() -> threadpool_limits:
+def _one_blas_thread() -> Any:
     """BLAS held at one thread, as ``implicit`` advises (its own threads do the work).
 
-    ``implicit`` is imported first: a BLAS library it loads after the limit is set would
-    escape it (and ``implicit`` would warn).
+    The loaded libraries are scanned once (:func:`_blas_controller`), not on every scoring
+    call: a scan costs milliseconds on the serving path.
     """
-    import implicit.cpu.als  # noqa: F401
-    from threadpoolctl import threadpool_limits
+    return _blas_controller().limit(limits=1, user_api="blas")
 
-    return threadpool_limits(1, "blas")
+
+@functools.cache
+def _blas_controller() -> Any:
+    """The process's thread pools, found once ``implicit`` is imported (a BLAS library it
+    loads after the scan would escape the limit, and ``implicit`` would warn)."""
+    import implicit.cpu.als  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
