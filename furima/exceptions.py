@@ -194,3 +194,31 @@ class UnknownModelError(RegistryError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+# Safety errors (furima.safety).
+#
+#   DataError
+#   └── PolicyError            a policy file that cannot be used (carries file and line)
+#   ReviewError                the review queue refuses a decision
+#   └── ReviewConflictError    the listing is decided already, or claimed by another reviewer
+
+__all__ += ["PolicyError", "ReviewConflictError", "ReviewError"]
+
+
+class PolicyError(DataError):
+    """A policy file that cannot be used; ``line`` is the 1-based line of the problem."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.line = line
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{message}", file=file)
+
+
+class ReviewError(FurimaError, ValueError):
+    """The review queue cannot record a decision (bad action, empty reviewer name, ...)."""
+
+
+class ReviewConflictError(ReviewError):
+    """A decision that would clash with another: the listing is decided already, or another
+    reviewer holds it."""
