@@ -12,6 +12,7 @@ from furima.cli._models import models_app
 from furima.cli._photo import photo_app
 from furima.cli._price import price_app
 from furima.cli._recommend import recommend_app
+from furima.cli._safety import safety_app
 from furima.cli._search import index_app, search
 from furima.cli._serve import deploy, serve
 
@@ -35,6 +36,7 @@ app.command("deploy")(deploy)
 app.add_typer(models_app, name="models")
 app.add_typer(automl_app, name="automl")
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(safety_app, name="safety")
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ FORMAT_TASKS = {
     "furima.listing_assistant": "listing",
     "furima.similar_search": "similar",
     "furima.recommender": "recommend",
+    "furima.safety_checker": "safety",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 

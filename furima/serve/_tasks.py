@@ -147,9 +147,10 @@ def _builtin() -> None:
         from furima.serve._task_listing import LISTING_TASK
         from furima.serve._task_price import PRICE_TASK
         from furima.serve._task_recommend import RECOMMEND_TASK
+        from furima.serve._task_safety import SAFETY_TASK
         from furima.serve._task_similar import SIMILAR_TASK
 
-        for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK, RECOMMEND_TASK):
+        for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK, RECOMMEND_TASK, SAFETY_TASK):
             _TASKS.setdefault(task.name, task)
     if "furima.automl_model" not in _FORMATS:
         from furima.serve._task_automl import automl_task
