@@ -26,7 +26,7 @@ import pandas as pd
 
 from furima.exceptions import DataError, NotFittedError
 from furima.safety._listings import SafetyListings, safety_listings
-from furima.safety._policies import Policy, PolicyKind, PolicySet
+from furima.safety._policies import Policy, PolicyKind
 from furima.safety._price_check import PriceAnomalyCheck
 from furima.safety._results import Action, Finding, ListingCheck, PolicyVerdict
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from furima.safety._duplicates import DuplicateFinder
     from furima.safety._matching import ProductMatcher
     from furima.safety._photo_checks import NSFWScorer, ProductPhotoCheck
+    from furima.safety._policies import PolicySet
     from furima.safety._text_checks import TextChecker
 
 __all__ = ["SafetyChecker"]
