@@ -209,6 +209,7 @@ function render(suggestion) {
 
   $("notes").replaceChildren(...suggestion.notes.map((note) => el("li", { text: note })));
   $("evidence").replaceChildren(...suggestion.similar.map(evidenceCard));
+  document.dispatchEvent(new CustomEvent("furima:suggestion"));  // check.js starts afresh
   if (window.matchMedia("(max-width: 899px)").matches) {
     $("result").scrollIntoView({ behavior: "smooth", block: "start" });
   }
