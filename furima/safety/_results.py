@@ -116,8 +116,9 @@ class ListingCheck:
 
     @property
     def flagged(self) -> tuple[PolicyVerdict, ...]:
-        """The verdicts over their threshold, most severe and highest score first."""
-        hits = [verdict for verdict in self.verdicts if verdict.flagged]
+        """The verdicts over their threshold whose policy acts on it (block or review), most
+        severe and highest score first; ``allow`` policies only watch."""
+        hits = [v for v in self.verdicts if v.flagged and v.decision is not Action.ALLOW]
         return tuple(sorted(hits, key=lambda v: (-v.decision.severity, -v.score)))
 
     def to_dict(self) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def create_app(
     app.include_router(router)
     if serving is not None:
         serving.install(app)
-        app.add_middleware(BodyLimit, paths=serving.paths, limit=settings.max_json_bytes)
+        app.add_middleware(BodyLimit, limits=serving.body_limits)
     app.add_middleware(HttpMetrics, metrics=metrics)
     app.mount("/static", StaticFiles(directory=PAGES), name="static")
     return app

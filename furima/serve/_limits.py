@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from furima.serve._errors import RequestProblem
@@ -18,21 +18,25 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes on ``paths`` with 413: at once when
-    ``Content-Length`` says so, else as soon as the streamed body passes the limit."""
+    """Refuse bodies over their path's limit with 413: at once when ``Content-Length`` says
+    so, else as soon as the streamed body passes the limit.
 
-    def __init__(self, app: ASGIApp, *, paths: Collection[str], limit: int) -> None:
+    ``limits`` maps each limited path to its most bytes; it is read on every request, so the
+    server can add endpoints to it as tasks appear.
+    """
+
+    def __init__(self, app: ASGIApp, *, limits: Mapping[str, int]) -> None:
         self.app = app
-        self.paths = paths
-        self.limit = limit
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        limit = self.limits.get(scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _refuse(send, self._problem(int(declared)))
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, _problem(limit, int(declared)))
             return
         received = 0
 
@@ -40,20 +44,21 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
-                raise self._problem(None)
+            if received > limit:
+                raise _problem(limit, None)
             return message
 
         await self.app(scope, limited, send)
 
-    def _problem(self, size: int | None) -> RequestProblem:
-        what = f"The request body is {size:,} bytes" if size else "The request body is too large"
-        return RequestProblem(
-            413,
-            "body_too_large",
-            f"{what}; this endpoint takes at most {self.limit:,} bytes of JSON. Send one "
-            f"listing per request.",
-        )
+
+def _problem(limit: int, size: int | None) -> RequestProblem:
+    what = f"The request body is {size:,} bytes" if size else "The request body is too large"
+    return RequestProblem(
+        413,
+        "body_too_large",
+        f"{what}; this endpoint takes at most {limit:,} bytes of JSON. Send one listing per "
+        "request (and a photo of at most the server's upload limit).",
+    )
 
 
 async def _refuse(send: Send, problem: RequestProblem) -> None:

@@ -44,8 +44,8 @@ class ModelServing:
         self.slots: dict[str, TaskSlot] = {}
         self.batchers: dict[str, dict[str, MicroBatcher]] = {}
         """Per task, a micro-batcher per endpoint path."""
-        self.paths: set[str] = set()
-        """The generic JSON endpoints, whose bodies are size-limited (kept up to date)."""
+        self.body_limits: dict[str, int] = {}
+        """The generic JSON endpoints and their body size limits (kept up to date)."""
         self._app: FastAPI | None = None
         self._watching: asyncio.Task[None] | None = None
         if settings.tasks is None:
@@ -117,7 +117,10 @@ class ModelServing:
         name = slot.task.name
         self._app.include_router(task_router(slot, self.batchers[name], self.metrics))
         self._app.openapi_schema = None  # rebuilt with the new endpoint on the next request
-        self.paths.update(self.batchers[name])
+        limit = self.settings.max_json_bytes
+        if slot.task.photo_in_body:  # a base64 photo is a third larger than its bytes
+            limit += self.settings.max_upload_bytes * 4 // 3
+        self.body_limits.update(dict.fromkeys(self.batchers[name], limit))
 
     def _batch_observer(self, name: str, path: str) -> Any:
         def observe(stats: BatchStats) -> None:

@@ -98,7 +98,8 @@ class CheckResponse(BaseModel):
 
 
 def seller_problems(check: Any, descriptions: dict[str, str]) -> list[dict[str, str]]:
-    """The flagged policies, most severe first, as sentences a seller can act on."""
+    """The flagged policies that block or hold the listing, most severe first, as sentences a
+    seller can act on."""
     problems = []
     for verdict in check.flagged:
         reason = verdict.reasons[0] if verdict.reasons else descriptions.get(verdict.policy, "")
@@ -144,8 +145,12 @@ def _predict(model: Any, requests: Sequence[CheckRequest]) -> list[dict[str, Any
 
 def _smoke(model: Any) -> list[CheckRequest]:
     return [
-        CheckRequest(name="Denim jacket", description="Size M, worn twice, no stains.", price=30),
-        CheckRequest(name="Brand new phone, pay by bank transfer only, contact me on LINE"),
+        CheckRequest.model_validate(
+            {"name": "Denim jacket", "description": "Size M, worn twice, no stains.", "price": 30}
+        ),
+        CheckRequest.model_validate(
+            {"name": "Brand new phone, pay by bank transfer only, contact me on LINE"}
+        ),
     ]
 
 
@@ -175,4 +180,5 @@ SAFETY_TASK = ServingTask(
     check=_check,
     listing_key=lambda request: request.listing_id,
     compare=_compare,
+    photo_in_body=True,
 )

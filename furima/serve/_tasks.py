@@ -80,6 +80,8 @@ class ServingTask:
             loaded version: ``recommend`` serves ``/v1/recommend`` and ``/v1/similar-items``.
         routes: Builds extra hand-written routes (GET photos, samples) from the task's
             :class:`~furima.serve._deployments.TaskSlot`; they read whatever version is live.
+        photo_in_body: Requests carry a base64 photo in their JSON, so their bodies may be as
+            large as the server's photo upload limit allows, not only its JSON limit.
     """
 
     name: str
@@ -96,6 +98,7 @@ class ServingTask:
     own_routes: bool = False
     endpoints: tuple[TaskEndpoint, ...] = ()
     routes: Callable[[Any], APIRouter] | None = None
+    photo_in_body: bool = False
 
     def all_endpoints(self) -> tuple[TaskEndpoint, ...]:
         """The main endpoint, then the task's other endpoints."""

@@ -34,7 +34,7 @@ def test_the_most_severe_verdict_decides_and_risk_ignores_allow_policies() -> No
     )
     assert check.decision is Action.BLOCK
     assert [v.decision for v in check.verdicts] == [Action.BLOCK, Action.REVIEW, Action.ALLOW]
-    assert [v.policy for v in check.flagged] == ["counterfeit", "spam", "cheap"]
+    assert [v.policy for v in check.flagged] == ["counterfeit", "spam"]  # not allow-only cheap
     assert check.risk == pytest.approx(0.7)  # the allow-only price policy does not count
     assert check.uncertainty == pytest.approx(0.9)  # spam: 0.55 is 0.05 above 0.5 of 0.5
     assert check.to_dict()["policies"][0]["reasons"] == ["says replica"]
