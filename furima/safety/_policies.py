@@ -3,12 +3,15 @@ action and a threshold."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from furima.safety._results import Action
 
-__all__ = ["Policy", "PolicyKind"]
+__all__ = ["Policy", "PolicyKind", "PolicySet", "load_policies", "parse_policies"]
 
 
 class PolicyKind(StrEnum):
@@ -46,3 +49,120 @@ class Policy:
     action: Action = Action.REVIEW
     threshold: float = 0.5
     line: int | None = None
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The policies of one marketplace, in file order, with where they came from.
+
+    Attributes:
+        policies: The policies; names are unique.
+        source: The file they were read from (``<string>`` when parsed from text).
+    """
+
+    policies: tuple[Policy, ...]
+    source: str = "<string>"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(policy.name for policy in self.policies)
+
+    def __getitem__(self, name: str) -> Policy:
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(f"no policy named {name!r}; the policies are {', '.join(self.names)}.")
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def of_kind(self, kind: PolicyKind | str) -> tuple[Policy, ...]:
+        """The policies scored by one check (``kind`` as a :class:`PolicyKind` or its value)."""
+        wanted = PolicyKind(kind)
+        return tuple(policy for policy in self.policies if policy.kind == wanted)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, e.g. to save inside a model; :meth:`from_dict` reads it."""
+        return {"source": self.source, "policy": [_policy_dict(p) for p in self.policies]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PolicySet:
+        """The policy set :meth:`to_dict` wrote, checked as a policy file would be."""
+        from furima.safety._policy_file import NoLines, check_records
+
+        source = str(data.get("source", "<dict>"))
+        lines = {entry.get("name"): entry.get("line") for entry in data.get("policy") or []}
+        body = {"policy": [_without_line(entry) for entry in data.get("policy") or []]}
+        records = check_records(body, NoLines(), source)
+        for record in records:
+            record["line"] = lines.get(record["name"])
+        return _policy_set(records, source)
+
+
+def load_policies(path: str | Path) -> PolicySet:
+    """Read and check a policy file (``.toml``, ``.yaml`` or ``.yml``).
+
+    Raises:
+        PolicyError: The file is missing, unreadable or not valid TOML/YAML, or a policy in it
+            is wrong (unknown key, missing name or description, duplicate name, bad regex,
+            threshold outside (0, 1), unknown action or kind, ...); the message names the
+            line and says how to fix it.
+    """
+    from furima.safety._policy_file import read_records
+
+    records, _ = read_records(Path(path))
+    return _policy_set(records, str(path))
+
+
+def parse_policies(text: str, *, fmt: str, source: str = "<string>") -> PolicySet:
+    """Check policies written as TOML (``fmt="toml"``) or YAML (``fmt="yaml"``) text."""
+    from furima.safety._policy_file import parse_records
+
+    return _policy_set(
+        parse_records(text, fmt=fmt.lower().lstrip(".").replace("yml", "yaml"), source=source),
+        source,
+    )
+
+
+def _policy_set(records: list[dict[str, Any]], source: str) -> PolicySet:
+    policies = tuple(
+        Policy(
+            name=record["name"],
+            description=record["description"],
+            kind=PolicyKind(record["kind"]),
+            examples=record["examples"],
+            keywords=record["keywords"],
+            patterns=record["patterns"],
+            action=Action(record["action"]),
+            threshold=record["threshold"],
+            line=record["line"],
+        )
+        for record in records
+    )
+    return PolicySet(policies=policies, source=source)
+
+
+def _policy_dict(policy: Policy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "description": policy.description,
+        "kind": str(policy.kind),
+        "examples": list(policy.examples),
+        "keywords": list(policy.keywords),
+        "patterns": list(policy.patterns),
+        "action": str(policy.action),
+        "threshold": policy.threshold,
+        "line": policy.line,
+    }
+
+
+def _without_line(entry: Any) -> Any:
+    if isinstance(entry, Mapping):
+        return {key: value for key, value in entry.items() if key != "line"}
+    return entry
