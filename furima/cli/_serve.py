@@ -41,6 +41,14 @@ def serve(
         Path | None,
         typer.Option(help="Folder saved by ListingAssistant.save (the seller's page)."),
     ] = None,
+    review_queue: Annotated[
+        Path | None,
+        typer.Option(
+            "--review-queue",
+            help="A review queue file (furima safety queue fills it): the reviewer's page at "
+            "/review.",
+        ),
+    ] = None,
     host: HostOption = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     workers: WorkersOption = 1,
@@ -57,7 +65,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the registry's models (one endpoint per task), the listing assistant and the
-    seller's page at http://HOST:PORT/, with /metrics, /healthz and /readyz."""
+    seller's page at http://HOST:PORT/ (and the reviewer's at /review with --review-queue),
+    with /metrics, /healthz and /readyz."""
     from furima.serve import ServeSettings
     from furima.serve._workers import run_server
 
@@ -67,6 +76,10 @@ def serve(
                 f"--listing-assistant {str(listing_assistant)!r} is not a folder; pass the "
                 "folder written by ListingAssistant.save."
             )
+        if review_queue is not None:  # a file that is not a queue is refused before serving
+            from furima.safety._queue import ReviewQueue
+
+            ReviewQueue(review_queue).close()
         settings = ServeSettings(
             listing_assistant=listing_assistant,
             registry=registry,
@@ -78,6 +91,7 @@ def serve(
             max_queue=max_queue,
             max_upload_bytes=int(max_upload_mb * 1024 * 1024),
             max_text_chars=max_text_chars,
+            review_queue=review_queue,
         )
         if ray:
             _serve_on_ray(settings, host, port, max_replicas)

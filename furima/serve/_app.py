@@ -86,6 +86,10 @@ def create_app(
     app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(router)
+    if settings.review_queue is not None:
+        from furima.serve._review_routes import review_routes
+
+        app.include_router(review_routes(settings.review_queue))
     if serving is not None:
         serving.install(app)
         app.add_middleware(BodyLimit, limits=serving.body_limits)

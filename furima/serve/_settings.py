@@ -31,6 +31,9 @@ class ServeSettings:
         max_json_bytes: JSON bodies larger than this are refused with 413.
         max_upload_bytes: Photos larger than this are refused with 413 while being read.
         max_text_chars: Draft words longer than this are refused with 422.
+        review_queue: A review queue file (``furima.safety.ReviewQueue``, created when
+            missing): serves the reviewer's page at ``/review`` and its ``/v1/review/...``
+            routes; ``None`` serves neither.
     """
 
     listing_assistant: Path | None = None
@@ -44,10 +47,13 @@ class ServeSettings:
     max_json_bytes: int = 64 * 1024
     max_upload_bytes: int = 10 * MIB
     max_text_chars: int = 2000
+    review_queue: Path | None = None
 
     def __post_init__(self) -> None:
         if self.listing_assistant is not None and not isinstance(self.listing_assistant, Path):
             object.__setattr__(self, "listing_assistant", Path(self.listing_assistant))
+        if self.review_queue is not None and not isinstance(self.review_queue, Path):
+            object.__setattr__(self, "review_queue", Path(self.review_queue))
         if self.registry is not None:
             object.__setattr__(self, "registry", str(self.registry))
         if self.tasks is not None:
@@ -67,6 +73,7 @@ class ServeSettings:
         data["listing_assistant"] = (
             None if self.listing_assistant is None else str(self.listing_assistant)
         )
+        data["review_queue"] = None if self.review_queue is None else str(self.review_queue)
         return json.dumps(data)
 
     @classmethod
