@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from furima.exceptions import PolicyError
 from furima.safety._results import Action
 
 __all__ = ["Policy", "PolicyKind", "PolicySet", "load_policies", "parse_policies"]
@@ -62,6 +63,16 @@ class PolicySet:
 
     policies: tuple[Policy, ...]
     source: str = "<string>"
+
+    def __post_init__(self) -> None:
+        names = [policy.name for policy in self.policies]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise PolicyError(
+                f"policy names must be unique, but {', '.join(map(repr, twice))} appear more "
+                "than once; give every policy its own name.",
+                file=self.source,
+            )
 
     @property
     def names(self) -> tuple[str, ...]:

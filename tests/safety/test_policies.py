@@ -247,3 +247,5 @@ def test_error_carries_file_and_line(tmp_path: Path) -> None:
 def test_policy_set_from_policies_in_code() -> None:
     policy = Policy(name="spam", description="Spam.")
     assert PolicySet((policy,)).names == ("spam",)
+    with pytest.raises(PolicyError, match="policy names must be unique, but 'spam' appear"):
+        PolicySet((policy, policy), source="code")
