@@ -109,6 +109,7 @@ class TextChecker:
         listing_ids = check_ids(ids, len(texts))
         backdrop = check_texts(background, "background")
         self.modes_ = {p.name: self._mode(columns.get(p.name)) for p in self.text_policies}
+        self._explainer: Explainer | None = None
         vectors = None
         if self._uses_vectors(listing_ids is not None):
             vectors = self._vectors(texts, embeddings, "embeddings")
@@ -125,11 +126,11 @@ class TextChecker:
     @property
     def explainer_(self) -> Explainer:
         """Turns scores into findings with reasons and evidence (built once after fit)."""
-        if getattr(self, "_explainer", None) is None:
-            self._explainer = Explainer(
-                self.examples_, self.known_, self.supervised_, self.features_
-            )
-        return self._explainer
+        explainer = getattr(self, "_explainer", None)
+        if explainer is None:  # none yet, or refitted
+            explainer = Explainer(self.examples_, self.known_, self.supervised_, self.features_)
+            self._explainer = explainer
+        return explainer
 
     def scores(
         self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
