@@ -46,6 +46,8 @@ from furima.safety._queue_sql import (
     ITEMS,
     ORDER,
     PLAN,
+    STATS_BY_POLICY,
+    STATS_COUNTS,
     TABLES,
     UPDATE_PENDING,
     decided_error,
@@ -209,10 +211,16 @@ class ReviewQueue(QueueFile):
         if reviewer is not None:
             where.append("(c.reviewer IS NULL OR c.reviewer = ?)")
             params.append(reviewer)
-        rows = self._rows(
-            f"{_ITEMS_QUERY} WHERE {' AND '.join(where)} {ORDER} LIMIT ?", [*params, limit]
-        )
-        return [item_of(row) for row in rows]
+        # the order on narrow rows first, then the wide rows of the few chosen: far faster
+        # than sorting wide rows through the joins
+        keys = f"{_KEYS_QUERY} WHERE {' AND '.join(where)} {ORDER} LIMIT ?"
+        with self._lock, self._transaction():
+            chosen = [row[0] for row in self._sql(keys, [*params, limit])]
+            rows = self._rows(
+                f"{_ITEMS_QUERY} WHERE {_AMONG} AND d.listing_id IS NULL", [params[0], chosen]
+            )
+        place = {listing_id: position for position, listing_id in enumerate(chosen)}
+        return sorted((item_of(row) for row in rows), key=lambda item: place[item.listing_id])
 
     def item(self, listing_id: str) -> QueueItem:
         """The listing's latest round, pending or decided (then :attr:`QueueItem.reviewed`).
@@ -253,10 +261,10 @@ class ReviewQueue(QueueFile):
     def stats(self) -> dict[str, Any]:
         """Counts: pending, decided, removed, approved, and per policy (pending, removed,
         approved)."""
-        pending = self._rows(
-            f"SELECT i.flagged FROM {ITEMS} i ANTI JOIN {DECISIONS} d USING (listing_id, round)"
-        )
-        return stats_of([row["flagged"] for row in pending], self.decisions())
+        with self._lock:
+            counts = self._sql(STATS_COUNTS)[0]
+            by_policy = self._sql(STATS_BY_POLICY)
+        return stats_of(counts, by_policy)
 
     def __len__(self) -> int:
         """How many listings are pending."""
@@ -309,6 +317,13 @@ _ITEMS_QUERY = (
     f"LEFT JOIN {CLAIMS} c ON c.listing_id = i.listing_id AND c.round = i.round "
     "AND c.expires_at > ?"
 )
+_KEYS_QUERY = (
+    f"SELECT i.listing_id FROM {ITEMS} i "
+    f"LEFT JOIN {DECISIONS} d USING (listing_id, round) "
+    f"LEFT JOIN {CLAIMS} c ON c.listing_id = i.listing_id AND c.round = i.round "
+    "AND c.expires_at > ?"
+)
+_AMONG = "i.listing_id IN (SELECT unnest(CAST(? AS VARCHAR[])))"
 _DECISIONS_QUERY = (
     "SELECT d.listing_id, d.reviewer, d.outcome, d.policies, d.note, d.decided_at, i.name, "
     "i.description, i.price, i.brand, i.category, i.flagged, d.round "

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from furima.catalog._duckdb import DuckDBStore
 from furima.exceptions import StoreError
 
@@ -108,7 +110,14 @@ class QueueFile(DuckDBStore):
         """The clock's time as naive UTC, the way DuckDB's TIMESTAMP keeps it."""
         return self._clock().astimezone(UTC).replace(tzinfo=None)
 
-    def _rows(self, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def _sql(self, query: str, params: list[Any] | None = None) -> list[Any]:
+        with self._lock:  # one DuckDB connection refuses a second call at once
+            return super()._sql(query, params)
+
+    def _arrow(self, query: str, params: list[Any] | None = None) -> pa.Table:
         with self._lock:
-            rows: list[dict[str, Any]] = self._arrow(query, params).to_pylist()
+            return super()._arrow(query, params)
+
+    def _rows(self, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._arrow(query, params).to_pylist()
         return rows

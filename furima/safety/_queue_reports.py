@@ -1,9 +1,7 @@
-"""What the review queue reports from its decisions: the decisions frame, labels to retrain on,
-and counts."""
+"""What the review queue reports: the decisions frame, labels to retrain on, and counts."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,27 +67,17 @@ def _texts(decided: pd.DataFrame) -> list[str]:
     ]
 
 
-def stats_of(pending_flagged: Sequence[Sequence[str]], decisions: pd.DataFrame) -> dict[str, Any]:
-    """Counts of pending and decided listings, overall and per policy."""
-    by_policy: dict[str, dict[str, int]] = {}
-
-    def bump(policy: str, what: str) -> None:
-        counts = by_policy.setdefault(policy, {"pending": 0, "removed": 0, "approved": 0})
-        counts[what] += 1
-
-    for flagged in pending_flagged:
-        for name in flagged:
-            bump(name, "pending")
-    for outcome, flagged, confirmed in zip(
-        decisions["outcome"], decisions["flagged"], decisions["policies"], strict=True
-    ):
-        for name in confirmed if outcome == "remove" else flagged:
-            bump(name, "removed" if outcome == "remove" else "approved")
-    outcomes = Counter(decisions["outcome"])
+def stats_of(counts: Sequence[int], by_policy: Sequence[tuple[str, str, int]]) -> dict[str, Any]:
+    """The queue's counts as one dict: ``counts`` is (pending, decided, removed, approved),
+    ``by_policy`` rows of (policy, pending | removed | approved, count)."""
+    policies: dict[str, dict[str, int]] = {}
+    for policy, what, count in by_policy:
+        policies.setdefault(policy, {"pending": 0, "removed": 0, "approved": 0})[what] = int(count)
+    pending, decided, removed, approved = (int(value) for value in counts)
     return {
-        "pending": len(pending_flagged),
-        "decided": len(decisions),
-        "removed": outcomes.get("remove", 0),
-        "approved": outcomes.get("approve", 0),
-        "by_policy": dict(sorted(by_policy.items())),
+        "pending": pending,
+        "decided": decided,
+        "removed": removed,
+        "approved": approved,
+        "by_policy": dict(sorted(policies.items())),
     }

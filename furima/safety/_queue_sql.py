@@ -22,6 +22,8 @@ __all__ = [
     "ITEM_COLUMNS",
     "ORDER",
     "PLAN",
+    "STATS_BY_POLICY",
+    "STATS_COUNTS",
     "TABLES",
     "UPDATE_PENDING",
     "decided_error",
@@ -86,6 +88,21 @@ ITEM_COLUMNS = (
     "c.expires_at AS claimed_until, d.reviewer AS decided_by, d.outcome AS decided_outcome, "
     "d.policies AS decided_policies, d.note AS decided_note, d.decided_at"
 )
+_PENDING = f"{ITEMS} i ANTI JOIN {DECISIONS} d USING (listing_id, round)"
+STATS_COUNTS = (
+    f"SELECT (SELECT count(*) FROM {_PENDING}), count(*), count(*) FILTER (outcome = 'remove'), "
+    f"count(*) FILTER (outcome = 'approve') FROM {DECISIONS}"
+)
+"""Pending, decided, removed, approved."""
+STATS_BY_POLICY = (
+    "SELECT policy, what, count(*) FROM ("
+    f"SELECT unnest(i.flagged) AS policy, 'pending' AS what FROM {_PENDING} "
+    f"UNION ALL SELECT unnest(policies), 'removed' FROM {DECISIONS} WHERE outcome = 'remove' "
+    f"UNION ALL SELECT unnest(i.flagged), 'approved' FROM {DECISIONS} d JOIN {ITEMS} i "
+    "USING (listing_id, round) WHERE d.outcome = 'approve') GROUP BY ALL ORDER BY ALL"
+)
+"""(policy, pending | removed | approved, count): a removal counts the policies it confirms,
+an approval the policies that were flagged."""
 ORDER = "ORDER BY i.priority DESC, (i.decision = 'block') DESC, i.enqueued_at, i.listing_id"
 
 

@@ -1,8 +1,10 @@
 """The review page and its JSON routes, over a :class:`~furima.safety.ReviewQueue` file.
 
-The queue is opened per request (in the server's thread pool): DuckDB lets one process write a
-file at a time, so several server workers and a ``furima safety queue`` command take turns on
-it, each waiting briefly for the others. Queue errors become the server's usual JSON errors:
+DuckDB lets one process write a file at a time, so the server holds the queue's file only
+while reviewers use it: a burst of requests (the queue, its thumbnails, a claim, a decision)
+shares one open queue, which is closed once idle for :data:`KEEP_OPEN_SECONDS`. Several server
+workers and a ``furima safety queue`` command so take turns on the file, each waiting up to
+:data:`LOCK_WAIT_SECONDS` for the others. Queue errors become the server's usual JSON errors:
 404 for a listing not in the queue, 409 when another reviewer decided or holds it, 422 for a
 bad body, 503 while the file stays held elsewhere.
 """
@@ -10,8 +12,9 @@ bad body, 503 while the file stays held elsewhere.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
@@ -27,9 +30,10 @@ if TYPE_CHECKING:
 
     from furima.safety._queue import ReviewQueue
 
-__all__ = ["ClaimRequest", "DecisionRequest", "review_routes"]
+__all__ = ["ClaimRequest", "DecisionRequest", "QueueKeeper", "review_routes"]
 
 LOCK_WAIT_SECONDS = 3.0
+KEEP_OPEN_SECONDS = 1.0
 MAX_LIMIT = 100
 _ERRORS = error_responses(
     (404, "The listing is not in the review queue."),
@@ -83,20 +87,38 @@ def review_routes(path: Path) -> APIRouter:
     from furima.safety._queue import ReviewQueue
 
     ReviewQueue(path, lock_wait_seconds=LOCK_WAIT_SECONDS).close()
-    router = APIRouter(tags=["review"])
+    keeper = QueueKeeper(path)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        keeper.close()
+
+    router = APIRouter(tags=["review"], lifespan=lifespan)
     _page(router)
-    _reads(router, _opener(path))
-    _writes(router, _opener(path))
+    _reads(router, keeper.use)
+    _writes(router, keeper.use)
     return router
 
 
-def _opener(path: Path) -> Callable[[], Any]:
-    @contextmanager
-    def opened() -> Iterator[ReviewQueue]:
-        from furima.safety._queue import ReviewQueue
+class QueueKeeper:
+    """Opens the queue for the requests that need it and closes it once idle, so that other
+    processes get their turn on the file; requests in between share the open queue (its calls
+    are serialised by its own lock)."""
 
+    def __init__(self, path: Path, keep_open_seconds: float = KEEP_OPEN_SECONDS) -> None:
+        self.path = path
+        self.keep_open_seconds = keep_open_seconds
+        self._lock = threading.Lock()
+        self._queue: ReviewQueue | None = None
+        self._users = 0
+        self._timer: threading.Timer | None = None
+
+    @contextmanager
+    def use(self) -> Iterator[ReviewQueue]:
+        """The open queue for one request; queue errors as the server's JSON errors."""
         try:
-            with ReviewQueue(path, lock_wait_seconds=LOCK_WAIT_SECONDS) as queue:
+            with self._held() as queue:
                 yield queue
         except ReviewConflictError as exc:
             raise RequestProblem(409, "review_conflict", str(exc)) from None
@@ -113,7 +135,44 @@ def _opener(path: Path) -> Callable[[], Any]:
                 headers={"Retry-After": "2"},
             ) from None
 
-    return opened
+    @contextmanager
+    def _held(self) -> Iterator[ReviewQueue]:
+        from furima.safety._queue import ReviewQueue
+
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._queue is None:
+                self._queue = ReviewQueue(self.path, lock_wait_seconds=LOCK_WAIT_SECONDS)
+            self._users += 1
+            queue = self._queue
+        try:
+            yield queue
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._timer = threading.Timer(self.keep_open_seconds, self.close_if_idle)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def close_if_idle(self) -> None:
+        """Close the file unless a request is using it."""
+        with self._lock:
+            if self._users == 0 and self._queue is not None:
+                self._queue.close()
+                self._queue = None
+
+    def close(self) -> None:
+        """Close the file now (the server is stopping)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._queue is not None:
+                self._queue.close()
+                self._queue = None
 
 
 def _page(router: APIRouter) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -204,3 +205,28 @@ def test_two_processes_deciding_record_each_listing_once(tmp_path: Path) -> None
     with ReviewQueue(path) as queue:
         decided = queue.decisions()
     assert len(decided) == 20 and decided["listing_id"].is_unique
+
+
+def test_one_queue_shared_by_threads_reading_and_writing(queue: ReviewQueue) -> None:
+    names = [f"l{n}" for n in range(8)]
+    queue.enqueue([check(name, {"spam": 0.9}) for name in names], listings(*names))
+    problems: list[BaseException] = []
+
+    def work(reviewer: str) -> None:
+        try:
+            for name in names:
+                queue.pending(5, reviewer=reviewer)
+                assert queue.photo(name) is not None
+                queue.stats()
+                with suppress(ReviewConflictError):
+                    queue.claim(name, reviewer, ttl_seconds=0.001)
+                len(queue)
+        except BaseException as problem:
+            problems.append(problem)
+
+    threads = [threading.Thread(target=work, args=(f"r{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []

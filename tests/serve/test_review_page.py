@@ -8,6 +8,9 @@ Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from fastapi.testclient import TestClient
 from furima.safety import Action, Evidence, ListingCheck, PolicyVerdict
 from furima.safety._queue import ReviewQueue
 from furima.serve import ServeSettings, create_app, running_server
+from furima.serve._review_routes import QueueKeeper
 
 from .chromium import NEEDS_CHROMIUM, PageVisit
 
@@ -233,6 +237,35 @@ def test_serve_cli_review_queue_option(
     assert refused.exit_code == 1
     assert "is not a furima review queue" in refused.output
     assert "Traceback" not in refused.output and len(served) == 1
+
+
+_OPEN_ELSEWHERE = """
+import sys
+from furima.exceptions import StoreError
+from furima.safety._queue import ReviewQueue
+try:
+    ReviewQueue(sys.argv[1], lock_wait_seconds=0).close()
+    print("opened")
+except StoreError as exc:
+    print(exc)
+"""
+
+
+def test_the_server_lets_other_processes_have_the_file_between_requests(queue_path: Path) -> None:
+    keeper = QueueKeeper(queue_path, keep_open_seconds=0.05)
+
+    def open_elsewhere() -> str:
+        command = [sys.executable, "-c", _OPEN_ELSEWHERE, str(queue_path)]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    with keeper.use() as queue:
+        assert len(queue) == 3
+        assert "is held by another process" in open_elsewhere()
+    time.sleep(0.3)
+    assert open_elsewhere() == "opened\n"
+    with keeper.use() as queue:  # opened again for the next request
+        assert len(queue) == 3
+    keeper.close()
 
 
 def test_no_review_queue_no_review_page(tmp_path: Path) -> None:
