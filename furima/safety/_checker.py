@@ -18,6 +18,7 @@ turn it into a :class:`PolicyVerdict`, and the most severe verdict is the listin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -31,7 +32,7 @@ from furima.safety._price_check import PriceAnomalyCheck
 from furima.safety._results import Action, Finding, ListingCheck, PolicyVerdict
 
 if TYPE_CHECKING:
-    from furima.features import MultilingualUSEEncoder, PhotoEncoder
+    from furima.features import PhotoEncoder
     from furima.pricing import PriceSuggester
     from furima.safety._duplicates import DuplicateFinder
     from furima.safety._matching import ProductMatcher
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["SafetyChecker"]
 
 _MIN_PRICED = 50  # priced catalog listings needed to learn a price model for the price policy
-_PHOTO_KINDS = (PolicyKind.NSFW_PHOTO, PolicyKind.PRODUCT_PHOTO, PolicyKind.DUPLICATE)
+_ZERO_SHOT = "zero_shot"  # furima.safety._text_checks.ZERO_SHOT, without importing it
 
 
 class SafetyChecker:
@@ -114,9 +115,9 @@ class SafetyChecker:
             return None
         from furima.safety._text_checks import TextChecker
 
-        checker = TextChecker(self.policies.of_kind(PolicyKind.TEXT))
+        checker = TextChecker(self.policies)
         if labels is None or len(labels) == 0:
-            return checker.fit(listings.texts, None, ids=listings.ids, background=listings.texts)
+            return checker.fit([], None, background=listings.texts)
         labelled = labelled_texts(labels, self.policies)
         return checker.fit(
             list(labelled["text"]),
@@ -177,7 +178,7 @@ class SafetyChecker:
         """Every policy's findings for a validated batch (policy name -> one per listing)."""
         out: dict[str, list[Finding]] = {}
         if self.text_ is not None:
-            out.update(self.text_.findings(batch.texts))
+            out.update(self._text_findings(batch.texts))
         photo_vectors = self._photo_vectors(batch) if self._needs_photo_vectors() else None
         for policy in self.policies:
             if policy.kind is PolicyKind.NSFW_PHOTO:
@@ -189,6 +190,18 @@ class SafetyChecker:
             elif policy.kind is PolicyKind.PRICE:
                 out[policy.name] = self._prices(batch)
         return out
+
+    def _text_findings(self, texts: list[str]) -> dict[str, list[Finding]]:
+        """The text checker's findings, those resting on zero-shot similarity alone marked."""
+        assert self.text_ is not None
+        found = self.text_.findings(texts)
+        for name, findings in found.items():
+            if self.text_.modes_[name] == _ZERO_SHOT:
+                found[name] = [
+                    f if any(e.kind == "rule" for e in f.evidence) else replace(f, basis=_ZERO_SHOT)
+                    for f in findings
+                ]
+        return found
 
     def _nsfw(self, batch: SafetyListings) -> list[Finding]:
         from furima.safety._photo_checks import nsfw_findings
@@ -302,17 +315,23 @@ class SafetyChecker:
 def listing_check(
     listing_id: str, policies: Sequence[Policy], findings: Sequence[Finding]
 ) -> ListingCheck:
-    """Apply each policy's threshold and action to its finding, and decide the listing."""
+    """Apply each policy's threshold and action to its finding, and decide the listing.
+
+    Findings that rest on zero-shot similarity alone are held for review rather than blocked,
+    and only the one of them furthest over its threshold acts: without labels or a matched
+    rule, a listing is attributed to the single policy it reads most like.
+    """
+    lead = _leading_zero_shot(policies, findings)
     verdicts = tuple(
         PolicyVerdict(
             policy=policy.name,
             score=float(finding.score),
             threshold=policy.threshold,
-            decision=policy.action if finding.score >= policy.threshold else Action.ALLOW,
+            decision=_decision(policy, finding, acts=finding.basis != _ZERO_SHOT or i == lead),
             reasons=finding.reasons if finding.score >= policy.threshold else (),
             evidence=finding.evidence,
         )
-        for policy, finding in zip(policies, findings, strict=True)
+        for i, (policy, finding) in enumerate(zip(policies, findings, strict=True))
     )
     decision = max((v.decision for v in verdicts), key=lambda a: a.severity, default=Action.ALLOW)
     acting = [
@@ -325,6 +344,24 @@ def listing_check(
         risk=max(acting, default=0.0),
         uncertainty=max((closeness(v.score, v.threshold) for v in verdicts), default=0.0),
     )
+
+
+def _decision(policy: Policy, finding: Finding, *, acts: bool) -> Action:
+    if finding.score < policy.threshold or not acts:
+        return Action.ALLOW
+    if finding.basis == _ZERO_SHOT and policy.action is Action.BLOCK:
+        return Action.REVIEW
+    return policy.action
+
+
+def _leading_zero_shot(policies: Sequence[Policy], findings: Sequence[Finding]) -> int | None:
+    """Position of the zero-shot finding furthest over its threshold (None: none is over)."""
+    margins = [
+        (finding.score - policy.threshold, i)
+        for i, (policy, finding) in enumerate(zip(policies, findings, strict=True))
+        if finding.basis == _ZERO_SHOT and finding.score >= policy.threshold
+    ]
+    return max(margins)[1] if margins else None
 
 
 def closeness(score: float, threshold: float) -> float:

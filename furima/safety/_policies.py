@@ -12,7 +12,14 @@ from typing import Any
 from furima.exceptions import PolicyError
 from furima.safety._results import Action
 
-__all__ = ["Policy", "PolicyKind", "PolicySet", "load_policies", "parse_policies"]
+__all__ = [
+    "Policy",
+    "PolicyKind",
+    "PolicySet",
+    "default_policies",
+    "load_policies",
+    "parse_policies",
+]
 
 
 class PolicyKind(StrEnum):
@@ -129,6 +136,14 @@ def load_policies(path: str | Path) -> PolicySet:
 
     records, _ = read_records(Path(path))
     return _policy_set(records, str(path))
+
+
+def default_policies() -> PolicySet:
+    """The policy file that ships with furima (``furima/safety/policies/default.toml``): spam
+    and scams, weapons, drugs, counterfeits, taking the sale off the platform, adult photos,
+    photos that are not product photos, duplicate listings and odd prices. A starting point to
+    copy and edit."""
+    return load_policies(Path(__file__).with_name("policies") / "default.toml")
 
 
 def parse_policies(text: str, *, fmt: str, source: str = "<string>") -> PolicySet:

@@ -11,11 +11,11 @@ that far from their expected price.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from furima.safety._results import Evidence, Finding
 
@@ -48,7 +48,7 @@ class PriceAnomalyCheck:
         z = tail_distance(
             price, suggestion.price, suggestion.low, suggestion.high, suggestion.coverage
         )
-        score = float(2 * norm.cdf(abs(z)) - 1)
+        score = math.erf(abs(z) / math.sqrt(2))  # two-sided: 2 * Phi(|z|) - 1
         side = "below" if z < 0 else "above"
         expected = f"{self._money(suggestion.low)} to {self._money(suggestion.high)}"
         reason = (
@@ -83,7 +83,7 @@ def tail_distance(price: float, centre: float, low: float, high: float, coverage
     its shape: the range's ends sit at ``±z`` where ``z`` is the normal quantile of the
     two-sided ``coverage``.
     """
-    z_end = float(norm.ppf(0.5 + coverage / 2))
+    z_end = NormalDist().inv_cdf(0.5 + coverage / 2)
     log_price, log_centre = math.log1p(price), math.log1p(centre)
     end = math.log1p(low) if log_price < log_centre else math.log1p(high)
     spread = max(abs(end - log_centre), 1e-3) / z_end

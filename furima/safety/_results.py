@@ -62,11 +62,15 @@ class Finding:
             labels allow; a rank-preserving score otherwise).
         reasons: Sentences a seller or reviewer understands, most important first.
         evidence: What backs the reasons.
+        basis: What the score rests on when that limits what it may decide: ``zero_shot``
+            (similarity to a policy's words, no labels and no rule matched) may only hold a
+            listing for review, never block it.
     """
 
     score: float
     reasons: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    basis: str = ""
 
 
 @dataclass(frozen=True)
