@@ -57,7 +57,7 @@ from furima.safety._queue_sql import (
 )
 from furima.safety._results import ListingCheck
 
-__all__ = ["ReviewQueue"]
+__all__ = ["Decision", "QueueItem", "ReviewQueue"]
 
 
 class ReviewQueue(QueueFile):
@@ -251,12 +251,18 @@ class ReviewQueue(QueueFile):
         category, flagged, round."""
         return decisions_frame(self._rows(_DECISIONS_QUERY))
 
-    def labels(self) -> pd.DataFrame:
+    def labels(self, policies: Sequence[str] | None = None) -> pd.DataFrame:
         """What reviewers taught, for retraining: one row per decided listing (its latest
-        decision) with ``listing_id``, ``text`` (name and description) and a column per policy
-        ever flagged: 1 where a removal confirmed it, 0 where the listing was flagged for it but
-        approved (or removed for other policies), NaN where it was not flagged."""
-        return labels_frame(self.decisions())
+        decision) with ``listing_id``, ``text`` (name and description, as the checker reads
+        them) and a column per policy ever flagged: 1 where a removal confirmed it, 0 where the
+        listing was flagged for it but approved (or removed for other policies), NaN where it
+        was not flagged.
+
+        Args:
+            policies: Only these policies' columns (e.g. the text policies, which the text
+                checker learns), and only the listings labelled for one of them.
+        """
+        return labels_frame(self.decisions(), policies)
 
     def stats(self) -> dict[str, Any]:
         """Counts: pending, decided, removed, approved, and per policy (pending, removed,

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from furima.safety._listings import listing_text
+
 __all__ = ["DECISION_COLUMNS", "decisions_frame", "labels_frame", "stats_of"]
 
 DECISION_COLUMNS = [
@@ -39,32 +41,32 @@ def decisions_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def labels_frame(decisions: pd.DataFrame) -> pd.DataFrame:
-    """One row per decided listing (its latest decision): ``listing_id``, ``text`` and one
-    column per flagged policy (1 confirmed by a removal, 0 flagged but not confirmed, NaN not
-    flagged)."""
+def labels_frame(decisions: pd.DataFrame, only: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per decided listing (its latest decision): ``listing_id``, ``text`` (as the
+    checker reads it) and one column per flagged policy (1 confirmed by a removal, 0 flagged
+    but not confirmed, NaN not flagged); with ``only``, just those policies' columns and the
+    listings labelled for at least one of them."""
     latest = decisions.sort_values(["listing_id", "round"]).drop_duplicates(
         "listing_id", keep="last"
     )
     policies = list(dict.fromkeys(name for names in latest["flagged"] for name in names))
+    if only is not None:
+        policies = [name for name in dict.fromkeys(only) if name in policies]
     table = np.full((len(latest), len(policies)), np.nan)
     column = {name: position for position, name in enumerate(policies)}
     for row, (flagged, confirmed) in enumerate(
         zip(latest["flagged"], latest["policies"], strict=True)
     ):
         for name in flagged:
-            table[row, column[name]] = 1.0 if name in confirmed else 0.0
-    labels = pd.DataFrame({"listing_id": latest["listing_id"].to_numpy(), "text": _texts(latest)})
-    return pd.concat([labels, pd.DataFrame(table, columns=policies)], axis=1)
-
-
-def _texts(decided: pd.DataFrame) -> list[str]:
-    return [
-        " ".join(
-            part.strip() for part in (name, description) if isinstance(part, str) and part.strip()
-        )
-        for name, description in zip(decided["name"], decided["description"], strict=True)
-    ]
+            if name in column:
+                table[row, column[name]] = 1.0 if name in confirmed else 0.0
+    labels = pd.DataFrame(
+        {"listing_id": latest["listing_id"].to_numpy(), "text": listing_text(latest)}
+    )
+    labels = pd.concat([labels, pd.DataFrame(table, columns=policies)], axis=1)
+    if only is not None:
+        labels = labels[~np.isnan(table).all(axis=1)].reset_index(drop=True)
+    return labels
 
 
 def stats_of(counts: Sequence[int], by_policy: Sequence[tuple[str, str, int]]) -> dict[str, Any]:

@@ -146,14 +146,20 @@ def test_labels_teach_what_reviewers_confirmed(queue: ReviewQueue) -> None:
     labels = queue.labels()
     assert labels.columns.tolist() == ["listing_id", "text", "spam", "fake"]
     assert labels["listing_id"].tolist() == ["a", "b", "c"]
-    assert labels["text"].tolist() == [
-        "Listing a About a",
-        "Listing b About b",
-        "Listing c About c",
+    assert labels["text"].tolist() == [  # as the checker reads a listing
+        "Listing a\nAbout a",
+        "Listing b\nAbout b",
+        "Listing c\nAbout c",
     ]
     np.testing.assert_array_equal(
         labels[["spam", "fake"]].to_numpy(), [[1, 0], [0, np.nan], [np.nan, 1]]
     )
+    # the text checker learns only text policies: the others' columns, and the listings
+    # labelled for none of the chosen policies, are left out
+    spam_only = queue.labels(policies=["spam", "nudity"])
+    assert spam_only.columns.tolist() == ["listing_id", "text", "spam"]
+    assert spam_only["listing_id"].tolist() == ["a", "b"]
+    assert spam_only["spam"].tolist() == [1.0, 0.0]
 
 
 def test_labels_of_an_empty_queue(queue: ReviewQueue) -> None:

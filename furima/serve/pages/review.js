@@ -239,14 +239,17 @@ async function claimCurrent() {
     state.peek = null;
     drop(item.listing_id);
     render();
-    await claimCurrent();
+    await refresh(); // the queue changed under us: new counts, and claim what comes next
   }
 }
 
 function select(position) {
-  if (!state.items.length) return;
   state.peek = null;
   if (location.hash) history.replaceState(null, "", location.pathname);
+  if (!state.items.length) {
+    render();
+    return;
+  }
   state.index = Math.max(0, Math.min(position, state.items.length - 1));
   render();
   claimCurrent().catch(showError);
@@ -326,7 +329,8 @@ async function route() {
 }
 
 function onKey(event) {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, select, textarea")) {
+  const typing = event.target.closest && event.target.closest("input, select, textarea");
+  if (event.ctrlKey || event.metaKey || event.altKey || typing) {
     return;
   }
   const actions = {
