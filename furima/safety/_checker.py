@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from furima.safety._matching import ProductMatcher
     from furima.safety._photo_checks import NSFWScorer, ProductPhotoCheck
     from furima.safety._policies import PolicySet
+    from furima.safety._same_product import SameProductCheck
     from furima.safety._text_checks import TextChecker
 
 __all__ = ["SafetyChecker"]
@@ -109,8 +110,13 @@ class SafetyChecker:
 
             self.product_photos_ = ProductPhotoCheck().fit(photo_vectors[listings.has_photo])
         self.duplicates_: DuplicateFinder | None = None
+        self.same_product_: SameProductCheck | None = None
         if self._has(PolicyKind.DUPLICATE):
             self.duplicates_ = self._fit_duplicates(listings, photo_vectors)
+            if self.matcher is not None:
+                from furima.safety._same_product import SameProductCheck
+
+                self.same_product_ = SameProductCheck(self.matcher).fit(listings.frame)
         self.price_check_: PriceAnomalyCheck | None = self._fit_price(listings.frame, progress)
         self.n_catalog_ = len(listings)
         return self
@@ -183,7 +189,9 @@ class SafetyChecker:
         batch = safety_listings(listings, role="listings to check")
         findings = self.findings(batch)
         return [
-            listing_check(listing_id, self.policies, [findings[p.name][i] for p in self.policies])
+            listing_check(
+                listing_id, self.policies.policies, [findings[p.name][i] for p in self.policies]
+            )
             for i, listing_id in enumerate(batch.ids)
         ]
 
@@ -195,7 +203,7 @@ class SafetyChecker:
         photo_vectors = self._photo_vectors(batch) if self._needs_photo_vectors() else None
         for policy in self.policies:
             if policy.kind is PolicyKind.NSFW_PHOTO:
-                out[policy.name] = self._nsfw(batch)
+                out[policy.name] = self._nsfw(batch, policy.threshold)
             elif policy.kind is PolicyKind.PRODUCT_PHOTO:
                 out[policy.name] = self._product_photo(batch, photo_vectors)
             elif policy.kind is PolicyKind.DUPLICATE:
@@ -216,14 +224,14 @@ class SafetyChecker:
                 ]
         return found
 
-    def _nsfw(self, batch: SafetyListings) -> list[Finding]:
+    def _nsfw(self, batch: SafetyListings, threshold: float) -> list[Finding]:
         from furima.safety._photo_checks import nsfw_findings
 
         findings = [Finding(0.0, ("no photo to check",))] * len(batch)
         rows = np.flatnonzero(batch.has_photo)
         if len(rows):
             scores = self._nsfw_scorer.scores([batch.photos[i] for i in rows])
-            for row, finding in zip(rows, nsfw_findings(scores), strict=True):
+            for row, finding in zip(rows, nsfw_findings(scores, threshold), strict=True):
                 findings[row] = finding
         return findings
 
@@ -243,11 +251,10 @@ class SafetyChecker:
     def _duplicates(self, batch: SafetyListings, photo_vectors: np.ndarray | None) -> list[Finding]:
         assert self.duplicates_ is not None
         found = self.duplicates_.find(batch.ids, batch.texts, batch.photos, photo_vectors)
-        if self.matcher is None:
+        if self.same_product_ is None:
             return found
-        from furima.safety._same_product import same_product_findings
-
-        return same_product_findings(self.matcher, batch, found, self.duplicates_)
+        matched = self.same_product_.findings(batch)
+        return [strongest(first, second) for first, second in zip(found, matched, strict=True)]
 
     def _prices(self, batch: SafetyListings) -> list[Finding]:
         if self.price_check_ is None:
@@ -263,6 +270,8 @@ class SafetyChecker:
         batch = safety_listings(listings, role="listings to add")
         vectors = self._photo_vectors(batch) if batch.has_photo.any() else None
         self.duplicates_.add(batch.ids, batch.texts, batch.photos, vectors)
+        if self.same_product_ is not None:
+            self.same_product_.add(batch.frame)
         self.n_catalog_ += len(batch)
 
     # --------------------------------------------------------------- helpers
@@ -357,6 +366,14 @@ def listing_check(
         risk=max(acting, default=0.0),
         uncertainty=max((closeness(v.score, v.threshold) for v in verdicts), default=0.0),
     )
+
+
+def strongest(first: Finding, second: Finding) -> Finding:
+    """The higher-scoring finding, with the other's reasons and evidence after its own."""
+    high, low = (first, second) if first.score >= second.score else (second, first)
+    if low.score <= 0:
+        return high
+    return replace(high, reasons=high.reasons + low.reasons, evidence=high.evidence + low.evidence)
 
 
 def _decision(policy: Policy, finding: Finding, *, acts: bool) -> Action:

@@ -6,7 +6,7 @@
                       embeddings, known violating listings)
     photos/           the catalog photo sample that unfamiliar photos are told by
     duplicates/       the catalog's photo hashes, photo vectors and text signatures
-    matcher/          the product matcher, when there is one
+    same_product/     the product matcher, the catalog's texts and text vectors (with one)
     price/            the price model behind the price policy (a saved PriceSuggester)
 
 Nothing is pickled. The folder is written beside ``path`` and swapped in atomically
@@ -43,7 +43,8 @@ KIND = ArtifactKind(
     too_new="in format {saved}; this furima reads up to {supported}. Upgrade furima.",
     damaged="the checker is damaged; fit and save it again (`furima safety fit`).",
 )
-_TEXT, _PHOTOS, _DUPLICATES, _MATCHER, _PRICE = "text", "photos", "duplicates", "matcher", "price"
+_TEXT, _PHOTOS, _DUPLICATES, _PRICE = "text", "photos", "duplicates", "price"
+_SAME_PRODUCT = "same_product"
 
 
 def save_checker(checker: SafetyChecker, path: Path) -> Path:
@@ -55,7 +56,7 @@ def save_checker(checker: SafetyChecker, path: Path) -> Path:
             (_TEXT, checker.text_),
             (_PHOTOS, checker.product_photos_),
             (_DUPLICATES, checker.duplicates_),
-            (_MATCHER, checker.matcher),
+            (_SAME_PRODUCT, checker.same_product_),
         ):
             if part is not None:
                 (folder / name).mkdir()
@@ -91,9 +92,13 @@ def load_checker(path: Path) -> SafetyChecker:
         policies = PolicySet.from_dict(manifest["policies"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFormatError(f"{path}: the saved policies cannot be read ({error}).") from None
+    same_product = _read(path, parts, _SAME_PRODUCT)
     checker = SafetyChecker(
-        policies, matcher=_read(path, parts, _MATCHER), currency=manifest["currency"]
+        policies,
+        matcher=None if same_product is None else same_product.matcher,
+        currency=manifest["currency"],
     )
+    checker.same_product_ = same_product
     checker.text_ = _read(path, parts, _TEXT)
     checker.product_photos_ = _read(path, parts, _PHOTOS)
     checker.duplicates_ = _read(path, parts, _DUPLICATES)
@@ -120,5 +125,5 @@ def _read(path: Path, parts: dict[str, Any], name: str) -> Any:
     elif name == _DUPLICATES:
         from furima.safety._duplicates import DuplicateFinder as Part  # type: ignore[assignment]
     else:
-        from furima.safety._matching import ProductMatcher as Part  # type: ignore[assignment]
+        from furima.safety._same_product import SameProductCheck as Part  # type: ignore[assignment]
     return Part.read(path / name, parts[name])
