@@ -104,11 +104,11 @@ def new_listings(photos: pd.DataFrame, catalog: pd.DataFrame, seed: int) -> pd.D
         },
         {
             "name": str(priced["name"]),
-            "description": str(priced.get("description") or ""),
+            "description": "Brand new with tags, fast shipping.",
             "brand": priced.get("brand"),
             "price": round(float(priced["price"]) * 0.1),
         },
-        {"name": "Vintage item", "description": "See photo.", "photo": _test_card()},
+        {"name": "Cotton T-shirt", "description": "Size M, barely worn.", "photo": _test_card()},
     ]
     frame = pd.DataFrame(rows)
     frame.insert(0, "listing_id", [f"new-{i + 1}" for i in range(len(frame))])
@@ -145,13 +145,16 @@ def _checks_table(listings: pd.DataFrame, checks: list[ListingCheck]) -> Table:
         table.add_column(column, overflow="fold")
     for (_, row), check in zip(listings.iterrows(), checks, strict=True):
         flagged = check.flagged
-        why = "; ".join(
-            f"{v.policy} {v.score:.2f}: {v.reasons[0] if v.reasons else ''}" for v in flagged[:2]
-        )
+        why = "; ".join(f"{v.policy} {v.score:.2f}: {_short(v.reasons)}" for v in flagged[:2])
         table.add_row(
             check.listing_id, escape(str(row["name"])[:40]), str(check.decision), escape(why or "-")
         )
     return table
+
+
+def _short(reasons: tuple[str, ...], width: int = 90) -> str:
+    text = reasons[0] if reasons else ""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def print_served_check(out: Console, url: str, listing: dict[str, Any]) -> None:
