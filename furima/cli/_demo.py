@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_served_feed
+from furima.cli._demo_safety import SERVED_LISTING, print_served_check, safety_step
 from furima.cli._errors import reported_errors
 from furima.pricing import PriceSuggestion
 
@@ -114,7 +115,8 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     out.print(_listing_table(photos.iloc[unseen], answers))
     beauty_step(out, seed)
     feed = photo_feed_step(out, workdir, seed, photos, price_model)
-    models = {"price": price_model, "listing": path, "recommend": feed}
+    safety = safety_step(out, workdir, seed, photos, price_model)
+    models = {"price": price_model, "listing": path, "recommend": feed, "safety": safety}
     _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]])
 
 
@@ -154,7 +156,7 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
     from furima.registry import ModelRegistry
     from furima.serve import ServeSettings, create_app, running_server
 
-    out.rule("9. deploy: register the models, serve them from the registry over HTTP")
+    out.rule("10. deploy: register the models, serve them from the registry over HTTP")
     registry = ModelRegistry(workdir / "registry")
     for task, folder in models.items():
         version = registry.log_model(folder, task=task, alias="champion")
@@ -162,7 +164,9 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
             f"registered {version.task} version {version.version} as champion "
             f"(run {version.run_id}, data {(version.data_fingerprint or '')[:12]})"
         )
-    settings = ServeSettings(registry=str(workdir / "registry"))
+    settings = ServeSettings(
+        registry=str(workdir / "registry"), review_queue=workdir / "review.duckdb"
+    )
     with running_server(create_app(settings)) as url:
         _wait_until_ready(url)
         files = {"photo": ("photo.jpg", photo, "image/jpeg")}
@@ -192,10 +196,13 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
         out.print("GET /metrics -> " + "; ".join(served))
         if "recommend" in models:
             print_served_feed(out, url, _first_user(url))
+        if "safety" in models:
+            print_served_check(out, url, SERVED_LISTING)
     registry_dir = workdir / "registry"
     out.print(
         f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "
-        f"drop a photo, or http://127.0.0.1:8000/buyer for a buyer's feed; "
+        f"drop a photo, or http://127.0.0.1:8000/buyer for a buyer's feed; with "
+        f"--review-queue {workdir / 'review.duckdb'}, http://127.0.0.1:8000/review; "
         f"furima models list --registry {registry_dir}"
     )
 

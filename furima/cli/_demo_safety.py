@@ -25,9 +25,15 @@ from rich.table import Table
 if TYPE_CHECKING:
     from furima.safety import ListingCheck
 
-__all__ = ["print_served_check", "safety_step"]
+__all__ = ["SERVED_LISTING", "print_served_check", "safety_step"]
 
 _REVIEWER = "demo-reviewer"
+SERVED_LISTING = {
+    "name": "Nike running shoes, pay by bank transfer only",
+    "description": "Brand new. Contact me on LINE before buying.",
+    "price": 2500,
+}
+"""What the demo asks the server to check."""
 
 
 def safety_step(
@@ -38,7 +44,7 @@ def safety_step(
     from furima.pricing import PriceSuggester
     from furima.safety import ReviewQueue, SafetyChecker, default_policies
 
-    out.rule("8. safe trading: new listings checked against the marketplace's policies")
+    out.rule("9. safe trading: new listings checked against the marketplace's policies")
     catalog = _catalog(photos, pd.read_parquet(demo_listings_path()))
     checker = SafetyChecker(
         default_policies(), price_model=PriceSuggester.load(price_model), currency="INR "
