@@ -201,9 +201,9 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
     registry_dir = workdir / "registry"
     out.print(
         f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "
-        f"drop a photo, or http://127.0.0.1:8000/buyer for a buyer's feed; with "
-        f"--review-queue {workdir / 'review.duckdb'}, http://127.0.0.1:8000/review; "
-        f"furima models list --registry {registry_dir}"
+        f"drop a photo, or http://127.0.0.1:8000/buyer for a buyer's feed; "
+        f"furima serve --registry {registry_dir} --review-queue {workdir / 'review.duckdb'} "
+        f"for the review page at /review too; furima models list --registry {registry_dir}"
     )
 
 
