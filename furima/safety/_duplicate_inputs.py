@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,14 +37,15 @@ class DuplicateInputs:
 
 
 def parse_inputs(
-    ids: Sequence[Any],
-    texts: Sequence[str | None],
-    photos: Sequence[bytes | None] | None,
+    ids: Iterable[Any],
+    texts: Iterable[str | None],
+    photos: Iterable[bytes | None] | None,
     photo_vectors: Any,
 ) -> DuplicateInputs:
     """Check the arguments of the duplicate finder's methods; DataError says what is wrong."""
     listing_ids = [str(listing) for listing in ids]
     n = len(listing_ids)
+    texts = list(texts)
     _check_length("texts", texts, n)
     repeated = _first_repeat(listing_ids)
     if repeated is not None:

@@ -20,7 +20,7 @@ policy with threshold 0.5 acts on every pair the finder reports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -90,9 +90,9 @@ class DuplicateFinder:
 
     def fit(
         self,
-        ids: Sequence[Any],
-        texts: Sequence[str | None],
-        photos: Sequence[bytes | None] | None = None,
+        ids: Iterable[Any],
+        texts: Iterable[str | None],
+        photos: Iterable[bytes | None] | None = None,
         photo_vectors: Any = None,
     ) -> DuplicateFinder:
         """Take these listings as the catalog (replacing any earlier one).
@@ -128,9 +128,9 @@ class DuplicateFinder:
 
     def add(
         self,
-        ids: Sequence[Any],
-        texts: Sequence[str | None],
-        photos: Sequence[bytes | None] | None = None,
+        ids: Iterable[Any],
+        texts: Iterable[str | None],
+        photos: Iterable[bytes | None] | None = None,
         photo_vectors: Any = None,
     ) -> DuplicateFinder:
         """Grow the catalog with more listings (arguments as :meth:`fit`); ids already in the
@@ -153,9 +153,9 @@ class DuplicateFinder:
 
     def find(
         self,
-        ids: Sequence[Any],
-        texts: Sequence[str | None],
-        photos: Sequence[bytes | None] | None = None,
+        ids: Iterable[Any],
+        texts: Iterable[str | None],
+        photos: Iterable[bytes | None] | None = None,
         photo_vectors: Any = None,
         *,
         k: int = 5,
@@ -173,9 +173,9 @@ class DuplicateFinder:
 
     def pairs(
         self,
-        ids: Sequence[Any],
-        texts: Sequence[str | None],
-        photos: Sequence[bytes | None] | None = None,
+        ids: Iterable[Any],
+        texts: Iterable[str | None],
+        photos: Iterable[bytes | None] | None = None,
         photo_vectors: Any = None,
     ) -> pd.DataFrame:
         """Duplicate pairs at or above the thresholds, best first per listing: ``left_id``
@@ -195,9 +195,9 @@ class DuplicateFinder:
 
     def _parsed(
         self,
-        ids: Sequence[Any],
-        texts: Sequence[str | None],
-        photos: Sequence[bytes | None] | None,
+        ids: Iterable[Any],
+        texts: Iterable[str | None],
+        photos: Iterable[bytes | None] | None,
         photo_vectors: Any,
     ) -> DuplicateInputs:
         self._check_fitted()
