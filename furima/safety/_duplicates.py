@@ -206,7 +206,8 @@ class DuplicateFinder:
         return parse_inputs(ids, texts, photos, photo_vectors)
 
     def _pairs(self, batch: DuplicateInputs) -> dict[int, list[_Pair]]:
-        """Per listing row, its pairs (one per other listing and kind), best first."""
+        """Per listing row, its pairs, best first: one per other listing for the photo (the
+        best kind) and one for the text."""
         found: dict[int, dict[tuple[str, str], _Pair]] = {}
         for row, catalog_row, kind, similarity in self._photo_pairs(batch) + self._text_pairs(
             batch
@@ -216,8 +217,9 @@ class DuplicateFinder:
                 continue  # a listing never matches itself
             pair = self._pair(other, kind, similarity)
             kept = found.setdefault(row, {})
-            if (other, kind) not in kept or kept[(other, kind)].score < pair.score:
-                kept[(other, kind)] = pair
+            key = (other, "text" if kind == "text" else "photo")
+            if key not in kept or kept[key].score < pair.score:
+                kept[key] = pair
         return {
             row: sorted(kept.values(), key=lambda pair: (-pair.score, pair.other))
             for row, kept in found.items()
