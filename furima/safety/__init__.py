@@ -18,6 +18,9 @@ labels the next fit learns from.
 from __future__ import annotations
 
 from furima.safety._checker import SafetyChecker
+from furima.safety._duplicates import DuplicateFinder
+from furima.safety._matching import ProductMatcher
+from furima.safety._photo_checks import NSFWScorer, ProductPhotoCheck
 from furima.safety._policies import (
     Policy,
     PolicyKind,
@@ -35,13 +38,17 @@ from furima.safety._text_checks import TextChecker
 __all__ = [
     "Action",
     "Decision",
+    "DuplicateFinder",
     "Evidence",
     "Finding",
     "ListingCheck",
+    "NSFWScorer",
     "Policy",
     "PolicyKind",
     "PolicySet",
     "PolicyVerdict",
+    "ProductMatcher",
+    "ProductPhotoCheck",
     "QueueItem",
     "ReviewQueue",
     "RuleMatch",
