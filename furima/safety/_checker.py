@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import pandas as pd
 
-from furima.exceptions import DataError, NotFittedError
+from furima.exceptions import DataError, ImageError, NotFittedError
 from furima.safety._listings import SafetyListings, safety_listings
 from furima.safety._policies import Policy, PolicyKind
 from furima.safety._price_check import PriceAnomalyCheck
@@ -230,7 +230,11 @@ class SafetyChecker:
         findings = [Finding(0.0, ("no photo to check",))] * len(batch)
         rows = np.flatnonzero(batch.has_photo)
         if len(rows):
-            scores = self._nsfw_scorer.scores([batch.photos[i] for i in rows])
+            try:
+                scores = self._nsfw_scorer.scores([batch.photos[i] for i in rows])
+            except ImageError:
+                raise_named_photo_error(batch, rows)
+                raise
             for row, finding in zip(rows, nsfw_findings(scores, threshold), strict=True):
                 findings[row] = finding
         return findings
@@ -285,7 +289,11 @@ class SafetyChecker:
         rows = np.flatnonzero(listings.has_photo)
         if len(rows) == 0:
             return None
-        encoded = self._photo_encoder.encode([listings.photos[i] for i in rows])
+        try:
+            encoded = self._photo_encoder.encode([listings.photos[i] for i in rows])
+        except ImageError:
+            raise_named_photo_error(listings, rows)
+            raise
         out = np.zeros((len(listings), encoded.shape[1]), dtype=np.float32)
         out[rows] = encoded
         return out
@@ -366,6 +374,14 @@ def listing_check(
         risk=max(acting, default=0.0),
         uncertainty=max((closeness(v.score, v.threshold) for v in verdicts), default=0.0),
     )
+
+
+def raise_named_photo_error(listings: SafetyListings, rows: np.ndarray) -> None:
+    """Raise the first unreadable photo's error, naming its listing."""
+    from furima.features import decode_image
+
+    for row in rows:
+        decode_image(listings.photos[row], name=f"the photo of listing {listings.ids[row]!r}")
 
 
 def strongest(first: Finding, second: Finding) -> Finding:

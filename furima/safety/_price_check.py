@@ -34,7 +34,8 @@ class PriceAnomalyCheck:
 
     def findings(self, listings: pd.DataFrame) -> list[Finding]:
         """One finding per listing; listings without a price score 0."""
-        prices = pd.to_numeric(listings["price"], errors="coerce").to_numpy(dtype=float)
+        given = listings["price"] if "price" in listings else pd.Series(np.nan, listings.index)
+        prices = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float)
         priced = np.flatnonzero(np.isfinite(prices) & (prices > 0))
         out = [Finding(0.0, ("no price to check",))] * len(listings)
         if len(priced) == 0:
