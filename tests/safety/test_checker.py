@@ -14,7 +14,6 @@ from PIL import Image, ImageOps
 
 from furima.catalog import read_listings
 from furima.exceptions import DataError, ImageError, NotFittedError
-from furima.pricing import PriceSuggester
 from furima.safety import Action, ReviewQueue, SafetyChecker, parse_policies
 from furima.serve._task_safety import SAFETY_TASK, CheckRequest
 
