@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 
 from furima.catalog import read_listings
 from furima.exceptions import DataError, ImageError, NotFittedError
-from furima.safety import Action, ReviewQueue, SafetyChecker, parse_policies
+from furima.safety import Action, ListingCheck, ReviewQueue, SafetyChecker, parse_policies
 from furima.serve._task_safety import SAFETY_TASK, CheckRequest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -124,11 +124,13 @@ def new_listings(photos: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def checks(checker: SafetyChecker, new_listings: pd.DataFrame) -> dict[str, object]:
+def checks(checker: SafetyChecker, new_listings: pd.DataFrame) -> dict[str, ListingCheck]:
     return {check.listing_id: check for check in checker.check(new_listings)}
 
 
-def test_every_listing_gets_a_verdict_per_policy_in_file_order(checks: dict) -> None:
+def test_every_listing_gets_a_verdict_per_policy_in_file_order(
+    checks: dict[str, ListingCheck],
+) -> None:
     assert list(checks) == ["honest", "fake", "offsite", "relisted", "cheap"]
     names = [v.policy for v in checks["honest"].verdicts]
     assert names == [
@@ -142,7 +144,7 @@ def test_every_listing_gets_a_verdict_per_policy_in_file_order(checks: dict) -> 
     assert all(0.0 <= v.score <= 1.0 for c in checks.values() for v in c.verdicts)
 
 
-def test_each_check_decides_its_own_listing(checks: dict) -> None:
+def test_each_check_decides_its_own_listing(checks: dict[str, ListingCheck]) -> None:
     assert checks["honest"].decision is Action.ALLOW
     fake = checks["fake"]
     assert fake.decision is Action.BLOCK and fake.flagged[0].policy == "counterfeit"
@@ -158,7 +160,7 @@ def test_each_check_decides_its_own_listing(checks: dict) -> None:
     assert "far below the expected INR" in cheap["price_anomaly"].reasons[0]
 
 
-def test_product_photos_pass_the_photo_policies(checks: dict) -> None:
+def test_product_photos_pass_the_photo_policies(checks: dict[str, ListingCheck]) -> None:
     honest = {v.policy: v for v in checks["honest"].verdicts}
     assert honest["adult_photo"].score < 0.05
     assert honest["not_a_product_photo"].score < 0.99
