@@ -47,7 +47,11 @@ def safety_step(
     out.rule("9. safe trading: new listings checked against the marketplace's policies")
     catalog = _catalog(photos, pd.read_parquet(demo_listings_path()))
     checker = SafetyChecker(
-        default_policies(), price_model=PriceSuggester.load(price_model), currency="INR "
+        default_policies(),
+        price_model=PriceSuggester.load(price_model),
+        currency="INR ",
+        max_background=1000,
+        seed=seed,
     ).fit(catalog)
     path = checker.save(workdir / "models" / "safety")
     out.print(f"learned from {len(catalog):,} catalog listings; saved {path}")
@@ -169,10 +173,13 @@ def print_served_check(out: Console, url: str, listing: dict[str, Any]) -> None:
 
     reply = httpx.post(f"{url}/v1/listings:check", json=listing, timeout=60)
     body = reply.json()
-    problems = "; ".join(p["message"] for p in body.get("problems", [])) or "no problems"
+    problems = body.get("problems", [])
+    flagged = ", ".join(p["policy"] for p in problems) or "nothing"
+    first = f"; first: {problems[0]['message']}" if problems else ""
     out.print(
         f"POST {url}/v1/listings:check -> HTTP {reply.status_code}: {body.get('decision')} "
-        f"({escape(problems)}) from safety version {body.get('model', {}).get('version')}"
+        f"(flagged: {flagged}{escape(first)}) from safety version "
+        f"{body.get('model', {}).get('version')}"
     )
     page = httpx.get(f"{url}/review", timeout=60)
     out.print(f"GET {url}/review -> HTTP {page.status_code}: the review queue's page")

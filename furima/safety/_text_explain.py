@@ -8,6 +8,7 @@ the policy's threshold, so clean listings carry no noise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,7 @@ class Explainer:
             evidence.append(Evidence(kind="words", detail=quoted))
         elif policy.name not in self.supervised:
             reasons.append(
-                f"it reads like what policy {policy.name} forbids: {_short(policy.description)}"
+                f"it reads like what policy {policy.name} forbids ({_gist(policy.description)})"
             )
         if known is not None and known[1] >= SIMILAR_EVIDENCE:
             evidence.append(
@@ -141,6 +142,13 @@ def _nearest(
         int(row): (labels[int(b)], float(similarity[i, b]))
         for i, (row, b) in enumerate(zip(rows, best, strict=True))
     }
+
+
+def _gist(description: str) -> str:
+    """The description's first clause: "Weapons and their parts: firearms, ..." -> "Weapons
+    and their parts"."""
+    clause = re.split(r"[:;.\u3002\uff1a]", description, maxsplit=1)[0].strip()
+    return _short(clause or description)
 
 
 def _short(text: str) -> str:

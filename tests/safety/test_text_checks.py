@@ -196,7 +196,10 @@ def test_findings_carry_reasons_and_evidence(checker: TextChecker, sms: dict[str
         kind="rule", detail='keyword "free entry" matched "Free entry"'
     )
     likely = findings["spam_zero_shot"][int(np.argmax(scores["spam_zero_shot"][:100]))]
-    assert likely.reasons[0].startswith("it reads like what policy spam_zero_shot forbids: ")
+    assert likely.reasons[0] == (
+        "it reads like what policy spam_zero_shot forbids "
+        "(Unsolicited advertising or scam messages)"
+    )
     example = likely.evidence[-1]
     assert example.kind == "example" and example.detail in SPAM_POLICY["examples"]
     assert example.similarity is not None and 0.3 < example.similarity < 1
