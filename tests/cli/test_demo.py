@@ -28,6 +28,7 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
         "catalog.duckdb",
         "models",
         "registry",
+        "review.duckdb",
     ]
     # the listing assistant: learned, saved, turning unseen photos into listings, over HTTP
     assert "1,996 listings learned and indexed" in result.stdout
@@ -57,6 +58,22 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert "registered recommend version 1 as champion" in flat
     assert re.search(r"-> 5 listings from recommend version 1: .+ \((because|popular)", flat)
     assert re.search(r"GET http://127\.0\.0\.1:\d+/buyer -> HTTP 200", flat)
+    # safe trading: six new listings, each showing one check; the flagged ones queued
+    assert "learned from 5,000 catalog listings" in flat
+    rows = {
+        "new-1": r"│ new-1\s+│.+│ allow\s+│",
+        "new-2": r"│ new-2\s+│.+│ block\s+│ counterfeit 1\.00",
+        "new-3": r"│ new-3\s+│.+│ review\s+│ off_platform",
+        "new-4": r"│ new-4\s+│.+│ review\s+│ duplicate_listing",
+        "new-5": r"│ new-5\s+│.+│ review\s+│ price_anomaly",
+        "new-6": r"│ new-6\s+│.+│ review\s+│ not_a_product_photo",
+    }
+    for listing, row in rows.items():
+        assert re.search(row, result.stdout), listing
+    assert "5 flagged listings queued for review" in flat
+    assert "registered safety version 1 as champion" in flat
+    assert re.search(r"/v1/listings:check -> HTTP 200: review \(flagged: off_platform", flat)
+    assert re.search(r"GET http://127\.0\.0\.1:\d+/review -> HTTP 200", flat)
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None
