@@ -16,6 +16,7 @@ __all__ = ["TitleTokens", "edit_similarity", "read_tokens", "squash"]
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MEASURE = re.compile(r"(\d+(?:\.\d+)?)-?([a-z]{1,5})")
+_VERSION = re.compile(r"[a-z]{1,3}(\d{1,2})")  # v10, cs3, x3: a version or size in a code
 _JOINERS = re.compile(r"[-/.]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _UNITS = frozenset(
@@ -114,15 +115,19 @@ def read_tokens(text: str) -> TitleTokens:
 
 def _classify(word: str, codes: set[str], numbers: set[str]) -> None:
     if _NUMBER.fullmatch(word):
-        numbers.add(_plain_number(word))
         if len(word) >= _MIN_DIGIT_CODE and "." not in word:
-            codes.add(word)
+            codes.add(word)  # a part or catalog number, not a size
+        else:
+            numbers.add(_plain_number(word))
         return
     measure = _MEASURE.fullmatch(word)
     if measure and measure.group(2) in _UNITS:
         numbers.add(_plain_number(measure.group(1)))
         return
     code = squash(word)
+    version = _VERSION.fullmatch(code)
+    if version:
+        numbers.add(_plain_number(version.group(1)))
     has_digit = any(char.isdigit() for char in code)
     if (
         has_digit

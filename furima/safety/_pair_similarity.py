@@ -43,7 +43,10 @@ _VIEWS = (
     _View("tfidf_name_char", "names", "char_wb", (2, 5)),
     _View("tfidf_text_word", "texts", "word", (1, 1)),
 )
-TFIDF_FEATURES: tuple[str, ...] = tuple(view.name for view in _VIEWS)
+_CORE_VIEWS = _VIEWS[:2]  # title views, also scored on titles without brand words
+TFIDF_FEATURES: tuple[str, ...] = tuple(view.name for view in _VIEWS) + tuple(
+    view.name.replace("_name_", "_core_name_") for view in _CORE_VIEWS
+)
 EMBEDDING_FEATURES: tuple[str, ...] = ("embedding_name_cosine", "embedding_text_cosine")
 
 
@@ -73,14 +76,24 @@ class TfidfViews:
         return self
 
     def cosines(self, left: PairSide, right: PairSide) -> np.ndarray:
-        """``[n_pairs, len(TFIDF_FEATURES)]`` cosine of each pair in each view."""
-        columns = []
-        for view in _VIEWS:
-            vectorizer = self._vectorizers[view.name]
-            first = vectorizer.transform(getattr(left, view.field))
-            second = vectorizer.transform(getattr(right, view.field))
-            columns.append(np.asarray(first.multiply(second).sum(axis=1)).ravel())
+        """``[n_pairs, len(TFIDF_FEATURES)]`` cosine of each pair in each view.
+
+        The title views are scored twice: as written, and with the brand words of either
+        listing removed ("encore software print shop 22" vs "print shop 23 deluxe"), so a
+        shared brand does not make two products of one maker look alike.
+        """
+        columns = [
+            self._cosine(view, getattr(left, view.field), getattr(right, view.field))
+            for view in _VIEWS
+        ]
+        core_left, core_right = _without_brands(left, right), _without_brands(right, left)
+        columns += [self._cosine(view, core_left, core_right) for view in _CORE_VIEWS]
         return np.column_stack(columns).astype(np.float64)
+
+    def _cosine(self, view: _View, first: list[str], second: list[str]) -> np.ndarray:
+        vectorizer = self._vectorizers[view.name]
+        rows_a, rows_b = vectorizer.transform(first), vectorizer.transform(second)
+        return np.asarray(rows_a.multiply(rows_b).sum(axis=1)).ravel()
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Learned state (terms and idf per view), for ``np.savez``."""
@@ -97,6 +110,16 @@ class TfidfViews:
             restored = restore_tfidf(_new_vectorizer(view), arrays, prefix=f"{view.name}.")
             views._vectorizers[view.name] = restored
         return views
+
+
+def _without_brands(side: PairSide, other: PairSide) -> list[str]:
+    """Titles without the words of either listing's brand (unchanged where nothing is left)."""
+    titles = []
+    for name, brand, other_brand in zip(side.names, side.brands, other.brands, strict=True):
+        brand_words = set(brand.split()) | set(other_brand.split())
+        kept = " ".join(word for word in name.split() if word not in brand_words)
+        titles.append(kept or name)
+    return titles
 
 
 def embedding_cosines(encoder: Encoder, left: PairSide, right: PairSide) -> np.ndarray:
