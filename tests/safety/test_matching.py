@@ -15,6 +15,7 @@ from furima.exceptions import (
     NotFittedError,
     SchemaError,
 )
+from furima.index import VectorIndex
 from furima.safety._matching import ProductMatcher
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "abt_buy_300.parquet"
@@ -120,17 +121,27 @@ def test_read_refuses_a_damaged_folder_or_a_foreign_description(
         ProductMatcher.read(tmp_path, description)
 
 
-def test_candidate_pairs_find_a_reworded_copy_in_a_catalog(pairs: dict[str, pd.DataFrame]) -> None:
+def test_candidate_pairs_find_a_reworded_copy_in_a_catalog(
+    matcher: ProductMatcher, pairs: dict[str, pd.DataFrame]
+) -> None:
     matches = pairs["test"][pairs["test"]["label"] == 1].reset_index(drop=True)
     catalog = pd.DataFrame({"name": matches["right_name"].to_numpy()}, index=np.arange(100, 125))
     new = pd.DataFrame({"name": matches["left_name"].to_numpy()[:5]}, index=list("abcde"))
-    finder = ProductMatcher()
-    vectors = finder.encode_listings(catalog)
-    candidates = finder.candidate_pairs(new, catalog.index.to_numpy(), vectors, k=5)
+    vectors = matcher.encode_listings(catalog)
+    candidates = matcher.candidate_pairs(new, catalog.index.to_numpy(), vectors, k=5)
     assert list(candidates.columns) == ["listing", "candidate_id", "similarity", "rank"]
     assert len(candidates) == 25
     found = candidates.groupby("listing")["candidate_id"].apply(set)
     assert all(100 + row in found[label] for row, label in enumerate("abcde"))
+
+    scored = matcher.candidate_pairs(new, None, _index(catalog, vectors), k=5, catalog=catalog)
+    best = scored.sort_values("probability").groupby("listing").tail(1).set_index("listing")
+    assert best.sort_index()["candidate_id"].tolist() == [100, 101, 102, 103, 104]
+    assert best.loc[["c", "d", "e"], "match"].all()  # the three that name a model number
+
+
+def _index(catalog: pd.DataFrame, vectors: np.ndarray) -> VectorIndex:
+    return VectorIndex(vectors.shape[1]).add(catalog.index.to_numpy(), vectors)
 
 
 def test_bad_input_raises_data_errors_that_say_what_to_do(matcher: ProductMatcher) -> None:
