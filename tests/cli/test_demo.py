@@ -59,7 +59,7 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert re.search(r"-> 5 listings from recommend version 1: .+ \((because|popular)", flat)
     assert re.search(r"GET http://127\.0\.0\.1:\d+/buyer -> HTTP 200", flat)
     # safe trading: six new listings, each showing one check; the flagged ones queued
-    assert "learned from 5,000 catalog listings" in flat
+    assert "learned from 4,000 catalog listings" in flat
     rows = {
         "new-1": r"│ new-1\s+│.+│ allow\s+│",
         "new-2": r"│ new-2\s+│.+│ block\s+│ counterfeit 1\.00",
