@@ -159,13 +159,13 @@ def _server_lines(
     bodies = [
         json.dumps(
             {
-                "listing_id": row.listing_id,
-                "name": row.name,
-                "description": row.description,
-                "photo": base64.b64encode(row.photo).decode(),
+                "listing_id": str(row["listing_id"]),
+                "name": str(row["name"]),
+                "description": str(row["description"]),
+                "photo": base64.b64encode(bytes(row["photo"])).decode(),
             }
         ).encode()
-        for row in checked.itertuples()
+        for row in checked.to_dict("records")
     ]
     lines = []
     with tempfile.TemporaryDirectory(prefix="furima-safety-bench-") as scratch:
