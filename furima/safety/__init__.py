@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from furima.safety._checker import SafetyChecker
 from furima.safety._duplicates import DuplicateFinder
+from furima.safety._match_reasons import MatchExplanation
 from furima.safety._matching import ProductMatcher
 from furima.safety._photo_checks import NSFWScorer, ProductPhotoCheck
 from furima.safety._policies import (
@@ -42,6 +43,7 @@ __all__ = [
     "Evidence",
     "Finding",
     "ListingCheck",
+    "MatchExplanation",
     "NSFWScorer",
     "Policy",
     "PolicyKind",
