@@ -162,3 +162,26 @@ def test_bad_input_raises_data_errors_that_say_what_to_do(matcher: ProductMatche
         ProductMatcher().predict(good, good)
     with pytest.raises(EmptyDataError, match="catalog is empty"):
         matcher.candidate_pairs(good, np.array([], dtype=np.int64), np.empty((0, 384)))
+
+
+def test_the_checker_flags_the_same_product_in_other_words(
+    matcher: ProductMatcher, pairs: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    from furima.safety import SafetyChecker, parse_policies
+
+    test = pairs["test"]
+    matched = test[test["label"] == 1].head(3)
+    catalog = listings(test, "right").assign(listing_id=[f"c{i}" for i in range(len(test))])
+    new = listings(matched, "left").assign(listing_id=["n0", "n1", "n2"])
+    policies = parse_policies(
+        '[[policy]]\nname = "duplicate_listing"\nkind = "duplicate"\n', fmt="toml"
+    )
+    checker = SafetyChecker(policies, matcher=matcher).fit(catalog)
+    checks = SafetyChecker.load(checker.save(tmp_path / "safety")).check(new)
+    found = 0
+    for check, row in zip(checks, matched.index, strict=True):
+        evidence = [e for v in check.flagged for e in v.evidence if e.kind == "duplicate"]
+        if evidence and evidence[0].listing_id == f"c{row}":
+            assert "same product" in evidence[0].detail
+            found += 1
+    assert found >= 2  # the matcher's own recall on this fixture is about 0.9
