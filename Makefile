@@ -25,7 +25,8 @@ lint: $(STAMP)
 test: lint
 	bash tools/install_browser.sh
 	bash tools/install_postgres.sh
-	$(BIN)/pytest -q
+	# two workers: much of the suite waits on servers, browsers and subprocesses
+	$(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/price.py --data ../shared/data
