@@ -31,6 +31,7 @@ __all__ = [
     "ArtifactKind",
     "check_files",
     "library_versions",
+    "read_arrays",
     "read_manifest",
     "save_atomically",
     "sha256",
@@ -224,3 +225,20 @@ def check_files(path: Path, manifest: dict[str, Any], kind: ArtifactKind) -> Non
         raise kind.error(
             f"{str(file)!r} does not match its checksum in the manifest: {kind.damaged}"
         )
+
+
+def read_arrays(file: Path, keys: tuple[str, ...], *, fix: str) -> dict[str, Any]:
+    """The arrays of a saved ``.npz`` (never unpickled), or a :class:`ModelFormatError` that
+    says what is wrong with the file; ``fix`` says how to make a good one ("save it again")."""
+    import numpy as np
+
+    if not file.is_file():
+        raise ModelFormatError(f"{str(file)!r} is missing: {fix}.")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            missing = [key for key in keys if key not in data.files]
+            if missing:
+                raise ModelFormatError(f"{str(file)!r} lacks {', '.join(missing)}: {fix}.")
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as error:
+        raise ModelFormatError(f"{str(file)!r} is damaged ({error}); {fix}.") from error

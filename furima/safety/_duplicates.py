@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from furima._artifacts import read_arrays
 from furima.exceptions import DataError, ModelFormatError, NotFittedError
 from furima.safety._duplicate_inputs import DuplicateInputs, parse_inputs
 from furima.safety._photo_duplicates import COSINE, PhotoCatalog, PhotoQueries
@@ -323,7 +324,9 @@ class DuplicateFinder:
             )
         finder = cls(**description["params"])
         finder._reset()
-        arrays = _load_arrays(Path(folder) / str(description["file"]))
+        arrays = read_arrays(
+            Path(folder) / str(description["file"]), _ARRAYS, fix="save the duplicate catalog again"
+        )
         finder.photos_.restore(arrays)
         finder.texts_ = TextSignatures.restore(
             arrays["signatures"],
@@ -365,22 +368,6 @@ _ARRAYS = (
     "vector_rows",
     "vectors",
 )
-
-
-def _load_arrays(file: Path) -> dict[str, np.ndarray]:
-    """The saved arrays, or a ModelFormatError that says what is wrong with the file."""
-    if not file.is_file():
-        raise ModelFormatError(f"{str(file)!r} is missing: save the duplicate catalog again.")
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            missing = [name for name in _ARRAYS if name not in data.files]
-            if missing:
-                raise ModelFormatError(
-                    f"{str(file)!r} lacks {', '.join(missing)}: save the duplicate catalog again."
-                )
-            return {name: data[name] for name in _ARRAYS}
-    except (OSError, ValueError) as error:
-        raise ModelFormatError(f"{str(file)!r} is damaged ({error}); save it again.") from error
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from furima._artifacts import read_arrays
 from furima.exceptions import DataError, ImageError, ModelFormatError, NotFittedError
 from furima.safety._results import Evidence, Finding
 
@@ -269,7 +270,9 @@ class ProductPhotoCheck:
         from furima.listing import PhotoFamiliarity
 
         file = Path(folder) / str(description.get("file", cls.FILE))
-        arrays = _load_npz(file, ("reference", "catalog_scores"))
+        arrays = read_arrays(
+            file, ("reference", "catalog_scores"), fix="save the safety checker again"
+        )
         check = cls(
             sample=int(description["sample"]),
             threshold=float(description["threshold"]),
@@ -304,19 +307,3 @@ def _leave_one_out(reference: np.ndarray) -> np.ndarray:
     similarity = unit @ unit.T
     np.fill_diagonal(similarity, -np.inf)
     return np.sort(similarity.max(axis=1))
-
-
-def _load_npz(file: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The arrays of a saved ``.npz`` (no pickles), or a ModelFormatError saying what is wrong."""
-    if not file.is_file():
-        raise ModelFormatError(f"{str(file)!r} is missing: save the safety checker again.")
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            missing = [key for key in keys if key not in data.files]
-            if missing:
-                raise ModelFormatError(
-                    f"{str(file)!r} lacks {', '.join(missing)}: save the safety checker again."
-                )
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as error:
-        raise ModelFormatError(f"{str(file)!r} is damaged ({error}); save it again.") from error
