@@ -97,7 +97,8 @@ class RankingExamples:
         if not len(request):
             return np.zeros(0, np.int64)
         starts = np.flatnonzero(np.r_[True, request[1:] != request[:-1]])
-        return np.diff(np.r_[starts, len(request)]).astype(np.int64)
+        sizes: np.ndarray = np.diff(np.r_[starts, len(request)]).astype(np.int64)
+        return sizes
 
     def subset(self, mask: np.ndarray | Sequence[bool]) -> RankingExamples:
         """The rows where ``mask`` holds (whole requests should be kept together)."""
