@@ -18,7 +18,7 @@ from furima.exceptions import RegistryError
 from furima.serve._batching import BatchStats, MicroBatcher
 from furima.serve._deployments import LoadedVersion, ModelWatcher, TaskSlot
 from furima.serve._settings import ServeSettings
-from furima.serve._tasks import Predict, known_tasks, serving_task
+from furima.serve._tasks import TaskEndpoint, known_tasks, serving_task
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -98,7 +98,7 @@ class ModelServing:
         slot = self.slots[name] = TaskSlot(task)
         self.batchers[name] = {
             endpoint.path: MicroBatcher(
-                _batch_call(endpoint.predict),
+                self._batch_call(endpoint),
                 max_batch_size=self.settings.max_batch_size,
                 max_wait=self.settings.max_batch_wait_ms / 1000,
                 max_queue=self.settings.max_queue,
@@ -108,6 +108,18 @@ class ModelServing:
         }
         if self._app is not None:
             self._route(slot)
+
+    def _batch_call(self, endpoint: TaskEndpoint) -> Any:
+        """How the endpoint's micro-batcher calls the model: with the live champions of the
+        tasks it uses, read at each batch (so their swaps take effect at once)."""
+
+        def call(loaded: LoadedVersion, requests: Sequence[Any]) -> list[dict[str, Any]]:
+            if not endpoint.uses:
+                return endpoint.predict(loaded.model, requests)
+            companions = {name: self.champion(name) for name in endpoint.uses}
+            return endpoint.predict(loaded.model, requests, companions=companions)
+
+        return call
 
     def _route(self, slot: TaskSlot) -> None:
         from furima.serve._model_routes import task_router
@@ -187,10 +199,3 @@ def _servable(registered: dict[str, str | None], *, strict: bool) -> dict[str, s
             f"tasks: {', '.join(known_tasks())}, and any registered AutoML model."
         )
     return {name: form for name, form in registered.items() if name not in unknown}
-
-
-def _batch_call(predict: Predict) -> Any:
-    def call(loaded: LoadedVersion, requests: Sequence[Any]) -> list[dict[str, Any]]:
-        return predict(loaded.model, requests)
-
-    return call

@@ -9,7 +9,7 @@ specs, with the same batching, routing, metrics and errors for all of them; a ne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,9 @@ __all__ = [
     "serving_task",
 ]
 
-Predict = Callable[[Any, Sequence[Any]], list[dict[str, Any]]]
-"""``(model, requests) -> answers``: one answer dict per request, in order."""
+Predict = Callable[..., list[dict[str, Any]]]
+"""``(model, requests) -> answers``: one answer dict per request, in order. An endpoint that
+``uses`` other tasks is also given ``companions={task: champion model or None}``."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class TaskEndpoint:
         predict: Scores a batch of requests with one loaded model, one answer dict each.
         listing_key: The request's listing id, for sticky routing by listing.
         compare: How far a shadow answer is from the served one (logged).
+        uses: Other tasks whose live champions the answers draw on (the feed is re-ranked by
+            the ``rank`` task's model when one is served); ``predict`` gets them as
+            ``companions``, ``None`` for a task with no version loaded.
     """
 
     path: str
@@ -54,6 +58,7 @@ class TaskEndpoint:
     predict: Predict
     listing_key: Callable[[Any], str | None] | None = None
     compare: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
+    uses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class ServingTask:
             :class:`~furima.serve._deployments.TaskSlot`; they read whatever version is live.
         photo_in_body: Requests carry a base64 photo in their JSON, so their bodies may be as
             large as the server's photo upload limit allows, not only its JSON limit.
+        uses: Other tasks whose live champions the main endpoint's answers draw on (see
+            :class:`TaskEndpoint`).
     """
 
     name: str
@@ -99,6 +106,7 @@ class ServingTask:
     endpoints: tuple[TaskEndpoint, ...] = ()
     routes: Callable[[Any], APIRouter] | None = None
     photo_in_body: bool = False
+    uses: tuple[str, ...] = ()
 
     def all_endpoints(self) -> tuple[TaskEndpoint, ...]:
         """The main endpoint, then the task's other endpoints."""
@@ -110,6 +118,7 @@ class ServingTask:
             self.predict,
             self.listing_key,
             self.compare,
+            self.uses,
         )
         return (main, *self.endpoints)
 
@@ -151,9 +160,17 @@ def _builtin() -> None:
         from furima.serve._task_price import PRICE_TASK
         from furima.serve._task_recommend import RECOMMEND_TASK
         from furima.serve._task_safety import SAFETY_TASK
+        from furima.serve._task_search import SEARCH_TASK
         from furima.serve._task_similar import SIMILAR_TASK
 
-        for task in (PRICE_TASK, SIMILAR_TASK, LISTING_TASK, RECOMMEND_TASK, SAFETY_TASK):
+        for task in (
+            PRICE_TASK,
+            SIMILAR_TASK,
+            LISTING_TASK,
+            RECOMMEND_TASK,
+            SAFETY_TASK,
+            SEARCH_TASK,
+        ):
             _TASKS.setdefault(task.name, task)
     if "furima.automl_model" not in _FORMATS:
         from furima.serve._task_automl import automl_task
