@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-ROWS, PHOTO_ROWS = 3000, 2000
+ROWS, PHOTO_ROWS, BEHAVIOUR_USERS = 3000, 2000, 200
 SEED = 0
 DATASETS = Path(__file__).resolve().parents[1] / "furima" / "datasets"
 
@@ -22,7 +22,14 @@ def main(data: Path) -> None:
     photos = pd.read_parquet(data / "images" / "myntra_fashion_44k.parquet")
     photos = photos.sample(n=PHOTO_ROWS, random_state=SEED).sort_values("id")
     photos.to_parquet(DATASETS / "myntra_photos_sample.parquet", index=False)
-    print(f"wrote {len(sample)} listings and {len(photos)} photo listings to {DATASETS}")
+    log = pd.read_parquet(data / "interactions" / "taobao_userbehavior_sample.parquet")
+    users = log["user_id"].drop_duplicates().sample(n=BEHAVIOUR_USERS, random_state=SEED)
+    behaviour = log[log["user_id"].isin(users)].sort_values(["user_id", "timestamp"])
+    behaviour.to_parquet(DATASETS / "taobao_behaviour_sample.parquet", index=False)
+    print(
+        f"wrote {len(sample)} listings, {len(photos)} photo listings and {len(behaviour)} "
+        f"behaviour events to {DATASETS}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from furima.datasets._myntra import with_brand
 from furima.datasets._sessions import simulate_browsing
 
 __all__ = [
+    "demo_behaviour_path",
     "demo_interactions_path",
     "demo_listings_path",
     "demo_photos_path",
@@ -36,3 +37,10 @@ def demo_interactions_path() -> Path:
     one user a line: ``user item item ...`` in time order (see PROVENANCE.md); read with
     :func:`furima.catalog.read_sequences`."""
     return Path(__file__).with_name("amazon_beauty_top500.txt")
+
+
+def demo_behaviour_path() -> Path:
+    """Real shopping behaviour with four event types (page view, cart, favourite, buy) of 200
+    Taobao users over nine days, 21,352 events (see PROVENANCE.md); read with
+    ``furima.catalog.read_interactions(path, mapping="taobao")``."""
+    return Path(__file__).with_name("taobao_behaviour_sample.parquet")
