@@ -95,7 +95,8 @@ class GeneratorScores:
         batch: list[np.ndarray],
     ) -> None:
         empty = np.array([len(h) == 0 for h in batch])[local]
-        for column, scores in enumerate(self._batch_scores(batch).values()):
+        for name, scores in self._batch_scores(batch).items():
+            column = self.generators.index(name)
             out[column][rows] = np.where(empty, np.nan, scores[local, items])
         if "als" in self.fitted_:
             similarity = _similarity(self.fitted_["als"], items, local, batch)
@@ -129,9 +130,11 @@ class GeneratorScores:
         from furima.recommend._recommender import generator_class
 
         scores = cls(params["generators"], params["als_factors"], params["seed"])
+        fitted = params["fitted"]  # a JSON object: its keys may come back sorted
         scores.fitted_ = {
-            name: generator_class(name).from_state(described, arrays[name])
-            for name, described in params["fitted"].items()
+            name: generator_class(name).from_state(fitted[name], arrays[name])
+            for name in scores.generators
+            if name in fitted
         }
         return scores
 
@@ -146,11 +149,15 @@ def _similarity(
     als: CandidateGenerator, items: np.ndarray, local: np.ndarray, batch: list[np.ndarray]
 ) -> np.ndarray:
     factors = np.asarray(als.item_factors_, np.float32)  # type: ignore[attr-defined]
-    norms = np.linalg.norm(factors, axis=1, keepdims=True)
-    unit = factors / np.where(norms > 0, norms, 1.0)
+    width = factors.shape[1]
     means = np.stack(
-        [unit[h].mean(axis=0) if len(h) else np.zeros(unit.shape[1], np.float32) for h in batch]
+        [_unit(factors[h]).mean(axis=0) if len(h) else np.zeros(width, np.float32) for h in batch]
     )
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    similarity: np.ndarray = np.einsum("ij,ij->i", unit[items], means[local])
+    similarity: np.ndarray = np.einsum("ij,ij->i", _unit(factors[items]), _unit(means)[local])
     return similarity
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit: np.ndarray = vectors / np.where(norms > 0, norms, 1.0)
+    return unit

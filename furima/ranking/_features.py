@@ -143,6 +143,15 @@ class FeatureBuilder:
         self.generators_before_ = generators_before
         return self
 
+    def refit_generators(self, interactions: Interactions | None = None) -> Self:
+        """Fit the generators again on all events (the builder's, or ``interactions`` with the
+        same id maps): for serving, once the ranker has learned from point-in-time rows."""
+        self._check_fitted()
+        events = interactions if interactions is not None else self.events_
+        self.scores_ = GeneratorScores(self.generators, self.als_factors, self.seed).fit(events)
+        self.generators_before_ = None
+        return self
+
     def _index(self) -> None:
         """Build the timelines (also after loading: they are derived, not saved)."""
         ev = self.events_
@@ -170,6 +179,13 @@ class FeatureBuilder:
         first_cat = _firsts(user_cat, t) & has_cat
         self.user_cats_ = Timeline(user[first_cat], t[first_cat])
         self.offsets_ = ev.offsets()
+        self.popularity_ = np.bincount(item, minlength=ev.n_items)
+
+    def popular(self, k: int) -> np.ndarray:
+        """The ``k`` items with the most events (dense indices), most first."""
+        self._check_fitted()
+        order: np.ndarray = np.argsort(-self.popularity_, kind="stable")[:k]
+        return order.astype(np.int64)
 
     # ------------------------------------------------------------------ describing
     @property
