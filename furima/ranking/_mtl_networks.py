@@ -1,0 +1,396 @@
+"""The networks behind :class:`~furima.ranking.MultiTaskRanker`, and their training loop.
+
+All three read the same input (transformed numeric features beside one embedding per
+categorical feature) and end in one small tower per event type:
+
+- ``shared_bottom``: one MLP shared by every task (Caruana 1997);
+- ``mmoe``: several expert MLPs mixed per task by a softmax gate on the input (Ma et al.,
+  KDD 2018), so tasks that disagree can lean on different experts;
+- ``ple``: Progressive Layered Extraction (Tang et al., RecSys 2020): per level, experts of
+  each task beside shared experts, each task gated over its own and the shared ones, a shared
+  gate over all feeding the next level (one level is CGC).
+
+With ``conditional`` set, every other head is a conditional probability multiplied by that
+head's (ESMM, Ma et al., SIGIR 2018: P(buy) = P(view) P(buy | view)), trained on the whole
+space. Networks return log-probabilities; the exported graph returns probabilities.
+
+This module imports torch at import time; import it lazily.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "ARCHITECTURES",
+    "MultiTaskNetwork",
+    "NetworkConfig",
+    "TrainData",
+    "TrainSettings",
+    "export_onnx",
+]
+
+ARCHITECTURES = ("shared_bottom", "mmoe", "ple")
+ONNX_OPSET = 17
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shapes of the network (plain data, saved with the model)."""
+
+    n_numeric: int
+    vocab_sizes: tuple[int, ...]
+    n_events: int
+    architecture: str = "mmoe"
+    embedding_dim: int = 8
+    hidden: int = 64
+    experts: int = 4
+    task_experts: int = 1
+    levels: int = 1
+    tower: int = 32
+    dropout: float = 0.1
+    conditional: int = -1
+    """Index of the head every other head is conditioned on (ESMM); -1: none."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _mlp(width_in: int, width_out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(width_in, width_out), nn.ReLU(), nn.Dropout(dropout))
+
+
+class _Experts(nn.Module):  # type: ignore[misc]
+    """``count`` expert MLPs run side by side: ``[B, D] -> [B, count, hidden]``."""
+
+    def __init__(self, width_in: int, hidden: int, count: int, dropout: float) -> None:
+        super().__init__()
+        self.experts = nn.ModuleList(_mlp(width_in, hidden, dropout) for _ in range(count))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([expert(x) for expert in self.experts], dim=1)
+
+
+def _mix(gate: nn.Linear, x: torch.Tensor, experts: torch.Tensor) -> torch.Tensor:
+    """The gate's softmax mixture of ``experts`` ``[B, k, H]`` for inputs ``x``."""
+    weights = torch.softmax(gate(x), dim=-1).unsqueeze(-1)
+    return (weights * experts).sum(dim=1)
+
+
+class _MMoE(nn.Module):  # type: ignore[misc]
+    def __init__(self, width_in: int, cfg: NetworkConfig) -> None:
+        super().__init__()
+        self.experts = _Experts(width_in, cfg.hidden, cfg.experts, cfg.dropout)
+        self.gates = nn.ModuleList(nn.Linear(width_in, cfg.experts) for _ in range(cfg.n_events))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        experts = self.experts(x)
+        return [_mix(gate, x, experts) for gate in self.gates]
+
+
+class _SharedBottom(nn.Module):  # type: ignore[misc]
+    def __init__(self, width_in: int, cfg: NetworkConfig) -> None:
+        super().__init__()
+        self.bottom = nn.Sequential(
+            _mlp(width_in, cfg.hidden, cfg.dropout), _mlp(cfg.hidden, cfg.hidden, cfg.dropout)
+        )
+        self.n_events = cfg.n_events
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        shared = self.bottom(x)
+        return [shared] * self.n_events
+
+
+class _CGCLevel(nn.Module):  # type: ignore[misc]
+    """One PLE extraction level: task and shared experts, task gates, a shared gate."""
+
+    def __init__(self, width_in: int, cfg: NetworkConfig, last: bool) -> None:
+        super().__init__()
+        task, shared = cfg.task_experts, cfg.experts
+        self.task_experts = nn.ModuleList(
+            _Experts(width_in, cfg.hidden, task, cfg.dropout) for _ in range(cfg.n_events)
+        )
+        self.shared_experts = _Experts(width_in, cfg.hidden, shared, cfg.dropout)
+        self.task_gates = nn.ModuleList(
+            nn.Linear(width_in, task + shared) for _ in range(cfg.n_events)
+        )
+        everything = task * cfg.n_events + shared
+        self.shared_gate = None if last else nn.Linear(width_in, everything)
+
+    def forward(self, inputs: list[torch.Tensor], shared_in: torch.Tensor) -> list[torch.Tensor]:
+        shared = self.shared_experts(shared_in)
+        own = [experts(x) for experts, x in zip(self.task_experts, inputs, strict=True)]
+        outputs = [
+            _mix(gate, x, torch.cat([mine, shared], dim=1))
+            for gate, x, mine in zip(self.task_gates, inputs, own, strict=True)
+        ]
+        if self.shared_gate is not None:
+            outputs.append(_mix(self.shared_gate, shared_in, torch.cat([*own, shared], dim=1)))
+        return outputs
+
+
+class _PLE(nn.Module):  # type: ignore[misc]
+    def __init__(self, width_in: int, cfg: NetworkConfig) -> None:
+        super().__init__()
+        widths = [width_in] + [cfg.hidden] * (cfg.levels - 1)
+        self.levels = nn.ModuleList(
+            _CGCLevel(w, cfg, last=i == cfg.levels - 1) for i, w in enumerate(widths)
+        )
+        self.n_events = cfg.n_events
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        inputs, shared = [x] * self.n_events, x
+        for level in self.levels:
+            outputs = level(inputs, shared)
+            inputs, shared = outputs[: self.n_events], outputs[-1]
+        return list(inputs)
+
+
+_BODIES: dict[str, type[nn.Module]] = {"shared_bottom": _SharedBottom, "mmoe": _MMoE, "ple": _PLE}
+
+
+class MultiTaskNetwork(nn.Module):  # type: ignore[misc]
+    """Numeric ``[B, F]`` float and categorical ``[B, C]`` int64 codes (0: unknown) in,
+    log-probabilities ``[B, n_events]`` out."""
+
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        if cfg.architecture not in _BODIES:
+            raise ValueError(
+                f"`architecture` must be one of {ARCHITECTURES}, got {cfg.architecture!r}."
+            )
+        self.cfg = cfg
+        self.embeddings = nn.ModuleList(nn.Embedding(n, cfg.embedding_dim) for n in cfg.vocab_sizes)
+        width_in = cfg.n_numeric + cfg.embedding_dim * len(cfg.vocab_sizes)
+        self.body = _BODIES[cfg.architecture](width_in, cfg)
+        self.towers = nn.ModuleList(
+            nn.Sequential(_mlp(cfg.hidden, cfg.tower, cfg.dropout), nn.Linear(cfg.tower, 1))
+            for _ in range(cfg.n_events)
+        )
+        for embedding in self.embeddings:
+            nn.init.normal_(embedding.weight, std=0.05)
+
+    def logits(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        """Each head's own logit ``[B, n_events]`` (conditional heads: given the condition)."""
+        parts = [numeric] + [emb(categorical[:, i]) for i, emb in enumerate(self.embeddings)]
+        tasks = self.body(torch.cat(parts, dim=1))
+        return torch.cat([tower(x) for tower, x in zip(self.towers, tasks, strict=True)], dim=1)
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        log_p = F.logsigmoid(self.logits(numeric, categorical))
+        condition = self.cfg.conditional
+        if condition < 0:
+            return log_p
+        others = torch.ones(self.cfg.n_events, dtype=torch.bool)
+        others[condition] = False
+        base = log_p[:, condition : condition + 1]
+        return torch.where(others.unsqueeze(0), log_p + base, log_p)
+
+
+class ProbabilityGraph(nn.Module):  # type: ignore[misc]
+    """What is exported to ONNX: probabilities ``[B, n_events]``."""
+
+    def __init__(self, net: MultiTaskNetwork) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.net(numeric, categorical))
+
+
+# ------------------------------------------------------------------------------ training
+@dataclass(frozen=True)
+class TrainData:
+    """Transformed inputs, labels ``[N, n_events]`` and request boundaries (row ``starts``
+    and ``sizes`` per request, rows of a request adjacent)."""
+
+    numeric: np.ndarray
+    categorical: np.ndarray
+    labels: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What :func:`train` needs besides the network and the data."""
+
+    epochs: int
+    batch_rows: int
+    lr: float
+    weight_decay: float
+    head_weights: tuple[float, ...]
+    listwise_weight: float
+    patience: int
+    seed: int
+
+
+@dataclass
+class TrainLog:
+    """Per-epoch record: mean loss, validation score when measured."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = float("-inf")
+
+
+def _log1mexp(log_p: torch.Tensor) -> torch.Tensor:
+    """``log(1 - exp(log_p))`` for ``log_p < 0``, stable at both ends."""
+    log_p = log_p.clamp(max=-1e-7)
+    return torch.where(
+        log_p > -0.6931, torch.log(-torch.expm1(log_p)), torch.log1p(-torch.exp(log_p))
+    )
+
+
+def _pointwise(log_p: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy per head on the log-probabilities, summed with head weights."""
+    per_head = -(labels * log_p + (1 - labels) * _log1mexp(log_p)).mean(dim=0)
+    return (per_head * weights).sum()
+
+
+def _listwise(
+    log_p: torch.Tensor, labels: torch.Tensor, slots: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Softmax cross-entropy per request and head (ListNet with the labels as targets) on
+    the heads' log-odds, averaged per head over the requests with a positive and summed with
+    the head weights; ``slots`` ``[R, L]`` holds each request's rows (-1: padding)."""
+    log_odds = log_p - _log1mexp(log_p)
+    padding = slots < 0
+    index = slots.clamp(min=0)
+    scores = log_odds[index].masked_fill(padding.unsqueeze(-1), float("-inf"))  # [R, L, E]
+    targets = labels[index].masked_fill(padding.unsqueeze(-1), 0.0)
+    positives = targets.sum(dim=1)  # [R, E]
+    log_softmax = torch.log_softmax(scores, dim=1).masked_fill(padding.unsqueeze(-1), 0.0)
+    per_request = -(targets * log_softmax).sum(dim=1) / positives.clamp(min=1.0)
+    useful = (positives > 0).float()
+    per_head = (per_request * useful).sum(dim=0) / useful.sum(dim=0).clamp(min=1.0)
+    return (per_head * weights).sum()
+
+
+def _batches(data: TrainData, batch_rows: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Whole requests in random order, grouped into batches of about ``batch_rows`` rows."""
+    order = rng.permutation(len(data.starts))
+    cut = np.cumsum(data.sizes[order]) // max(batch_rows, 1)
+    for batch in np.split(order, np.flatnonzero(np.diff(cut)) + 1):
+        if len(batch):
+            yield batch
+
+
+def _slots(data: TrainData, requests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``requests`` (concatenated) and their ``[R, L]`` positions in it."""
+    sizes = data.sizes[requests]
+    rows = np.concatenate(
+        [np.arange(s, s + n) for s, n in zip(data.starts[requests], sizes, strict=True)]
+    )
+    slots = np.full((len(requests), int(sizes.max())), -1, np.int64)
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    for r, (offset, size) in enumerate(zip(offsets, sizes, strict=True)):
+        slots[r, :size] = np.arange(offset, offset + size)
+    return rows, slots
+
+
+def train(
+    net: MultiTaskNetwork,
+    data: TrainData,
+    settings: TrainSettings,
+    validate: Callable[[], float] | None = None,
+) -> TrainLog:
+    """Adam over batches of whole requests; with ``validate`` (higher is better), stop after
+    ``patience`` epochs without improvement and keep the best weights."""
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    optimizer = torch.optim.Adam(
+        net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    weights = torch.tensor(settings.head_weights, dtype=torch.float32)
+    tensors = [torch.from_numpy(a) for a in (data.numeric, data.categorical, data.labels)]
+    log, best_state, stale = TrainLog(), None, 0
+    for epoch in range(1, settings.epochs + 1):
+        net.train()
+        losses = [
+            _step(net, optimizer, tensors, _slots(data, batch), weights, settings)
+            for batch in _batches(data, settings.batch_rows, rng)
+        ]
+        record: dict[str, float] = {"epoch": epoch, "loss": float(np.mean(losses))}
+        if validate is not None:
+            net.eval()
+            with torch.no_grad():
+                record["valid"] = score = validate()
+            if score > log.best_score:
+                log.best_score, log.best_epoch, stale = score, epoch, 0
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                stale += 1
+        log.epochs.append(record)
+        if validate is not None and stale >= settings.patience:
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return log
+
+
+def _step(
+    net: MultiTaskNetwork,
+    optimizer: Any,
+    tensors: list[torch.Tensor],
+    batch: tuple[np.ndarray, np.ndarray],
+    weights: torch.Tensor,
+    settings: TrainSettings,
+) -> float:
+    rows, slots = (torch.from_numpy(a) for a in batch)
+    numeric, categorical, labels = (t[rows] for t in tensors)
+    log_p = net(numeric, categorical)
+    loss = _pointwise(log_p, labels, weights)
+    if settings.listwise_weight > 0:
+        loss = loss + settings.listwise_weight * _listwise(log_p, labels, slots, weights)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def predict_log_proba(
+    net: MultiTaskNetwork, numeric: np.ndarray, categorical: np.ndarray
+) -> np.ndarray:
+    """Log-probabilities ``[N, n_events]`` through torch (used while training)."""
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.from_numpy(numeric), torch.from_numpy(categorical)).numpy()
+    net.train(was_training)
+    return np.asarray(out, np.float32)
+
+
+def export_onnx(net: MultiTaskNetwork) -> bytes:
+    """The probability graph as ONNX bytes: ``numeric`` float32 ``[B, F]`` and
+    ``categorical`` int64 ``[B, C]`` in, ``probabilities`` float32 ``[B, events]`` out."""
+    graph = ProbabilityGraph(net).eval()
+    example = (
+        torch.zeros(2, net.cfg.n_numeric, dtype=torch.float32),
+        torch.zeros(2, len(net.cfg.vocab_sizes), dtype=torch.int64),
+    )
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            example,
+            buffer,
+            input_names=["numeric", "categorical"],
+            output_names=["probabilities"],
+            dynamic_axes={"numeric": {0: "batch"}, "categorical": {0: "batch"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    return buffer.getvalue()
