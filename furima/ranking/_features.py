@@ -52,6 +52,9 @@ class Timeline:
 
     def _bounds(self, keys: np.ndarray, moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = np.asarray(keys, np.int64)
+        if not len(self.keys_):  # no events at all: nothing before any moment
+            nothing = np.zeros(len(keys), np.int64)
+            return nothing, nothing
         group = np.searchsorted(self.keys_, keys)
         inside = group < len(self.keys_)
         present = inside & (self.keys_[np.minimum(group, len(self.keys_) - 1)] == keys)

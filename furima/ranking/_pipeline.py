@@ -61,6 +61,9 @@ class RankRequest:
                 f"unknown rank request fields {sorted(unknown)}; use user, candidates, history "
                 "and fill."
             )
+        for name in ("candidates", "history"):
+            if isinstance(value.get(name), str):
+                raise DataError(f"{name} is a list of listing ids, not one string.")
         user = value.get("user")
         return cls(
             user=None if user is None else str(user),
