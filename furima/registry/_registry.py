@@ -55,6 +55,7 @@ FORMAT_TASKS = {
     "furima.similar_search": "similar",
     "furima.recommender": "recommend",
     "furima.safety_checker": "safety",
+    "furima.buyer_search": "search",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 

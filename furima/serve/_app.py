@@ -45,6 +45,7 @@ def create_app(
     from furima.serve._limits import BodyLimit
     from furima.serve._metrics import HttpMetrics, ServerMetrics
     from furima.serve._routes import PAGES, router
+    from furima.serve._search_routes import search_page
     from furima.serve._serving import ModelServing
     from furima.serve._state import AssistantSlot
 
@@ -86,6 +87,7 @@ def create_app(
     app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(router)
+    app.add_api_route("/search", search_page, include_in_schema=False)
     if settings.review_queue is not None:
         from furima.serve._review_routes import review_routes
 

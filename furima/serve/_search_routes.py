@@ -1,0 +1,140 @@
+"""The ``search`` task's GET routes and the search page itself.
+
+The routes read the version that serves as champion right now, so the page always shows the
+photos of the catalog that answers its searches: ``/v1/search/listings/{id}/photo`` and
+``/v1/search/examples`` (a few searches to start from, before the buyer has typed anything).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from furima.serve._errors import RequestProblem
+from furima.serve._schemas import ErrorResponse
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+    from fastapi.responses import FileResponse
+
+    from furima.serve._deployments import TaskSlot
+
+__all__ = ["example_queries", "facet_fields", "search_page", "search_routes"]
+
+PHOTO_CACHE = "public, max-age=86400"
+_MAX_EXAMPLES = 24
+_MAX_FACETS = 10
+_FIRST_FACETS = ("category", "colour", "condition")
+_UNCOUNTED = ("status",)
+_NOT_READY = {"model": ErrorResponse, "description": "No search model is loaded yet."}
+_UNKNOWN = {"model": ErrorResponse, "description": "No such listing (or no photo of it)."}
+
+
+async def search_page() -> FileResponse:
+    """The buyer's search page (needs a registered ``search`` model)."""
+    from fastapi.responses import FileResponse
+
+    from furima.serve._routes import _PAGE_HEADERS, PAGES
+
+    return FileResponse(PAGES / "search.html", headers=_PAGE_HEADERS)
+
+
+def example_queries(model: Any, n: int) -> list[str]:
+    """Up to ``n`` searches built from the catalog itself: its most common categories on sale,
+    each with its most common colour ("Black Watches"), or alone when there are no colours."""
+    table = model.facets
+    if "category" not in table.fields:
+        return []
+    on_sale = table.mask(table.check(None))
+    rows = np.flatnonzero(on_sale) if on_sale is not None else np.arange(len(table))
+    queries = []
+    for category in table.counts(rows, ["category"])["category"][:n]:
+        colour = _top_colour(table, rows, category["value"]) if "colour" in table.fields else None
+        queries.append(f"{colour} {category['value']}" if colour else category["value"])
+    return queries
+
+
+def _top_colour(table: Any, rows: np.ndarray, category: str) -> str | None:
+    inside = rows[table.mask({"category": category})[rows]]
+    colours = table.counts(inside, ["colour"])["colour"]
+    return str(colours[0]["value"]) if colours else None
+
+
+def facet_fields(model: Any) -> list[str]:
+    """The fields the page asks to count: category, colour and condition first, the catalog's
+    other attributes, then price (at most ten)."""
+    fields = [name for name in model.facets.fields if name not in _UNCOUNTED]
+    first = [name for name in _FIRST_FACETS if name in fields]
+    rest = [name for name in fields if name not in first and name != "price"]
+    ordered = [*first, *rest][: _MAX_FACETS - 1]
+    return [*ordered, "price"] if "price" in fields else ordered
+
+
+def _champion(slot: TaskSlot) -> tuple[Any, int]:
+    champion = slot.live.champion
+    if champion is None:
+        raise RequestProblem(
+            503,
+            "not_ready",
+            "Search is still starting up. Please try again in a few seconds.",
+            "; ".join(sorted(slot.problems.values())) or None,
+            headers={"Retry-After": "2"},
+        )
+    return champion.model, champion.version
+
+
+def search_routes(slot: TaskSlot) -> APIRouter:
+    """``GET /v1/search/examples`` and ``GET /v1/search/listings/{id}/photo``."""
+    from fastapi import APIRouter, Header
+    from fastapi.responses import Response
+
+    router = APIRouter(tags=[slot.task.name])
+
+    @router.get(
+        "/v1/search/examples",
+        summary="Searches to start from and the fields a search can count (for the page)",
+        responses={503: _NOT_READY},
+    )
+    async def examples(n: int = 8) -> dict[str, Any]:
+        if not 1 <= n <= _MAX_EXAMPLES:
+            raise RequestProblem(
+                422, "invalid_request", f"n must be between 1 and {_MAX_EXAMPLES}, but got {n}."
+            )
+        model, version = _champion(slot)
+        return {
+            "queries": example_queries(model, n),
+            "facets": facet_fields(model),
+            "version": version,
+        }
+
+    @router.get(
+        "/v1/search/listings/{listing_id}/photo",
+        summary="A searchable listing's photo",
+        response_class=Response,
+        responses={
+            200: {"content": {"image/jpeg": {}}, "description": "The photo."},
+            404: _UNKNOWN,
+            503: _NOT_READY,
+        },
+    )
+    async def photo(listing_id: str, if_none_match: str | None = Header(None)) -> Response:
+        from furima.features import image_media_type
+
+        model, _version = _champion(slot)
+        data = model.photo(int(listing_id)) if listing_id.isdigit() else None
+        if not data:
+            raise RequestProblem(
+                404,
+                "unknown_listing",
+                f"There is no photo for listing {listing_id!r} in the searched catalog.",
+            )
+        etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
+        headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+        if if_none_match == etag:
+            return Response(status_code=304, headers=headers)
+        media_type = image_media_type(data) or "application/octet-stream"
+        return Response(data, media_type=media_type, headers=headers)
+
+    return router
