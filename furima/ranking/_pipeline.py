@@ -337,6 +337,14 @@ class FeedRanker:
             start += int(size)
         return answers
 
+    def users_sample(self, n: int = 10) -> list[str]:
+        """Up to ``n`` known users with the most events (for pickers and smoke tests)."""
+        self._check_fitted()
+        events = self.builder_.events_
+        counts = np.bincount(events.user, minlength=events.n_users)
+        order = np.argsort(-counts, kind="stable")[: max(n, 0)]
+        return [str(u) for u in events.users.external(order)]
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "ranker_"):
             raise NotFittedError("This FeedRanker is not fitted yet; call fit() or load().")

@@ -56,6 +56,7 @@ FORMAT_TASKS = {
     "furima.recommender": "recommend",
     "furima.safety_checker": "safety",
     "furima.buyer_search": "search",
+    "furima.feed_ranker": "rank",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 

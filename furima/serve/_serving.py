@@ -129,7 +129,7 @@ class ModelServing:
         name = slot.task.name
         self._app.include_router(task_router(slot, self.batchers[name], self.metrics))
         self._app.openapi_schema = None  # rebuilt with the new endpoint on the next request
-        limit = self.settings.max_json_bytes
+        limit = max(self.settings.max_json_bytes, slot.task.json_bytes or 0)
         if slot.task.photo_in_body:  # a base64 photo is a third larger than its bytes
             limit += self.settings.max_upload_bytes * 4 // 3
         self.body_limits.update(dict.fromkeys(self.batchers[name], limit))

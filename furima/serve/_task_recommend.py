@@ -7,6 +7,9 @@ agree on the version and swap together:
   no retraining), with ``k`` and filters (category, price range, other catalog fields);
 - ``POST /v1/similar-items``: the listings most like one listing.
 
+When the server also serves a ``rank`` model, the feed is ordered by it: the recommender
+proposes a wider pool of candidates and the ranker decides their order.
+
 The requests of one micro-batch that ask the same kind of question with the same ``k`` and
 filters are answered by one model call, which scores all their histories at once. Each listing
 in an answer carries its display fields (title, price, category) and a photo address, so a page
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +41,7 @@ __all__ = [
 ]
 
 _MAX_K = 100
+_RERANK_POOL = 100  # listings the recommender proposes for the ranker to order
 _MAX_HISTORY = 500
 _SMOKE_UNKNOWN_USER = "furima-smoke-test-unknown-user"
 
@@ -197,19 +201,49 @@ def _display(model: Any, listing_id: str) -> dict[str, Any]:
     }
 
 
-def _predict(model: Any, requests: Sequence[RecommendRequest]) -> list[dict[str, Any]]:
+def _predict(
+    model: Any,
+    requests: Sequence[RecommendRequest],
+    companions: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Feeds from the recommender, ordered by the served ``rank`` model when there is one:
+    the recommender proposes a wider pool, the ranker orders it, the best ``k`` are kept."""
+    ranker = (companions or {}).get("rank")
+    pool = _RERANK_POOL if ranker is not None else 0
+
     def ask(kind: str, group: list[Any], k: int, filters: dict[str, Any] | None) -> list[Any]:
+        wide = max(k, pool)
         if kind == "users":
             users = [r.user_id for r in group]
-            found: list[Any] = model.recommend(users=users, k=k, filters=filters)
+            found: list[Any] = model.recommend(users=users, k=wide, filters=filters)
         else:
             histories = [list(r.history) for r in group]
-            found = model.recommend(histories=histories, k=k, filters=filters)
+            found = model.recommend(histories=histories, k=wide, filters=filters)
         return found
 
-    return _batched(
+    answers = _batched(
         requests, lambda r: "users" if r.user_id is not None else "histories", ask, model
     )
+    if ranker is None:
+        return answers
+    from furima.serve._task_rank import rerank_feeds
+
+    queries = [
+        {"user": r.user_id} if r.user_id is not None else {"history": list(r.history or [])}
+        for r in requests
+    ]
+    ranked = rerank_feeds(ranker, queries, answers)
+    return [_truncated(answer, r.k, pool) for answer, r in zip(ranked, requests, strict=True)]
+
+
+def _truncated(answer: dict[str, Any], k: int, pool: int) -> dict[str, Any]:
+    """The best ``k``; a "only n can be recommended" note from the wider pool is dropped
+    when ``k`` of them are there."""
+    items = answer["items"][:k]
+    notes = answer["notes"]
+    if len(items) == k:
+        notes = [n for n in notes if not (n.startswith("only ") and "recommended" in n)]
+    return {**answer, "items": items, "notes": notes}
 
 
 def _predict_similar(model: Any, requests: Sequence[SimilarItemsRequest]) -> list[dict[str, Any]]:
@@ -264,4 +298,5 @@ RECOMMEND_TASK = ServingTask(
     compare=_compare,
     endpoints=(SIMILAR_ITEMS,),
     routes=recommend_routes,
+    uses=("rank",),
 )

@@ -89,6 +89,9 @@ class ServingTask:
             large as the server's photo upload limit allows, not only its JSON limit.
         uses: Other tasks whose live champions the main endpoint's answers draw on (see
             :class:`TaskEndpoint`).
+        json_bytes: The most bytes of JSON a request may carry when that is more than the
+            server's JSON limit (a list of 1,000 candidate ids), so that an oversized list is
+            refused by the request model with its own message rather than by size.
     """
 
     name: str
@@ -107,6 +110,7 @@ class ServingTask:
     routes: Callable[[Any], APIRouter] | None = None
     photo_in_body: bool = False
     uses: tuple[str, ...] = ()
+    json_bytes: int | None = None
 
     def all_endpoints(self) -> tuple[TaskEndpoint, ...]:
         """The main endpoint, then the task's other endpoints."""
@@ -158,6 +162,7 @@ def _builtin() -> None:
     if "price" not in _TASKS:
         from furima.serve._task_listing import LISTING_TASK
         from furima.serve._task_price import PRICE_TASK
+        from furima.serve._task_rank import RANK_TASK
         from furima.serve._task_recommend import RECOMMEND_TASK
         from furima.serve._task_safety import SAFETY_TASK
         from furima.serve._task_search import SEARCH_TASK
@@ -170,6 +175,7 @@ def _builtin() -> None:
             RECOMMEND_TASK,
             SAFETY_TASK,
             SEARCH_TASK,
+            RANK_TASK,
         ):
             _TASKS.setdefault(task.name, task)
     if "furima.automl_model" not in _FORMATS:
