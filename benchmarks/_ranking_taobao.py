@@ -28,6 +28,7 @@ __all__ = [
     "ndcg_at",
     "run_ltr_sanity",
     "taobao_examples",
+    "taobao_feed_ranker",
     "taobao_interactions",
 ]
 
@@ -86,6 +87,16 @@ def taobao_examples(
         build_examples(interactions, part, builder=builder, candidates=settings) for part in parts
     )
     return train, valid, test
+
+
+def taobao_feed_ranker(data: Path, seed: int, *, log: pd.DataFrame | None = None) -> Any:
+    """A :class:`~furima.ranking.FeedRanker` fitted on the whole Taobao log (for serving and
+    latency cases: ``/v1/rank`` loads what its ``save`` writes)."""
+    from furima.ranking._pipeline import FeedRanker
+
+    frame = log if log is not None else pd.read_parquet(Path(data) / TAOBAO)
+    interactions, category = taobao_interactions(frame)
+    return FeedRanker().fit(interactions, category=category, seed=seed)
 
 
 def ndcg_at(examples: RankingExamples, relevance: Any, scores: Any, k: int = 10) -> float:

@@ -65,6 +65,8 @@ class LightGBMRanker(Ranker):
         max_trials: Stop the search after this many trials.
         rounds: Boosting rounds without validation examples (with them: early stopping, up
             to ``4 * rounds``).
+        patience: Early stopping: rounds without improvement on the validation examples
+            before boosting stops (their NDCG@10 or AUC is noisy: be patient).
         weight_column: A column of the examples' frame holding per-row weights (e.g.
             inverse-propensity weights), used when ``fit`` gets no ``weights``.
         threads: LightGBM threads (1 keeps small requests fast when serving).
@@ -82,6 +84,7 @@ class LightGBMRanker(Ranker):
         budget_s: float | None = None,
         max_trials: int | None = None,
         rounds: int = 200,
+        patience: int = 100,
         weight_column: str | None = None,
         threads: int = 1,
         seed: int = 0,
@@ -94,6 +97,7 @@ class LightGBMRanker(Ranker):
         self.budget_s = budget_s
         self.max_trials = max_trials
         self.rounds = rounds
+        self.patience = patience
         self.weight_column = weight_column
         self.threads = threads
         self.seed = seed
@@ -208,7 +212,7 @@ class LightGBMRanker(Ranker):
             data,
             num_boost_round=4 * self.rounds,
             valid_sets=[checked],
-            callbacks=[lightgbm.early_stopping(30, verbose=False)],
+            callbacks=[lightgbm.early_stopping(self.patience, verbose=False)],
         )
         best = booster.best_iteration or booster.current_iteration()
         return booster if best == booster.current_iteration() else _first(booster, best)
@@ -300,6 +304,7 @@ class LightGBMRanker(Ranker):
             "budget_s": self.budget_s,
             "max_trials": self.max_trials,
             "rounds": self.rounds,
+            "patience": self.patience,
             "weight_column": self.weight_column,
             "threads": self.threads,
             "seed": self.seed,
