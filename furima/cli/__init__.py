@@ -11,6 +11,7 @@ from furima.cli._listing import listing_app
 from furima.cli._models import models_app
 from furima.cli._photo import photo_app
 from furima.cli._price import price_app
+from furima.cli._rank import rank_app
 from furima.cli._recommend import recommend_app
 from furima.cli._safety import safety_app
 from furima.cli._search import index_app, search
@@ -37,6 +38,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(automl_app, name="automl")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(safety_app, name="safety")
+app.add_typer(rank_app, name="rank")
 
 
 def main() -> None:
