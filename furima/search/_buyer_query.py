@@ -1,0 +1,117 @@
+"""Checking a buyer's query before search: blank queries, overlong ones, words no listing
+holds, a script the catalog is not written in, filters on fields the catalog lacks.
+
+Bad input gets a clear :class:`DataError` (nothing to search for) or a note on the page (the
+search ran, and the buyer should know why the results look the way they do); never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from furima.exceptions import DataError
+from furima.search._facets import FacetTable
+from furima.search._lexical import LexicalIndex, QueryTerms, tokenize
+
+__all__ = ["Query", "check_query"]
+
+_SCRIPT_NAMES = {"cjk": "Chinese/Japanese", "hangul": "Korean"}
+
+
+@dataclass
+class Query:
+    """A checked query: its text (None: photo only), photo, terms, filters and notes.
+
+    ``use_vectors`` is False where the title vectors would only add noise (a query in a
+    script the catalog does not use, or one with no words at all).
+    """
+
+    text: str | None
+    photo: Any
+    terms: QueryTerms
+    filters: dict[str, Any]
+    mask: np.ndarray | None
+    notes: list[str] = field(default_factory=list)
+    use_vectors: bool = True
+
+
+def check_query(
+    text: str | None,
+    photo: Any,
+    filters: Mapping[str, Any] | None,
+    *,
+    lexical: LexicalIndex,
+    facets: FacetTable,
+    scripts: set[str],
+    max_chars: int,
+) -> Query:
+    """The checked query, or :class:`DataError` / :class:`FilterError` saying what to fix."""
+    if text is not None and not isinstance(text, str):
+        raise DataError(f"the query must be text, but got {type(text).__name__}.")
+    _check_photo(photo)
+    notes: list[str] = []
+    text = " ".join(text.split()) if text is not None else None
+    if not text:
+        if photo is None:
+            raise DataError("the search query is empty: type some words, or give a photo.")
+        text = None
+    elif len(text) > max_chars:
+        text = _cut(text, max_chars)
+        notes.append(f"the query was cut to its first {len(text)} characters.")
+    checked = facets.check(filters)
+    query = Query(
+        text=text,
+        photo=photo,
+        terms=lexical.terms(text) if text else QueryTerms(np.zeros(0, np.int64), 0),
+        filters=checked,
+        mask=facets.mask(checked),
+        notes=notes,
+    )
+    if text is not None:
+        _note_unknown_words(query, text, lexical, scripts)
+    return query
+
+
+def _check_photo(photo: Any) -> None:
+    if isinstance(photo, bytes | bytearray) and len(photo) == 0:
+        raise DataError("the photo is empty (0 bytes); upload a JPEG or PNG file.")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary when there is one."""
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return cut[:space] if space > limit // 2 else cut
+
+
+def _note_unknown_words(query: Query, text: str, lexical: LexicalIndex, scripts: set[str]) -> None:
+    """Notes on words no listing holds; vectors off where they could only add noise."""
+    from furima.search._lexical import scripts_of
+
+    terms = query.terms
+    if terms.n_terms == 0:
+        query.notes.append("the query has no words to search for.")
+        query.use_vectors = False
+        return
+    unknown = [t for t in dict.fromkeys(tokenize(text)) if t not in lexical.vocabulary_]
+    if not unknown:
+        return
+    foreign = sorted(scripts_of(text) - scripts)
+    if foreign and not len(terms.ids):
+        names = ", ".join(_SCRIPT_NAMES.get(s, s.capitalize()) for s in foreign)
+        listed = ", ".join(_SCRIPT_NAMES.get(s, s.capitalize()) for s in sorted(scripts))
+        query.notes.append(
+            f"the query is written in {names} script, but the listings are written in "
+            f"{listed or 'no script'}; no listing holds its words."
+        )
+        query.use_vectors = False
+        return
+    shown = ", ".join(repr(t) for t in unknown[:5])
+    if not len(terms.ids):
+        query.notes.append(f"no listing holds the words {shown}; showing listings near in meaning.")
+    else:
+        query.notes.append(f"no listing holds {shown}; searched for the other words.")
