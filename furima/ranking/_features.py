@@ -276,14 +276,19 @@ class FeatureBuilder:
         return self.events_.item[start:cut].astype(np.int64)
 
     def _typed(self, timeline: Timeline, keys: np.ndarray, moments: np.ndarray) -> list[Any]:
+        """Counts per event type, one searchsorted pass for every type (fast for small
+        requests, where each numpy call's overhead counts)."""
         n_types = self.keys_["n_types"]
-        return [timeline.count(keys * n_types + e, moments) for e in range(n_types)]
+        typed = (keys[None, :] * n_types + np.arange(n_types)[:, None]).ravel()
+        counts = timeline.count(typed, np.tile(moments, n_types)).reshape(n_types, len(keys))
+        return list(counts)
 
     def _counts(self, timeline: Timeline, keys: np.ndarray, moments: np.ndarray) -> list[Any]:
         """All-time and recent counts per event type."""
-        total = self._typed(timeline, keys, moments)
-        before = self._typed(timeline, keys, moments - self.recent_s)
-        return [*total, *[a - b for a, b in zip(total, before, strict=True)]]
+        both = self._typed(timeline, np.tile(keys, 2), np.r_[moments, moments - self.recent_s])
+        rows = len(keys)
+        total = [c[:rows] for c in both]
+        return [*total, *[c[:rows] - c[rows:] for c in both]]
 
     def _user_columns(self, users: np.ndarray, moments: np.ndarray) -> list[Any]:
         return [

@@ -69,6 +69,12 @@ def test_timeline_counts_and_dates_events_strictly_before_each_moment() -> None:
     )
 
 
+def test_an_empty_timeline_counts_nothing() -> None:
+    empty = Timeline(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    assert empty.count(np.array([1, 2]), np.array([5, 6])).tolist() == [0, 0]
+    assert np.isnan(empty.last(np.array([1]), np.array([5]))).all()
+
+
 def test_counts_match_a_brute_force_count_on_real_events(
     builder: FeatureBuilder, events: tuple[Interactions, np.ndarray, int]
 ) -> None:

@@ -156,3 +156,25 @@ def test_unfitted_and_misconfigured_rankers_say_so() -> None:
         FeedRanker().rank(["1"])
     with pytest.raises(DataError, match="generator_share must be in"):
         FeedRanker(generator_share=0.99)
+
+
+def test_listings_give_prices_and_new_listings_can_be_ranked(
+    log: tuple[Interactions, np.ndarray],
+) -> None:
+    events = log[0]
+    ids = [str(i) for i in events.items.ids]
+    listings = pd.DataFrame(
+        {
+            "id": [*ids, "brand-new"],
+            "category": [f"c{i % 7}" for i in range(len(ids) + 1)],
+            "price": np.arange(len(ids) + 1, dtype=float),
+        }
+    )
+    small = FeedRanker(
+        LightGBMRanker(rounds=10), candidates_per_request=20, generators=("popularity",)
+    ).fit(events, listings=listings)
+    assert "item_price" in small.builder_.features
+    answer = small.rank([{"user": str(events.users.ids[0]), "candidates": ["brand-new", ids[1]]}])[
+        0
+    ]
+    assert sorted(answer.ids) == sorted(["brand-new", ids[1]]) and answer.notes == []
