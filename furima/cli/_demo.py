@@ -5,7 +5,8 @@ listings, save it, load it back, and suggest prices for the unseen listings next
 Then learn the listing assistant from the bundled photos (classifiers, feature pool, titles),
 search the pool by words and by photo, and turn unseen photos into ready listings. Then
 recommendations: quality against popularity on real Amazon Beauty purchases, and a buyer's
-feed over the real photos learned from SIMULATED browsing. Finally register the models in the
+feed over the real photos learned from SIMULATED browsing. Then safe trading, a feed ranker
+learned from real Taobao shopping, and buyer search. Finally register the models in the
 model registry (MLflow, embedded) and serve them from it over HTTP, with the seller's and the
 buyer's pages.
 """
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from furima.cli._demo_ranking import print_served_rank, ranking_step
 from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_served_feed
 from furima.cli._demo_safety import SERVED_LISTING, print_served_check, safety_step
 from furima.cli._errors import reported_errors
@@ -116,7 +118,14 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     beauty_step(out, seed)
     feed = photo_feed_step(out, workdir, seed, photos, price_model)
     safety = safety_step(out, workdir, seed, photos, price_model)
-    models = {"price": price_model, "listing": path, "recommend": feed, "safety": safety}
+    rank = ranking_step(out, workdir, seed)
+    models = {
+        "price": price_model,
+        "listing": path,
+        "recommend": feed,
+        "safety": safety,
+        "rank": rank,
+    }
     _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]])
 
 
@@ -156,7 +165,7 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
     from furima.registry import ModelRegistry
     from furima.serve import ServeSettings, create_app, running_server
 
-    out.rule("10. deploy: register the models, serve them from the registry over HTTP")
+    out.rule("12. deploy: register the models, serve them from the registry over HTTP")
     registry = ModelRegistry(workdir / "registry")
     for task, folder in models.items():
         version = registry.log_model(folder, task=task, alias="champion")
@@ -198,6 +207,8 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
             print_served_feed(out, url, _first_user(url))
         if "safety" in models:
             print_served_check(out, url, SERVED_LISTING)
+        if "rank" in models:
+            print_served_rank(out, url)
     registry_dir = workdir / "registry"
     out.print(
         f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "
