@@ -158,7 +158,13 @@ def _reordered(answer: dict[str, Any], feed: Any) -> dict[str, Any]:
     ranked = [{**by_id[item.id], "score": item.score} for item in feed.items if item.id in by_id]
     seen = {item["id"] for item in ranked}
     rest = [item for item in answer["items"] if item["id"] not in seen]
-    return {**answer, "items": ranked + rest, "notes": [*answer["notes"], "ordered by the ranker"]}
+    if not ranked:
+        note = "kept the recommender's order: the served ranker knows none of these listings"
+        return {**answer, "notes": [*answer["notes"], note]}
+    note = "ordered by the ranker"
+    if rest:
+        note += f" ({len(rest)} listing(s) it does not know kept after the ranked ones)"
+    return {**answer, "items": ranked + rest, "notes": [*answer["notes"], note]}
 
 
 RANK_TASK = ServingTask(

@@ -127,3 +127,20 @@ def test_the_feed_is_ordered_by_the_served_ranker(
     best = ranker.rank([{"user": user, "candidates": pool}])[0].ids[:10]
     assert [item["id"] for item in feed["items"]] == best
     assert all(item["reason"] for item in feed["items"])  # the recommender's reasons stay
+
+
+def test_a_ranker_of_another_catalog_leaves_the_feed_as_it_was() -> None:
+    from furima.ranking import RankedFeed
+    from furima.serve._task_rank import rerank_feeds
+
+    class Stranger:
+        def rank(self, requests: list[dict[str, Any]]) -> list[RankedFeed]:
+            return [RankedFeed(None, [], ["left out every listing"]) for _ in requests]
+
+    answer = {"query": "7", "items": [{"id": "a", "score": 2.0}, {"id": "b", "score": 1.0}]}
+    answer["notes"] = []
+    kept = rerank_feeds(Stranger(), [{"user": "7"}], [answer])[0]
+    assert [item["id"] for item in kept["items"]] == ["a", "b"]
+    assert kept["notes"] == [
+        "kept the recommender's order: the served ranker knows none of these listings"
+    ]
