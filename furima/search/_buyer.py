@@ -22,11 +22,19 @@ import pandas as pd
 from furima.exceptions import DataError, FilterError, NotFittedError
 from furima.features import MiniLMEncoder
 from furima.index import VectorIndex
-from furima.search._buyer_columns import BuyerColumns, SearchHit, SearchPage
+from furima.search._buyer_candidates import photo_candidates, text_candidates
+from furima.search._buyer_columns import (
+    BuyerColumns,
+    SearchHit,
+    SearchPage,
+    as_number,
+    as_text,
+    catalog_frame,
+)
 from furima.search._buyer_query import Query, check_query
 from furima.search._buyer_ranker import BuyerRanker, CandidateSignals, feature_names
 from furima.search._facets import PRICE, FacetTable
-from furima.search._fusion import RRF_K, rank_positions, reciprocal_rank_fusion
+from furima.search._fusion import RRF_K, reciprocal_rank_fusion
 from furima.search._lexical import LexicalIndex, scripts_of
 
 if TYPE_CHECKING:
@@ -83,7 +91,7 @@ class BuyerSearch:
         self.text_encoder = text_encoder or MiniLMEncoder()
         self.ids = catalog["id"].to_numpy(np.int64)
         self._order = np.argsort(self.ids, kind="stable")
-        self._shown = {name: catalog[name].to_numpy() for name in catalog.columns}
+        self.shown = {name: catalog[name].to_numpy() for name in catalog.columns}
         self._scripts = scripts_of("".join(set("".join(catalog["title"].tolist()))))
 
     # -- building ------------------------------------------------------------------------
@@ -127,7 +135,7 @@ class BuyerSearch:
         if len(listings) == 0:
             raise DataError("the listings table is empty; nothing to search.")
         encoder = text_encoder or MiniLMEncoder()
-        catalog = _catalog(listings, columns)
+        catalog = catalog_frame(listings, columns)
         lexical = LexicalIndex().build(columns.lexical_fields(listings))
         numbers = {PRICE: listings[columns.price].to_numpy()} if columns.price else {}
         facets = FacetTable(columns.facet_texts(listings), numbers)
@@ -214,7 +222,7 @@ class BuyerSearch:
         what the retrievers know about them; for training and evaluation."""
         checked = [self._query(q, None, filters) for q in queries]
         vectors = self._encode([q.text or "" for q in checked])
-        return [self._text_candidates(q, v) for q, v in zip(checked, vectors, strict=True)]
+        return [text_candidates(self, q, v) for q, v in zip(checked, vectors, strict=True)]
 
     # -- searching -----------------------------------------------------------------------
 
@@ -309,14 +317,14 @@ class BuyerSearch:
         text_rows = text_scores = None
         ranking = "photo"
         if query.text is not None and vector is not None:
-            rows, found = self._text_candidates(query, vector)
+            rows, found = text_candidates(self, query, vector)
             text_scores, ranking = self._order_text(found)
             best = np.argsort(-text_scores, kind="stable")
             text_rows, text_scores = rows[best], text_scores[best]
         if query.photo is None:
             assert text_rows is not None and text_scores is not None
             return text_rows, text_scores, ranking
-        photo_rows, photo_scores = self._photo_candidates(query)
+        photo_rows, photo_scores = photo_candidates(self, query)
         if text_rows is None:
             return photo_rows, photo_scores, "photo"
         ids, fused = reciprocal_rank_fusion([text_rows, photo_rows], k=self.settings.rrf_k)
@@ -328,73 +336,6 @@ class BuyerSearch:
         if not self.ranker.is_fitted:
             raise NotFittedError("the search's ranker is not fitted; call fit_ranker().")
         return self.ranker.score(found.matrix(self.ranker.features_)), "learned"
-
-    def _text_candidates(
-        self, query: Query, vector: np.ndarray
-    ) -> tuple[np.ndarray, CandidateSignals]:
-        depth = self.settings.depth
-        bm25 = self.lexical.scores(query.terms)
-        if query.mask is not None:
-            bm25 = np.where(query.mask, bm25, 0.0).astype(np.float32)
-        lexical_rows = _top_positive(bm25, depth)
-        vector_rows, cosines = self._vector_candidates(query, vector)
-        rows = np.unique(np.concatenate([lexical_rows, vector_rows]))
-        cosine = self._cosines(rows, vector_rows, cosines, vector)
-        bm25_rank = rank_positions(lexical_rows, rows, missing=depth + 1)
-        vector_rank = rank_positions(vector_rows, rows, missing=depth + 1)
-        rrf = _rrf(bm25_rank, depth, self.settings.rrf_k) + _rrf(
-            vector_rank, depth, self.settings.rrf_k
-        )
-        popularity = self._shown["popularity"][rows].astype(np.float32)
-        return rows, CandidateSignals(
-            bm25=bm25[rows],
-            bm25_rank=bm25_rank,
-            cosine=cosine,
-            vector_rank=vector_rank,
-            rrf=rrf.astype(np.float32),
-            field_hits=self.lexical.field_hits(query.terms, rows),
-            field_lengths={n: v[rows] for n, v in self.lexical.field_lengths_.items()},
-            any_hits=self.lexical.any_hits(query.terms, rows),
-            query_terms=query.terms.n_terms,
-            known_terms=len(query.terms.ids),
-            popularity=popularity,
-        )
-
-    def _vector_candidates(self, query: Query, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not query.use_vectors:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        found = self.vectors.search(vector[None, :], self.settings.depth, query.filters or None)
-        keep = found.ids[0] >= 0
-        return self.rows_of(found.ids[0][keep]), found.scores[0][keep]
-
-    def _cosines(
-        self, rows: np.ndarray, known_rows: np.ndarray, known: np.ndarray, vector: np.ndarray
-    ) -> np.ndarray:
-        """Cosine of each row's title vector to the query (looked up where the vector search
-        already scored it)."""
-        out = np.empty(len(rows), np.float32)
-        position = np.searchsorted(rows, known_rows)
-        out[position] = known
-        rest = np.ones(len(rows), bool)
-        rest[position] = False
-        if rest.any():
-            out[rest] = self.vectors.get_vectors(self.ids[rows[rest]]) @ vector
-        return out
-
-    def _photo_candidates(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
-        if self.photo_pool is None:
-            raise DataError(
-                "this search has no photo pool; build it with photo_pool= to "
-                "search by photo, or search by words."
-            )
-        fetch = min(len(self.photo_pool), self.settings.depth * 3)
-        found = self.photo_pool.similar(photos=[query.photo], k=max(fetch, 1))
-        ids, scores = found.ids[0], found.scores[0]
-        rows = self.rows_of(ids, missing=-1)
-        keep = rows >= 0
-        if query.mask is not None:
-            keep &= np.where(rows >= 0, query.mask[np.maximum(rows, 0)], False)
-        return rows[keep][: self.settings.depth], scores[keep][: self.settings.depth]
 
     def rows_of(self, ids: np.ndarray, *, missing: int | None = None) -> np.ndarray:
         """Row positions of listing ``ids`` (``missing`` where unknown; None: must be known)."""
@@ -436,15 +377,15 @@ class BuyerSearch:
         )
 
     def _hit(self, row: int, score: float) -> SearchHit:
-        shown = self._shown
+        shown = self.shown
         return SearchHit(
             id=int(self.ids[row]),
             title=str(shown["title"][row]),
             score=score,
-            price=_number(shown["price"][row]),
-            category=_text(shown["category"][row]),
-            colour=_text(shown["colour"][row]),
-            condition=_text(shown["condition"][row]),
+            price=as_number(shown["price"][row]),
+            category=as_text(shown["category"][row]),
+            colour=as_text(shown["colour"][row]),
+            condition=as_text(shown["condition"][row]),
             has_photo=bool(shown["has_photo"][row]),
         )
 
@@ -462,31 +403,6 @@ class BuyerSearch:
         from furima.search._buyer_persistence import load_buyer_search
 
         return load_buyer_search(path)
-
-
-def _catalog(listings: pd.DataFrame, columns: BuyerColumns) -> pd.DataFrame:
-    """What results show, one row per listing, in a fixed shape."""
-
-    def column(name: str | None) -> pd.Series:
-        if name is None:
-            return pd.Series([None] * len(listings), dtype=object)
-        return listings[name].reset_index(drop=True)
-
-    photos = column(columns.photo)
-    return pd.DataFrame(
-        {
-            "id": columns.ids(listings),
-            "title": column(columns.title).astype("string").fillna("").astype(object),
-            "price": pd.to_numeric(column(columns.price), errors="coerce").astype(np.float64),
-            "category": column(columns.category).astype(object),
-            "colour": column(columns.colour).astype(object),
-            "condition": column(columns.condition).astype(object),
-            "has_photo": [_present(v) for v in photos] if columns.photo else False,
-            "popularity": pd.to_numeric(column(columns.popularity), errors="coerce").astype(
-                np.float64
-            ),
-        }
-    )
 
 
 def _backend(requested: str, size: int) -> str:
@@ -529,30 +445,3 @@ def _check_judgments(judgments: pd.DataFrame) -> None:
         )
     if len(judgments) == 0:
         raise DataError("judgments are empty; the ranker needs graded (query, id) pairs.")
-
-
-def _top_positive(scores: np.ndarray, depth: int) -> np.ndarray:
-    """Rows of the ``depth`` highest scores above 0, best first."""
-    positive = np.flatnonzero(scores > 0)
-    if len(positive) > depth:
-        part = np.argpartition(-scores[positive], depth - 1)[:depth]
-        positive = positive[part]
-    return positive[np.argsort(-scores[positive], kind="stable")]
-
-
-def _rrf(ranks: np.ndarray, depth: int, k: float) -> np.ndarray:
-    return np.where(ranks <= depth, 1.0 / (k + ranks), 0.0)
-
-
-def _present(value: Any) -> bool:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return False
-    return not (isinstance(value, bytes | str) and len(value) == 0)
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from furima.exceptions import DataError, SchemaError
 
-__all__ = ["BuyerColumns", "SearchHit", "SearchPage"]
+__all__ = ["BuyerColumns", "SearchHit", "SearchPage", "as_number", "as_text", "catalog_frame"]
 
 TITLE = "title"
 _NAMED = ("category", "colour", "condition")  # filter/facet fields named after their role
@@ -125,6 +125,31 @@ class BuyerColumns:
         return ids
 
 
+def catalog_frame(listings: pd.DataFrame, columns: BuyerColumns) -> pd.DataFrame:
+    """What results show, one row per listing, in a fixed shape."""
+
+    def column(name: str | None) -> pd.Series:
+        if name is None:
+            return pd.Series([None] * len(listings), dtype=object)
+        return listings[name].reset_index(drop=True)
+
+    photos = column(columns.photo)
+    return pd.DataFrame(
+        {
+            "id": columns.ids(listings),
+            "title": column(columns.title).astype("string").fillna("").astype(object),
+            "price": pd.to_numeric(column(columns.price), errors="coerce").astype(np.float64),
+            "category": column(columns.category).astype(object),
+            "colour": column(columns.colour).astype(object),
+            "condition": column(columns.condition).astype(object),
+            "has_photo": [present(v) for v in photos] if columns.photo else False,
+            "popularity": pd.to_numeric(column(columns.popularity), errors="coerce").astype(
+                np.float64
+            ),
+        }
+    )
+
+
 def statuses(values: pd.Series) -> np.ndarray:
     """``on_sale`` / ``sold`` per listing (blank or missing: on sale)."""
     text = values.astype("string").str.strip().str.lower().fillna("").replace("", "on_sale")
@@ -199,3 +224,17 @@ class SearchPage:
             "notes": list(self.notes),
             "ranking": self.ranking,
         }
+
+
+def present(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    return not (isinstance(value, bytes | str) and len(value) == 0)
+
+
+def as_number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def as_text(value: Any) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)

@@ -202,7 +202,8 @@ class BuyerRanker:
         fit_args: dict[str, Any] = {}
         if valid.any():
             fit_args = {
-                "eval_set": [(features[rows[valid]], grades[rows[valid]])],
+                "eval_X": (features[rows[valid]],),
+                "eval_y": (grades[rows[valid]],),
                 "eval_group": [groups[valid]],
                 "eval_at": [10],
                 "callbacks": [lightgbm.early_stopping(40, verbose=False)],
