@@ -110,16 +110,43 @@ def variants() -> dict[str, Ranking]:
         "pooled_campaigns": lambda lg: rates(
             lg.bts, estimate_from_randomized(_pooled([lg.random, *lg.other_random]), bootstrap=0)
         ),
+        "harvesting_pooled": lambda lg: rates(
+            lg.bts,
+            estimate_by_intervention_harvesting(
+                [_prefixed(lg.random, 0), _prefixed(lg.bts, 0)]
+                + [_prefixed(other, i + 1) for i, other in enumerate(lg.other_random)],
+                bootstrap=0,
+            ),
+        ),
         "logging_ips": lambda lg: rates(lg.bts, weights=lg.bts.policy_weights(IPS_CLIP)),
+        "logging_ips_clip100": lambda lg: rates(lg.bts, weights=lg.bts.policy_weights(100.0)),
         "naive_beta_prior": lambda lg: rates(lg.bts, prior_strength=prior(lg.bts)),
         "main_beta_prior": lambda lg: rates(lg.bts, randomized(lg), prior_strength=prior(lg.bts)),
     }
 
 
+def _prefixed(log: ClickLog, campaign: int) -> ClickLog:
+    """``log`` with its items named apart from other campaigns' items."""
+    return ClickLog(log.frame.assign(item=f"{campaign}:" + log.frame["item"]), log.policy)
+
+
 def _pooled(logs: list[ClickLog]) -> ClickLog:
     """Several campaigns' logs as one (items kept apart by a campaign prefix)."""
-    frames = [log.frame.assign(item=f"{i}:" + log.frame["item"]) for i, log in enumerate(logs)]
+    frames = [_prefixed(log, i).frame for i, log in enumerate(logs)]
     return ClickLog(pd.concat(frames, ignore_index=True), "pooled")
+
+
+def split_half_tau(log: ClickLog, seed: int, splits: int = 50) -> float:
+    """Mean Kendall tau between the item rates of two random halves of ``log``: how well one
+    5,000-impression log agrees with another, a yardstick for the noise in the truth."""
+    rng = np.random.default_rng(seed)
+    taus = []
+    for _ in range(splits):
+        order = rng.permutation(len(log))
+        half = len(log) // 2
+        first, second = rates(log.take(order[:half])), rates(log.take(order[half:]))
+        taus.append(agreement(first, second)["kendall_tau"])
+    return round(float(np.nanmean(taus)), 4)
 
 
 def agreement(estimate: pd.Series, truth: pd.Series) -> dict[str, float]:
@@ -185,6 +212,7 @@ def comparison(
         "difference": round(point[variant][metric] - point["naive"][metric], 4),
         "difference_interval": [low, high],
         "p_better": round(float((difference[finite] > 0).mean()), 3),
+        "p_worse": round(float((difference[finite] < 0).mean()), 3),
         "measurable": bool(low > 0 or high < 0),
         "rounds": int(finite.sum()),
         "confidence": CONFIDENCE,
@@ -223,6 +251,7 @@ def run_position_bias(data: Path, seed: int, rounds: int = 200) -> list[dict[str
             "clicks": {"random": logs.random.clicks, "bts": logs.bts.clicks},
             "items": int(logs.random.frame["item"].nunique()),
             "propensities": theta.to_json(),
+            "random_split_half_tau": split_half_tau(logs.random, seed),
             "seconds": round(time.perf_counter() - started, 2),
         }
         rows += _rows(point, replicates, learners, extra, seed)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from furima.exceptions import DataError
 from furima.ranking._click_logs import ClickLog
 from furima.ranking._position_bias import (
     PositionPropensities,
@@ -42,6 +43,7 @@ RELEVANCE_MEAN = {"dense": 0.3, "medium": 0.06, "sparse": 0.006}
 BETA_SHAPE = 2.0
 SIMULATIONS = 20
 CONFIDENCE = 0.9
+RANKINGS = ("naive", "regression_em", "oracle", "naive_beta_prior", "regression_em_beta_prior")
 Estimator = Callable[[ClickLog, ClickLog, int], PositionPropensities]
 ESTIMATORS: dict[str, Estimator] = {
     "randomized": lambda random, biased, seed: estimate_from_randomized(
@@ -92,26 +94,49 @@ def one_simulation(
     placements: dict[str, ClickLog], level: str, rng: np.random.Generator, seed: int
 ) -> dict[str, Any]:
     """Estimates and rankings of one simulated draw of every log."""
-    from scipy.stats import kendalltau
-
     items = pd.Index(sorted(placements["random"].frame["item"].unique()))
     relevance = draw_relevance(items, RELEVANCE_MEAN[level], rng)
     logs = {name: simulate(log, relevance, rng) for name, log in placements.items()}
     out: dict[str, Any] = {"estimates": {}, "tau": {}}
     for name, estimator in ESTIMATORS.items():
-        out["estimates"][name] = estimator(logs["random"], logs["bts"], seed)
-    truth = PositionPropensities.given(TRUE_THETA)
+        out["estimates"][name] = _or_none(estimator, logs["bts"], logs["random"], seed)
     for placement in ("bts", "top_heavy"):
-        biased = logs[placement]
-        learned = {
-            "naive": None,
-            "regression_em": estimate_by_regression_em(biased, bootstrap=0),
-            "oracle": truth,
-        }
-        for name, theta in learned.items():
-            rate = item_click_rates(biased, theta)["rate"].reindex(items).fillna(0.0)
-            out["tau"][(placement, name)] = float(kendalltau(rate, relevance).statistic)
+        for name, tau in rankings(logs[placement], relevance).items():
+            out["tau"][(placement, name)] = tau
     return out
+
+
+def rankings(biased: ClickLog, relevance: pd.Series) -> dict[str, float]:
+    """Kendall tau against the known relevance of each way to learn item rates."""
+    from scipy.stats import kendalltau
+
+    em = _or_none(lambda random, log, seed: estimate_by_regression_em(log, bootstrap=0), biased)
+    prior = len(biased) / max(biased.clicks, 1)  # one click at the overall rate
+    learned = {
+        "naive": (None, 0.0),
+        "regression_em": (em, 0.0),
+        "oracle": (PositionPropensities.given(TRUE_THETA), 0.0),
+        "naive_beta_prior": (None, prior),
+        "regression_em_beta_prior": (em, prior),
+    }
+    taus = {}
+    for name, (theta, strength) in learned.items():
+        taus[name] = float("nan")
+        if theta is not None or name.startswith("naive"):
+            found = item_click_rates(biased, theta, prior_strength=strength)["rate"]
+            rate = found.reindex(relevance.index).fillna(0.0)
+            taus[name] = float(kendalltau(rate, relevance).statistic)
+    return taus
+
+
+def _or_none(
+    estimator: Estimator, biased: ClickLog, random: ClickLog | None = None, seed: int = 0
+) -> PositionPropensities | None:
+    """The estimate, or None where the simulated log left a position without clicks."""
+    try:
+        return estimator(random if random is not None else biased, biased, seed)
+    except DataError:
+        return None
 
 
 def run_position_bias_simulated(
@@ -143,7 +168,8 @@ def run_position_bias_simulated(
 
 def _propensity_row(runs: list[dict[str, Any]], name: str, extra: dict[str, Any]) -> dict[str, Any]:
     truth = np.array(list(TRUE_THETA.values()))
-    estimates = [run["estimates"][name] for run in runs]
+    found = [run["estimates"][name] for run in runs]
+    estimates = [e for e in found if e is not None]
     values = np.array([e.values for e in estimates])
     covered = [
         bool(np.all((np.array(e.low) <= truth) & (truth <= np.array(e.high)))) for e in estimates
@@ -160,6 +186,7 @@ def _propensity_row(runs: list[dict[str, Any]], name: str, extra: dict[str, Any]
         "estimate_sd": [round(float(v), 3) for v in values.std(axis=0)],
         "coverage": round(float(np.mean(covered)), 3),
         "clicks_mean": round(float(np.mean(clicks)), 1),
+        "failures": len(found) - len(estimates),
         **extra,
     }
 
@@ -169,8 +196,16 @@ def _ranking_row(
 ) -> dict[str, Any]:
     taus = {
         name: np.array([run["tau"][(placement, name)] for run in runs])
-        for name in ("naive", "regression_em", "oracle")
+        for name in (
+            "naive",
+            "regression_em",
+            "oracle",
+            "naive_beta_prior",
+            "regression_em_beta_prior",
+        )
     }
+    failed = ~np.isfinite(taus["regression_em"])
+    taus = {name: values[~failed] for name, values in taus.items()}
     difference = taus["regression_em"] - taus["naive"]
     tail = (1 - CONFIDENCE) / 2 * 100
     return {
@@ -181,10 +216,13 @@ def _ranking_row(
         "furima": round(float(taus["regression_em"].mean()), 4),
         "baseline": round(float(taus["naive"].mean()), 4),
         "oracle": round(float(taus["oracle"].mean()), 4),
+        "naive_beta_prior": round(float(taus["naive_beta_prior"].mean()), 4),
+        "regression_em_beta_prior": round(float(taus["regression_em_beta_prior"].mean()), 4),
         "difference": round(float(difference.mean()), 4),
         "difference_interval": [
             round(float(np.percentile(difference, q)), 4) for q in (tail, 100 - tail)
         ],
         "p_better": round(float((difference > 0).mean()), 3),
+        "failures": int(failed.sum()),
         **extra,
     }
