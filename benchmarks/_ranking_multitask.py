@@ -68,7 +68,7 @@ def compare(
         "baseline_seconds": round(baseline_seconds, 1),
         "seed": seed,
         "settings": MULTITASK_SETTINGS,
-        "best_epoch": model.best_epoch_,
+        "best_epochs": model.best_epochs_,
     }
     rows = []
     for event in model.events_:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,7 @@ from torch.nn import functional as F
 
 __all__ = [
     "ARCHITECTURES",
+    "Ensemble",
     "MultiTaskNetwork",
     "NetworkConfig",
     "TrainData",
@@ -197,10 +199,27 @@ class MultiTaskNetwork(nn.Module):  # type: ignore[misc]
         return torch.where(others.unsqueeze(0), log_p + base, log_p)
 
 
+class Ensemble(nn.Module):  # type: ignore[misc]
+    """Networks fitted from different seeds, read as one: the log of their mean probability
+    per head (averaging lowers the variance that a single fit's seed leaves)."""
+
+    def __init__(self, members: list[MultiTaskNetwork]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
+        log_p = torch.stack([member(numeric, categorical) for member in self.members])
+        return torch.logsumexp(log_p, dim=0) - math.log(len(self.members))
+
+
+Scorer = MultiTaskNetwork | Ensemble
+
+
 class ProbabilityGraph(nn.Module):  # type: ignore[misc]
     """What is exported to ONNX: probabilities ``[B, n_events]``."""
 
-    def __init__(self, net: MultiTaskNetwork) -> None:
+    def __init__(self, net: Scorer) -> None:
         super().__init__()
         self.net = net
 
@@ -372,7 +391,7 @@ def predict_log_proba(
     return np.asarray(out, np.float32)
 
 
-def export_onnx(net: MultiTaskNetwork) -> bytes:
+def export_onnx(net: Scorer) -> bytes:
     """The probability graph as ONNX bytes: ``numeric`` float32 ``[B, F]`` and
     ``categorical`` int64 ``[B, C]`` in, ``probabilities`` float32 ``[B, events]`` out."""
     graph = ProbabilityGraph(net).eval()

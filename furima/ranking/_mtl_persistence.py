@@ -71,7 +71,7 @@ def save_multitask(model: MultiTaskRanker, path: Path) -> Path:
             "calibration": {e: model.calibrators_[e].method for e in model.events_},
             "calibration_report": model.calibration_report_,
             "history": model.history_,
-            "best_epoch": model.best_epoch_,
+            "best_epochs": model.best_epochs_,
         }
         stamp(folder, manifest)
 
@@ -91,7 +91,7 @@ def load_multitask(cls: type[Model], path: Path) -> Model:
         methods = manifest["calibration"]
         model.features_ = tuple(str(f) for f in manifest["features"])
         model.history_ = list(manifest["history"])
-        model.best_epoch_ = int(manifest["best_epoch"])
+        model.best_epochs_ = [int(epoch) for epoch in manifest["best_epochs"]]
         model.calibration_report_ = dict(manifest["calibration_report"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFormatError(

@@ -25,7 +25,7 @@ from furima.ranking._calibration import CALIBRATION_METHODS, Calibrator, expecte
 from furima.ranking._mtl_features import FeatureTransform
 
 if TYPE_CHECKING:
-    from furima.ranking._mtl_networks import MultiTaskNetwork, TrainData
+    from furima.ranking._mtl_networks import MultiTaskNetwork, Scorer, TrainData
 
 __all__ = ["MultiTaskRanker"]
 
@@ -33,7 +33,7 @@ _SETTINGS = (
     "architecture", "events", "score_weights", "head_weights", "conditional_on",
     "listwise_weight", "embedding_dim", "hidden", "experts", "task_experts", "levels", "tower",
     "dropout", "lr", "weight_decay", "epochs", "batch_rows", "patience", "calibration",
-    "min_category_count", "seed", "threads",
+    "min_category_count", "ensemble", "seed", "threads",
 )  # fmt: skip
 
 
@@ -69,13 +69,15 @@ class MultiTaskRanker(Ranker):
             on the validation examples.
         min_category_count: Category codes seen fewer times in training share the unknown
             embedding.
+        ensemble: Networks fitted from seeds ``seed, seed + 1, ...`` whose probabilities
+            are averaged (one ONNX graph).
         seed: Seeds weights, dropout and batch order (fits are deterministic on CPU).
         threads: Torch and onnxruntime threads (``None``: their defaults).
     """
 
     name: ClassVar[str] = "multitask"
     _session: Any = None
-    _net: MultiTaskNetwork | None = None
+    _net: Scorer | None = None
     """The torch network after :meth:`fit` (not saved: a loaded ranker scores with ONNX)."""
 
     def __init__(
@@ -101,6 +103,7 @@ class MultiTaskRanker(Ranker):
         patience: int = 4,
         calibration: str = "platt",
         min_category_count: int = 2,
+        ensemble: int = 1,
         seed: int = 0,
         threads: int | None = None,
     ) -> None:
@@ -124,6 +127,7 @@ class MultiTaskRanker(Ranker):
         self.patience = patience
         self.calibration = calibration
         self.min_category_count = min_category_count
+        self.ensemble = ensemble
         self.seed = seed
         self.threads = threads
 
@@ -132,7 +136,6 @@ class MultiTaskRanker(Ranker):
         """Learn the transform, the network (early-stopped on ``valid``'s mean NDCG@10 over
         the heads) and, on ``valid``, the calibration of each head."""
         from furima.ranking import _mtl_networks as networks
-        from furima.ranking._mtl_networks import export_onnx
 
         events = self._check_settings(train)
         self._check_examples(train, events, "train")
@@ -143,13 +146,19 @@ class MultiTaskRanker(Ranker):
         self.transform_ = FeatureTransform.fit(
             train.matrix(), train.features, train.categorical, self.min_category_count
         )
-        net = self._build()
         data = self._train_data(train)
-        check = None if valid is None else self._validation(net, self._train_data(valid))
-        with self._torch_threads():
-            log = networks.train(net, data, self._train_settings(), validate=check)
-        self.history_, self.best_epoch_ = log.epochs, log.best_epoch or len(log.epochs)
-        self._net, self._onnx, self._session = net, export_onnx(net), None
+        valid_data = None if valid is None else self._train_data(valid)
+        members, self.history_, self.best_epochs_ = [], [], []
+        for seed in range(self.seed, self.seed + self.ensemble):
+            net = self._build(seed)
+            check = None if valid_data is None else self._validation(net, valid_data)
+            with self._torch_threads():
+                log = networks.train(net, data, self._train_settings(seed), validate=check)
+            members.append(net)
+            self.history_ += [record | {"seed": seed} for record in log.epochs]
+            self.best_epochs_.append(log.best_epoch or len(log.epochs))
+        scorer = members[0] if len(members) == 1 else networks.Ensemble(members)
+        self._net, self._onnx, self._session = scorer, networks.export_onnx(scorer), None
         self._calibrate(valid)
         return self
 
@@ -167,7 +176,7 @@ class MultiTaskRanker(Ranker):
         for name in ("embedding_dim", "hidden", "experts", "task_experts", "levels", "tower"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be at least 1, but got {getattr(self, name)}.")
-        for name in ("epochs", "batch_rows", "patience", "min_category_count"):
+        for name in ("epochs", "batch_rows", "patience", "min_category_count", "ensemble"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be at least 1, but got {getattr(self, name)}.")
         events = tuple(self.events) if self.events is not None else tuple(train.events)
@@ -193,7 +202,7 @@ class MultiTaskRanker(Ranker):
                     f"learn; leave it out with `events=` or use more data."
                 )
 
-    def _build(self) -> MultiTaskNetwork:
+    def _build(self, seed: int) -> MultiTaskNetwork:
         import torch
 
         from furima.ranking._mtl_networks import MultiTaskNetwork, NetworkConfig
@@ -214,7 +223,7 @@ class MultiTaskRanker(Ranker):
             if self.conditional_on is None
             else self.events_.index(self.conditional_on),
         )
-        torch.manual_seed(self.seed)
+        torch.manual_seed(seed)
         return MultiTaskNetwork(cfg)
 
     def _train_data(self, examples: RankingExamples) -> TrainData:
@@ -226,7 +235,7 @@ class MultiTaskRanker(Ranker):
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
         return TrainData(numeric, categorical, (labels > 0).astype(np.float32), starts, sizes)
 
-    def _train_settings(self) -> Any:
+    def _train_settings(self, seed: int) -> Any:
         from furima.ranking._mtl_networks import TrainSettings
 
         head = dict(self.head_weights or {})
@@ -238,10 +247,10 @@ class MultiTaskRanker(Ranker):
             head_weights=tuple(float(head.get(e, 1.0)) for e in self.events_),
             listwise_weight=self.listwise_weight,
             patience=self.patience,
-            seed=self.seed,
+            seed=seed,
         )
 
-    def _validation(self, net: MultiTaskNetwork, data: TrainData) -> Any:
+    def _validation(self, net: Scorer, data: TrainData) -> Any:
         """A function scoring ``net`` by the mean NDCG@10 of its heads on ``data``."""
         from furima.ranking._mtl_networks import predict_log_proba
 

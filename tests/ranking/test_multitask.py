@@ -101,7 +101,7 @@ def test_every_architecture_learns_every_event(
     for event in EVENTS:
         assert _ndcg(test, event, probabilities[event]) > _ndcg(test, event, chance) + 0.1, event
     assert set(ranker.calibration_report_) == set(EVENTS)
-    assert 1 <= ranker.best_epoch_ <= FAST["epochs"]
+    assert len(ranker.best_epochs_) == 1 and 1 <= ranker.best_epochs_[0] <= FAST["epochs"]
 
 
 def test_score_is_the_weighted_sum_of_calibrated_probabilities(
@@ -221,3 +221,17 @@ def test_bad_settings_and_inputs(
     empty = test.subset(np.zeros(len(test), bool))
     assert fitted.score(empty).shape == (0,)
     assert fitted.event_probabilities(empty)["buy"].shape == (0,)
+
+
+def test_an_ensemble_averages_its_seeds(
+    fitted: MultiTaskRanker, splits: tuple[RankingExamples, ...]
+) -> None:
+    train, valid, test = splits
+    second = MultiTaskRanker(seed=1, **FAST).fit(train, valid)
+    both = MultiTaskRanker(ensemble=2, **FAST).fit(train, valid)
+    assert len(both.best_epochs_) == 2
+    assert {record["seed"] for record in both.history_} == {0, 1}
+    raw = both.event_probabilities(test, calibrated=False)
+    one, two = (m.event_probabilities(test, calibrated=False) for m in (fitted, second))
+    for event in EVENTS:
+        np.testing.assert_allclose(raw[event], (one[event] + two[event]) / 2, atol=1e-5)
