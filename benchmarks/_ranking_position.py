@@ -72,6 +72,17 @@ class Logs:
 
 
 Ranking = Callable[[Logs], pd.Series]
+HOW = {
+    "main": "position propensities from estimate_from_randomized on the campaign's random log",
+    "harvesting": "estimate_by_intervention_harvesting on the campaign's random + BTS logs",
+    "regression_em": "estimate_by_regression_em (per-item relevance) on the BTS log alone",
+    "pooled_campaigns": "estimate_from_randomized on the three campaigns' random logs pooled",
+    "harvesting_pooled": "intervention harvesting on this BTS log + all three random logs",
+    "logging_ips": f"no position model: 1 / BTS propensity_score, capped at {IPS_CLIP:g}",
+    "logging_ips_clip100": "no position model: 1 / BTS propensity_score, capped at 100",
+    "naive_beta_prior": "naive, shrunk by a beta prior worth one click at the overall rate",
+    "main_beta_prior": "main, shrunk by a beta prior worth one click at the overall rate",
+}
 
 
 def log(message: str) -> None:
@@ -205,6 +216,7 @@ def comparison(
     return {
         "metric": metric,
         "variant": variant,
+        "how": HOW[variant],
         "furima": round(point[variant][metric], 4),
         "baseline": round(point["naive"][metric], 4),
         "furima_interval": interval(mine),

@@ -275,7 +275,7 @@ def bootstrap_interval(
     return tuple(float(v) for v in low), tuple(float(v) for v in high)
 
 
-def _click_table(logs: Sequence[ClickLog]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def click_table(logs: Sequence[ClickLog]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Impressions and clicks per (item, position) over ``logs``, and the positions."""
     items = np.concatenate([log.frame["item"].to_numpy(object) for log in logs])
     where = np.concatenate([log.frame["position"].to_numpy(np.int64) for log in logs])
@@ -291,7 +291,7 @@ def _click_table(logs: Sequence[ClickLog]) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _randomized(log: ClickLog) -> np.ndarray:
-    shown, clicked, positions = _click_table([log])
+    shown, clicked, positions = click_table([log])
     rate = clicked.sum(axis=0) / shown.sum(axis=0)
     _require_clicks(rate, positions, "a randomised log")
     relative: np.ndarray = rate / rate[0]
@@ -309,7 +309,7 @@ def _require_clicks(clicks: np.ndarray, positions: np.ndarray, source: str) -> N
 
 def _harvested(logs: Sequence[ClickLog]) -> np.ndarray:
     """AllPairs extremum estimate over the interventional sets of every position pair."""
-    shown, clicked, positions = _click_table(logs)
+    shown, clicked, positions = click_table(logs)
     rate = np.divide(clicked, shown, out=np.zeros_like(clicked), where=shown > 0)
     pairs, hits, misses = [], [], []
     for a in range(len(positions)):

@@ -4,10 +4,12 @@ The position-based model says a click needs examination (``theta[position]``) an
 (``gamma`` of the item in its context). A click reveals both; a non-click leaves each
 uncertain, and EM alternates between the posterior of the two hidden variables per
 impression (E-step) and new ``theta`` and ``gamma`` (M-step). ``gamma`` comes from the item
-alone (the classic position-based-model EM) or from a logistic regression on the item and
-the log's context features (regression EM), so the same item may be more relevant to some
-users than to others. The items must move between positions in the log (any policy that
-samples does this), otherwise position and item cannot be told apart.
+alone (the classic position-based model) or from a logistic regression on the item and the
+log's context features (regression EM), so the same item may be more relevant to some users
+than to others. With rare clicks EM crawls (thousands of rounds to settle), so the per-item
+model's likelihood is maximised directly, and regression EM starts from that point. The
+items must move between positions in the log (any policy that samples does this),
+otherwise position and item cannot be told apart.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import numpy as np
 
 from furima.exceptions import DataError
 from furima.ranking._click_logs import ClickLog
-from furima.ranking._position_bias import PositionPropensities, estimate_with_interval
+from furima.ranking._position_bias import (
+    PositionPropensities,
+    click_table,
+    estimate_with_interval,
+)
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -46,9 +52,10 @@ def estimate_by_regression_em(
         log: The impressions; ``relevance="features"`` also reads its ``features``.
         relevance: ``"item"``: one relevance per item; ``"features"``: a logistic regression
             on the item (one-hot) and the log's numeric context features.
-        iterations: Most EM rounds; it stops earlier once no relative propensity moves by
-            more than ``tolerance``.
-        bootstrap: Resamples for the interval (each runs EM again); 0 for none.
+        iterations: Most EM rounds with ``relevance="features"``; it stops earlier once no
+            relative propensity moves by more than ``tolerance``. (``"item"`` is solved
+            directly: the maximum EM would reach.)
+        bootstrap: Resamples for the interval (each estimates again); 0 for none.
     """
     if relevance not in ("item", "features"):
         raise DataError(f"relevance must be 'item' or 'features', but got {relevance!r}.")
@@ -76,9 +83,12 @@ def _em(log: ClickLog, relevance: str, iterations: int, tolerance: float) -> np.
         raise DataError(
             "regression EM needs clicks at every position; log more impressions or pool logs."
         )
-    fit_relevance = _item_relevance(log) if relevance == "item" else _regression_relevance(log)
-    theta = np.full(len(positions), 0.5)
-    gamma = fit_relevance(np.clip(click / 0.5, _EPS, 1 - _EPS))
+    start = position_model_ml(log)
+    if relevance == "item":
+        return start
+    fit_relevance = _regression_relevance(log)
+    theta = start / start.max()
+    gamma = fit_relevance(np.clip(click / theta[slot], _EPS, 1 - _EPS))
     for _ in range(iterations):
         examined, relevant = _posteriors(theta[slot], gamma, click)
         new_theta = np.bincount(slot, weights=examined, minlength=len(positions)) / per_position
@@ -101,17 +111,32 @@ def _posteriors(
     return examined, relevant
 
 
-def _item_relevance(log: ClickLog) -> Relevance:
-    """M-step for gamma with one relevance per item: the mean posterior of its impressions."""
-    _, item = np.unique(log.frame["item"].to_numpy(str), return_inverse=True)
-    shown = np.bincount(item).astype(np.float64)
+def position_model_ml(log: ClickLog) -> np.ndarray:
+    """Relative propensities maximising the position-based model's likelihood, one relevance
+    per item: the point EM with per-item relevance converges to, reached directly (EM needs
+    thousands of rounds when clicks are rare).
+    """
+    from scipy.optimize import minimize  # lazy: scipy.optimize is slow to import
 
-    def fit(relevant: np.ndarray) -> np.ndarray:
-        per_item = np.bincount(item, weights=relevant, minlength=len(shown)) / shown
-        clipped: np.ndarray = np.clip(per_item[item], _EPS, 1 - _EPS)
-        return clipped
+    shown, clicked, positions = click_table([log])
+    missed = shown - clicked
+    seen = shown > 0
+    n_positions, n_items = len(positions), shown.shape[0]
+    item_rate = clicked.sum(axis=1) / shown.sum(axis=1)
+    start = np.r_[np.zeros(n_positions - 1), np.log(np.clip(item_rate, 1e-6, 0.5))]
 
-    return fit
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        log_theta = np.r_[0.0, params[: n_positions - 1]]
+        log_p = np.where(seen, params[n_positions - 1 :, None] + log_theta[None, :], 0.0)
+        p = np.minimum(np.exp(log_p), 1 - 1e-9)
+        value = -(clicked * log_p + missed * np.log1p(-p)).sum()
+        slope = -(clicked - missed * p / (1 - p)) * seen  # d value / d log_p
+        return float(value), np.r_[slope.sum(axis=0)[1:], slope.sum(axis=1)]
+
+    bounds = [(-20.0, 5.0)] * (n_positions - 1) + [(-30.0, 0.0)] * n_items
+    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    relative: np.ndarray = np.exp(np.r_[0.0, found.x[: n_positions - 1]])
+    return relative
 
 
 def _regression_relevance(log: ClickLog) -> Relevance:

@@ -235,3 +235,17 @@ def test_propensities_round_trip_as_plain_data() -> None:
     assert given.to_json()["values"] == [1.0, 0.5]
     with pytest.raises(DataError, match="one propensity per position"):
         PositionPropensities((1, 2), (1.0,))
+
+
+def test_regression_em_refuses_feature_relevance_without_features(biased_log: ClickLog) -> None:
+    with pytest.raises(DataError, match="relevance='features' needs context features"):
+        estimate_by_regression_em(biased_log, relevance="features", bootstrap=0)
+    with pytest.raises(DataError, match="iterations must be >= 1, but got 0"):
+        estimate_by_regression_em(biased_log, iterations=0, bootstrap=0)
+
+
+def test_weights_refuse_a_clip_that_is_not_positive(obd: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="clip must be a weight > 0, but got 0"):
+        ipw_weights([1], {1: 1.0}, clip=0)
+    with pytest.raises(DataError, match="clip must be a weight > 0, but got -1"):
+        ClickLog.from_frame(obd, columns=OBD).policy_weights(clip=-1)
