@@ -10,7 +10,7 @@ const MAX_PHOTO_BYTES = 10 * 1000 * 1000;
 const MAX_PHOTO_SIDE = 1024;
 const $ = (id) => document.getElementById(id);
 
-const state = { query: "", photo: null, photoUrl: null, filters: {}, price: null, offset: 0 };
+const state = { query: "", photo: null, photoUrl: null, filters: {}, price: null };
 let facetFields = null;  // what the catalog can count, from /v1/search/examples
 let searching = 0;
 
@@ -100,6 +100,10 @@ function card(item) {
     img.src = item.photo_url;
     img.alt = item.title || `Listing ${item.id}`;
     img.loading = "lazy";
+    img.addEventListener("error", () => {  // a photo that will not load: say so, no broken icon
+      img.remove();
+      photo.classList.add("none");
+    });
     photo.prepend(img);
   } else {
     photo.classList.add("none");
@@ -168,12 +172,20 @@ function showFacets(facets) {
   $("facets").replaceChildren(...groups);
 }
 
+function priceText(low, high) {
+  if (high === null) return `${formatPrice(low)} and over`;
+  if (low === null) return `Under ${formatPrice(high)}`;
+  return `${formatPrice(low)} – ${formatPrice(high)}`;
+}
+
+function filtering() {
+  return Object.values(state.filters).some((values) => values.length) || Boolean(state.price);
+}
+
 function showPriceBuckets(buckets) {
   $("price-buckets").replaceChildren(...(buckets || []).map((bucket) => {
     const range = [bucket.min ?? null, bucket.max ?? null];
-    const text = range[1] === null ? `${formatPrice(range[0])} and over`
-      : range[0] === null ? `Under ${formatPrice(range[1])}`
-      : `${formatPrice(range[0])} – ${formatPrice(range[1])}`;
+    const text = priceText(...range);
     const pressed = Boolean(state.price) && state.price[0] === range[0] && state.price[1] === range[1];
     return facetButton(text, bucket.count, pressed, () => setPrice(pressed ? null : range));
   }));
@@ -189,9 +201,7 @@ function showActiveFilters() {
     }
   }
   if (state.price) {
-    const [low, high] = state.price;
-    const text = `${low === null ? "" : formatPrice(low)}–${high === null ? "" : formatPrice(high)} ×`;
-    chips.push(chip(text, () => setPrice(null), "Remove the price range"));
+    chips.push(chip(`${priceText(...state.price)} ×`, () => setPrice(null), "Remove the price range"));
   }
   $("active-filters").replaceChildren(...chips);
   const count = chips.length;
@@ -221,6 +231,10 @@ function showAnswer(answer, append) {
   $("more").hidden = shown >= answer.total;
   $("empty").hidden = answer.total > 0;
   $("empty").textContent = answer.total > 0 ? "" : emptyMessage();
+  const nothingToNarrow = answer.total === 0 && !filtering();
+  $("filters").hidden = nothingToNarrow;
+  $("filters-toggle").hidden = nothingToNarrow;
+  $("results-view").classList.toggle("no-filters", nothingToNarrow);
   const { price, ...fields } = answer.facets || {};
   showFacets(fields);
   showPriceBuckets(price);
@@ -228,8 +242,7 @@ function showAnswer(answer, append) {
 }
 
 function emptyMessage() {
-  const filtered = Object.values(state.filters).some((v) => v.length) || state.price;
-  return filtered
+  return filtering()
     ? "Nothing matches these filters. Remove a filter or try other words."
     : "No listings match your search. Try fewer or other words, or search with a photo.";
 }
