@@ -1,9 +1,9 @@
 """A tiny buyer search for the server and page tests: the 240 real Myntra photo listings.
 
 Titles, types, colours and photos are real (tests/fixtures/myntra_photos_240.parquet); prices
-and sold flags are the made-up ones of recommend_model.py. The photo pool holds only the first
-six listings of each article type (48 photos) so that it encodes in a few seconds; a photo
-search finds among those. Built once per process.
+and sold flags are the made-up ones of recommend_model.py. The photo pool holds the photos
+(no titles, no joint embedding) of only the first six listings of each article type, so that
+it encodes in a couple of seconds; a photo search finds among those 48. Built once per process.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ def pooled() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def build_tiny() -> BuyerSearch:
-    pool = SimilarSearch.build(
-        pooled(), columns=PoolColumns(photo="jpeg", label="article_type"), train_embedder=False
-    )
+    photos_only = PoolColumns(title=None, photo="jpeg", label="article_type")
+    pool = SimilarSearch.build(pooled(), columns=photos_only, train_embedder=False)
     return BuyerSearch.build(listings(), columns=COLUMNS, photo_pool=pool)
