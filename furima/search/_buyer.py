@@ -31,7 +31,7 @@ from furima.search._buyer_columns import (
     as_text,
     catalog_frame,
 )
-from furima.search._buyer_query import Query, check_query
+from furima.search._buyer_query import Query, QueryVectorCache, check_query
 from furima.search._buyer_ranker import BuyerRanker, CandidateSignals, feature_names
 from furima.search._facets import PRICE, FacetTable
 from furima.search._fusion import RRF_K, reciprocal_rank_fusion
@@ -56,6 +56,7 @@ class SearchSettings:
         max_offset: Deepest page start.
         max_query_chars: Longer queries are cut (at a word boundary) with a note.
         rrf_k: Reciprocal-rank-fusion constant.
+        query_cache: Distinct query texts whose vectors are kept (0: none).
     """
 
     depth: int = 100
@@ -63,6 +64,7 @@ class SearchSettings:
     max_offset: int = 10_000
     max_query_chars: int = 200
     rrf_k: float = RRF_K
+    query_cache: int = 4096
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +94,7 @@ class BuyerSearch:
         self.ids = catalog["id"].to_numpy(np.int64)
         self._order = np.argsort(self.ids, kind="stable")
         self.shown = {name: catalog[name].to_numpy() for name in catalog.columns}
+        self._cache = QueryVectorCache(self.settings.query_cache)
         self._scripts = scripts_of("".join(set("".join(catalog["title"].tolist()))))
 
     # -- building ------------------------------------------------------------------------
@@ -221,7 +224,7 @@ class BuyerSearch:
         """Per query: the candidate rows (BM25 top ``depth`` and vector top ``depth``) and
         what the retrievers know about them; for training and evaluation."""
         checked = [self._query(q, None, filters) for q in queries]
-        vectors = self._encode([q.text or "" for q in checked])
+        vectors = self._encode([q.text or "" for q in checked], cached=False)
         return [text_candidates(self, q, v) for q, v in zip(checked, vectors, strict=True)]
 
     # -- searching -----------------------------------------------------------------------
@@ -305,10 +308,12 @@ class BuyerSearch:
             max_chars=self.settings.max_query_chars,
         )
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], *, cached: bool = True) -> np.ndarray:
         if not texts:
             return np.empty((0, self.vectors.dim), np.float32)
-        return self.text_encoder.encode(texts)
+        if not cached:
+            return self.text_encoder.encode(texts)
+        return self._cache.encode(texts, self.text_encoder.encode)
 
     # -- ranking -------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ search ran, and the buyer should know why the results look the way they do); nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ from furima.exceptions import DataError
 from furima.search._facets import FacetTable
 from furima.search._lexical import LexicalIndex, QueryTerms, tokenize
 
-__all__ = ["Query", "check_query"]
+__all__ = ["Query", "QueryVectorCache", "check_query"]
 
 _SCRIPT_NAMES = {"cjk": "Chinese/Japanese", "hangul": "Korean"}
 
@@ -115,3 +117,38 @@ def _note_unknown_words(query: Query, text: str, lexical: LexicalIndex, scripts:
         query.notes.append(f"no listing holds the words {shown}; showing listings near in meaning.")
     else:
         query.notes.append(f"no listing holds {shown}; searched for the other words.")
+
+
+class QueryVectorCache:
+    """The vectors of the most recent distinct query texts (least recently used dropped).
+
+    Buyers repeat queries ("nike shoes" many times an hour); encoding is most of a search's
+    time, so a repeated query skips it. Safe to share between threads.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """Vectors of ``texts``, encoding (in one call) only those not cached."""
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            fresh = encode(missing)
+            known.update(zip(missing, fresh, strict=True))
+            self._remember(missing, fresh)
+        return np.stack([known[t] for t in texts])
+
+    def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._vectors[text] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)

@@ -178,3 +178,23 @@ def test_save_and_load_give_the_same_pages(search: BuyerSearch, tmp_path: Path) 
     (path / "catalog.npz").write_bytes(b"damaged")
     with pytest.raises(ModelFormatError, match="does not match its checksum"):
         BuyerSearch.load(path)
+
+
+def test_a_repeated_query_is_not_encoded_again(search: BuyerSearch) -> None:
+    encoder = search.text_encoder
+    calls: list[list[str]] = []
+    original = encoder.encode
+
+    def counting(texts: list[str], **options: object) -> np.ndarray:
+        calls.append(list(texts))
+        return original(texts)
+
+    encoder.encode = counting  # type: ignore[method-assign,assignment]
+    try:
+        first = search.search("grey formal shirt", k=5)
+        pages = search.search_many(["grey formal shirt", "brown handbag", "brown handbag"], k=5)
+    finally:
+        del encoder.encode
+    assert calls == [["grey formal shirt"], ["brown handbag"]]
+    assert pages[0].to_dict() == first.to_dict()
+    assert pages[1].to_dict() == pages[2].to_dict()
