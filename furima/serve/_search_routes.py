@@ -94,7 +94,8 @@ def search_routes(slot: TaskSlot) -> APIRouter:
 
     @router.get(
         "/v1/search/examples",
-        summary="Searches to start from and the fields a search can count (for the page)",
+        summary="Searches to start from, the fields a search counts and whether it takes "
+        "photos (for the search page)",
         responses={503: _NOT_READY},
     )
     async def examples(n: int = 8) -> dict[str, Any]:
@@ -106,6 +107,7 @@ def search_routes(slot: TaskSlot) -> APIRouter:
         return {
             "queries": example_queries(model, n),
             "facets": facet_fields(model),
+            "photo_search": model.photo_pool is not None,
             "version": version,
         }
 

@@ -24,9 +24,8 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from furima.exceptions import DataError, FilterError
-from furima.serve._search_routes import search_routes
+from furima.serve._search_routes import example_queries, search_routes
 from furima.serve._task_recommend import FilterValue
-from furima.serve._task_recommend import _check_filters as check_filters
 from furima.serve._tasks import ServingTask
 
 __all__ = ["SEARCH_TASK", "SearchRequest", "SearchResponse", "search_photo_url"]
@@ -34,7 +33,6 @@ __all__ = ["SEARCH_TASK", "SearchRequest", "SearchResponse", "search_photo_url"]
 _MAX_K = 100
 _MAX_OFFSET = 10_000
 _MAX_PHOTO_BASE64 = 14_000_000  # about 10 MB of photo
-_SMOKE_QUERIES = ("shirt", "black shoes")
 
 
 def search_photo_url(listing_id: str) -> str:
@@ -58,8 +56,8 @@ class SearchRequest(BaseModel):
     filters: dict[str, FilterValue] | None = Field(
         None,
         max_length=10,
-        description='e.g. `{"category": ["Kurtas"], "price": [500, 1500]}`; a list of values '
-        "keeps any of them.",
+        description='e.g. `{"category": ["Kurtas"], "price": [500, 1500]}`: a list of values '
+        "keeps any of them, a price range is [low, high] (null for an open end).",
     )
     k: int = Field(20, ge=1, le=_MAX_K, description="How many listings to return.")
     offset: int = Field(0, ge=0, le=_MAX_OFFSET, description="How many to skip (paging).")
@@ -79,11 +77,6 @@ class SearchRequest(BaseModel):
                 "the photo must be the image file's bytes in base64 (standard alphabet)"
             ) from None
         return value
-
-    @field_validator("filters")
-    @classmethod
-    def _filters(cls, filters: dict[str, FilterValue] | None) -> dict[str, FilterValue] | None:
-        return check_filters(filters)
 
     @model_validator(mode="after")
     def _something_to_search(self) -> SearchRequest:
@@ -190,8 +183,10 @@ def _answer(page: Any) -> dict[str, Any]:
 
 
 def _smoke(model: Any) -> list[SearchRequest]:
-    """A couple of everyday searches; a fresh version must find something for them."""
-    return [SearchRequest.model_validate({"query": query, "k": 5}) for query in _SMOKE_QUERIES]
+    """Searches made from the catalog itself (its commonest category and colour, else its
+    first title); a fresh version must find something for them."""
+    queries = example_queries(model, 2) or [str(model.catalog["title"].iloc[0])]
+    return [SearchRequest.model_validate({"query": query, "k": 5}) for query in queries]
 
 
 def _check(answer: dict[str, Any]) -> None:

@@ -124,7 +124,8 @@ BAD_REQUESTS = [
     ({"query": "shirt", "k": 101}, "k: Input should be less than or equal to 100"),
     ({"query": "shirt", "offset": -1}, "offset: Input should be greater than or equal to 0"),
     ({"query": "shirt", "photo": "not base64!"}, "the photo must be the image file's bytes"),
-    ({"query": "shirt", "filters": {"price": [50, 10]}}, "low <= high"),
+    ({"query": "shirt", "filters": {"price": [50, 10]}}, "needs min <= max, but got (50.0, 10.0)"),
+    ({"query": "shirt", "filters": {"price": [10]}}, "a number, a (min, max) pair"),
     ({"query": "shirt", "filters": {"brand": "Nike"}}, "cannot filter on unknown field 'brand'"),
     ({"query": "shirt", "facets": ["brand"]}, "cannot count facets of unknown field(s)"),
     ({"query": "shirt", "filters": {"category": 3}}, "must be a string or a list of strings"),
@@ -161,6 +162,7 @@ def test_photo_and_example_routes(url: str, model: BuyerSearch, catalog: pd.Data
     assert examples == {
         "queries": example_queries(model, 3),
         "facets": ["category", "colour", "gender", "usage", "price"],
+        "photo_search": True,
         "version": 1,
     }
     assert len(examples["queries"]) == 3

@@ -358,8 +358,9 @@ function showWelcome() {
 
 async function showExamples() {
   try {
-    const { queries, facets } = await getJson("/v1/search/examples");
+    const { queries, facets, photo_search: photos } = await getJson("/v1/search/examples");
     facetFields = facets;
+    document.querySelector(".camera").hidden = !photos;
     $("examples").replaceChildren(...queries.map((query) => chip(query, () => {
       $("query").value = query;
       state.query = query;
