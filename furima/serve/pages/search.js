@@ -1,7 +1,7 @@
 // The buyer's search page: words and/or a photo, a grid of listings, and facets that narrow
 // the results. Everything comes from this server (POST /v1/search, GET /v1/search/...). The
 // words and filters are kept in the address (#q=...&f.category=...&price=10-50) so a search
-// can be reloaded or shared; a photo stays in the page only.
+// can be reloaded, shared or gone back to; a photo stays in the page only.
 "use strict";
 
 const PAGE_SIZE = 24;
@@ -47,7 +47,7 @@ function requestBody(offset) {
 
 // ---- the address -----------------------------------------------------------------------
 
-function writeAddress() {
+function writeAddress(record) {
   const params = new URLSearchParams();
   if (state.query) params.set("q", state.query);
   for (const [field, values] of Object.entries(state.filters)) {
@@ -55,7 +55,10 @@ function writeAddress() {
   }
   if (state.price) params.set("price", state.price.map((v) => (v === null ? "" : v)).join("-"));
   const hash = params.toString();
-  history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
+  const address = hash ? `#${hash}` : location.pathname;
+  // A new search is a step the back button returns from; paging and retries are not.
+  if (record && `#${hash}` !== location.hash) history.pushState(null, "", address);
+  else history.replaceState(null, "", address);
 }
 
 function readAddress() {
@@ -249,7 +252,7 @@ function emptyMessage() {
 
 // ---- searching -------------------------------------------------------------------------
 
-async function search({ append = false } = {}) {
+async function search({ append = false, record = true } = {}) {
   showError(null);
   if (!state.query && !state.photo) {
     showError("Type what you are looking for, or add a photo to search with it.");
@@ -269,7 +272,7 @@ async function search({ append = false } = {}) {
       document.body.dataset.searches = String(searching);
     }
   }
-  writeAddress();
+  writeAddress(record && !append);
 }
 
 function foldFiltersOnPhone() {
@@ -390,10 +393,16 @@ async function start() {
     const open = $("filters").classList.toggle("open");
     $("filters-toggle").setAttribute("aria-expanded", String(open));
   });
+  window.addEventListener("popstate", () => {
+    readAddress();
+    $("query").value = state.query;
+    if (state.query || state.photo) search({ record: false });
+    else showWelcome();
+  });
   readAddress();
   $("query").value = state.query;
   await showExamples();
-  if (state.query) search();
+  if (state.query) search({ record: false });
 }
 
 start();
