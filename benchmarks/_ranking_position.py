@@ -206,6 +206,7 @@ def comparison(
     replicates: list[dict[str, dict[str, float]]],
     variant: str,
     metric: str,
+    how: str | None = None,
 ) -> dict[str, Any]:
     """One variant against naive on one metric: values, intervals, paired difference."""
     mine = np.array([r[variant][metric] for r in replicates])
@@ -216,7 +217,7 @@ def comparison(
     return {
         "metric": metric,
         "variant": variant,
-        "how": HOW[variant],
+        "how": HOW[variant] if how is None else how,
         "furima": round(point[variant][metric], 4),
         "baseline": round(point["naive"][metric], 4),
         "furima_interval": interval(mine),
@@ -294,6 +295,19 @@ def _rows(
         if variant != "naive"
         for metric in METRICS
     ]
+
+
+def run_position_bias_training(data: Path, seed: int) -> list[dict[str, Any]]:
+    """Cases ``position_bias_training`` and ``position_bias_training_simulated``: click
+    models trained with and without inverse-propensity weights
+    (:mod:`benchmarks._ranking_position_training`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _ranking_position_training import (
+        run_position_bias_training as on_real_clicks,
+    )
+    from _ranking_position_training import run_position_bias_training_simulated
+
+    return [*on_real_clicks(data, seed), *run_position_bias_training_simulated(data, seed)]
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def top_heavy(log: ClickLog, rng: np.random.Generator) -> ClickLog:
     position = np.where(
         frequent, rng.choice([1, 2, 3], len(log), p=first), rng.choice([1, 2, 3], len(log), p=last)
     )
-    return ClickLog(log.frame.assign(position=position), "top_heavy")
+    return ClickLog(log.frame.assign(position=position), "top_heavy", log.features)
 
 
 def simulate(log: ClickLog, relevance: pd.Series, rng: np.random.Generator) -> ClickLog:
@@ -81,7 +81,7 @@ def simulate(log: ClickLog, relevance: pd.Series, rng: np.random.Generator) -> C
         truth.of(log.frame["position"].to_numpy()) * relevance.reindex(log.frame["item"]).to_numpy()
     )
     clicks = (rng.random(len(log)) < chance).astype(np.int8)
-    return ClickLog(log.frame.assign(click=clicks), log.policy)
+    return ClickLog(log.frame.assign(click=clicks), log.policy, log.features)
 
 
 def draw_relevance(items: pd.Index, mean: float, rng: np.random.Generator) -> pd.Series:
