@@ -91,7 +91,7 @@ class Visit(PageVisit):
 
     def facet(self, field: str) -> dict[str, int]:
         rows = self.page.eval_on_selector_all(
-            f"#facets .facet[data-field='{field}'] .facet-value",
+            f"#facets .facet[data-field='{field}'] li:not([hidden]) .facet-value",
             "bs => bs.map(b => [b.querySelector('.name').textContent, "
             "b.querySelector('.count').textContent])",
         )
@@ -140,6 +140,10 @@ def test_words_then_a_facet_then_a_price_bucket_on_desktop(
         f["value"]: f["count"] for f in expected.facets["category"][:8]
     }
     assert visit.columns() == 4
+    colours = len(expected.facets["colour"])
+    assert colours > 8 and page.locator("[data-field='colour'] .facet-value:visible").count() == 8
+    page.click(f"[data-field='colour'] .facet-more >> text=Show all {colours}")
+    assert page.locator("[data-field='colour'] .facet-value:visible").count() == colours
     visit.photos_loaded()
     assert page.evaluate("location.hash") == "#q=black+watch"
     visit.screenshot("search_results_desktop.png")

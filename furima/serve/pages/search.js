@@ -13,6 +13,7 @@ const $ = (id) => document.getElementById(id);
 const state = { query: "", photo: null, photoUrl: null, filters: {}, price: null };
 let facetFields = null;  // what the catalog can count, from /v1/search/examples
 let searching = 0;
+const expandedFacets = new Set();  // fields whose every value shows
 
 // ---- talking to the server -------------------------------------------------------------
 
@@ -153,26 +154,45 @@ function showFacets(facets) {
   const groups = [];
   for (const [field, values] of Object.entries(facets || {})) {
     const chosen = state.filters[field] || [];
-    const shown = values.slice(0, FACET_VALUES_SHOWN);
+    const all = [...values];
     for (const value of chosen) {
-      if (!shown.some((v) => String(v.value) === value)) shown.push({ value, count: 0 });
+      if (!all.some((v) => String(v.value) === value)) all.push({ value, count: 0 });
     }
-    if (!shown.length) continue;
-    const group = document.createElement("section");
-    group.className = "facet";
-    group.dataset.field = field;
-    const heading = document.createElement("h2");
-    heading.textContent = label(field);
-    const list = document.createElement("ul");
-    list.className = "facet-values";
-    list.append(...shown.map((v) => {
-      const value = String(v.value);
-      return facetButton(value, v.count, chosen.includes(value), () => toggleFilter(field, value));
-    }));
-    group.append(heading, list);
-    groups.push(group);
+    if (all.length) groups.push(facetGroup(field, all, chosen));
   }
   $("facets").replaceChildren(...groups);
+}
+
+function facetGroup(field, values, chosen) {
+  // The commonest values first; the rest behind "Show all" (a chosen value always shows).
+  const group = document.createElement("section");
+  group.className = "facet";
+  group.dataset.field = field;
+  const heading = document.createElement("h2");
+  heading.textContent = label(field);
+  const list = document.createElement("ul");
+  list.className = "facet-values";
+  const open = expandedFacets.has(field);
+  list.append(...values.map((v, i) => {
+    const value = String(v.value);
+    const item = facetButton(value, v.count, chosen.includes(value), () => toggleFilter(field, value));
+    item.hidden = !open && i >= FACET_VALUES_SHOWN && !chosen.includes(value);
+    return item;
+  }));
+  group.append(heading, list);
+  if (values.length > FACET_VALUES_SHOWN) {
+    const more = document.createElement("button");
+    more.type = "button";
+    more.className = "link facet-more";
+    more.textContent = open ? "Show fewer" : `Show all ${values.length}`;
+    more.addEventListener("click", () => {
+      if (open) expandedFacets.delete(field);
+      else expandedFacets.add(field);
+      group.replaceWith(facetGroup(field, values, chosen));
+    });
+    group.append(more);
+  }
+  return group;
 }
 
 function priceText(low, high) {
