@@ -116,6 +116,23 @@ def test_a_photo_finds_its_own_listing_first(url: str) -> None:
     assert both["ranking"] == "text+photo" and both["results"][0]["id"] == listing["id"]
 
 
+def test_a_large_photo_fits_the_body_limit_and_garbage_is_unreadable(url: str) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, format="JPEG", quality=95)
+    assert len(buffer.getvalue()) > 4 * ServeSettings().max_json_bytes
+    large = search(url, {"photo": base64.b64encode(buffer.getvalue()).decode(), "k": 3})
+    assert large.status_code == 200 and len(large.json()["results"]) == 3
+    garbage = search(url, {"photo": base64.b64encode(b"not a photo at all").decode()})
+    assert garbage.status_code == 422
+    assert garbage.json()["error"]["type"] == "unreadable_photo"
+
+
 BAD_REQUESTS = [
     ({"query": ""}, "type some words in `query` or send a `photo` to search with"),
     ({"query": "   ", "k": 3}, "type some words in `query` or send a `photo` to search with"),
