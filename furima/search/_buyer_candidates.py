@@ -39,6 +39,7 @@ def text_candidates(
         vector_rank, depth, search.settings.rrf_k
     )
     popularity = search.shown["popularity"][rows].astype(np.float32)
+    any_hits, idf_share = search.lexical.any_hits(query.terms, rows)
     return rows, CandidateSignals(
         bm25=bm25[rows],
         bm25_rank=bm25_rank,
@@ -47,7 +48,8 @@ def text_candidates(
         rrf=rrf.astype(np.float32),
         field_hits=search.lexical.field_hits(query.terms, rows),
         field_lengths={n: v[rows] for n, v in search.lexical.field_lengths_.items()},
-        any_hits=search.lexical.any_hits(query.terms, rows),
+        any_hits=any_hits,
+        idf_share=idf_share,
         query_terms=query.terms.n_terms,
         known_terms=len(query.terms.ids),
         popularity=popularity,

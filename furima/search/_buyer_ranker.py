@@ -32,6 +32,7 @@ BASE_FEATURES = (
     "vector_rank",
     "rrf",
     "any_field_share",
+    "matched_idf_share",
     "query_terms",
     "known_term_share",
     "title_length",
@@ -59,6 +60,7 @@ class CandidateSignals:
         field_hits: Per lexical field, the query's distinct terms the field holds.
         field_lengths: Per lexical field, the field's distinct terms.
         any_hits: The query's distinct terms found in any field.
+        idf_share: Their share of the query's IDF weight.
         query_terms: The query's distinct terms.
         known_terms: Of those, the terms some listing holds.
         popularity: Popularity per candidate (NaN: unknown).
@@ -74,6 +76,7 @@ class CandidateSignals:
     any_hits: np.ndarray
     query_terms: int
     known_terms: int
+    idf_share: np.ndarray = field(default_factory=lambda: np.empty(0))
     popularity: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __len__(self) -> int:
@@ -110,6 +113,7 @@ class CandidateSignals:
             "vector_rank": self.vector_rank,
             "rrf": self.rrf,
             "any_field_share": self.any_hits / terms,
+            "matched_idf_share": self.idf_share if len(self.idf_share) == n else np.zeros(n),
             "query_terms": np.full(n, self.query_terms, np.float32),
             "known_term_share": np.full(n, self.known_terms / terms, np.float32),
             "title_length": title,

@@ -112,6 +112,7 @@ class LexicalIndex:
         self.fields_: dict[str, sparse.csc_matrix] = {}
         self.field_lengths_: dict[str, np.ndarray] = {}
         self.texts_: dict[str, list[str]] = {}
+        self.idf_ = np.zeros(0, np.float32)
         self._bm25: Any = None
 
     def build(self, fields: Mapping[str, Sequence[str]]) -> LexicalIndex:
@@ -131,6 +132,7 @@ class LexicalIndex:
             self.fields_[name].sort_indices()
         joined = [[t for rows in tokens.values() for t in rows[i]] for i in range(n)]
         self._index_bm25(joined)
+        self.idf_ = self._idf(joined)
         return self
 
     def __len__(self) -> int:
@@ -145,6 +147,12 @@ class LexicalIndex:
         data = np.ones(len(indices), np.float32)
         shape = (n, len(self.vocabulary_) + 1)  # a spare column for "no term"
         return sparse.csr_matrix((data, indices, indptr), shape=shape)
+
+    def _idf(self, joined: list[list[str]]) -> np.ndarray:
+        """log(1 + listings / listings holding the term) per vocabulary id."""
+        distinct = [self.vocabulary_[t] for terms in joined for t in set(terms)]
+        frequency = np.bincount(np.asarray(distinct, np.int64), minlength=len(self.vocabulary_))
+        return np.log1p(len(joined) / np.maximum(frequency, 1)).astype(np.float32)
 
     def _index_bm25(self, joined: list[list[str]]) -> None:
         import bm25s
@@ -174,13 +182,19 @@ class LexicalIndex:
             for name in self.fields_
         }
 
-    def any_hits(self, terms: QueryTerms, rows: np.ndarray) -> np.ndarray:
-        """How many of the query's distinct known terms appear in any field of each row."""
+    def any_hits(self, terms: QueryTerms, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: how many of the query's distinct known terms appear in any field, and
+        their share of the query's IDF weight (a rare term missing costs more than a common
+        one; terms no listing holds weigh as the rarest)."""
         held = np.zeros((len(terms.ids), len(rows)), bool)
         for name in self.fields_:
             held |= self._held(name, terms, rows)
         counts: np.ndarray = held.sum(axis=0, dtype=np.float32)
-        return counts
+        weights = self.idf_[terms.ids]
+        unknown = (terms.n_terms - len(terms.ids)) * float(self.idf_.max(initial=1.0))
+        total = float(weights.sum()) + unknown
+        weighted = (weights @ held) / total if total > 0 else np.zeros(len(rows))
+        return counts, np.asarray(weighted, np.float32)
 
     def _held(self, name: str, terms: QueryTerms, rows: np.ndarray) -> np.ndarray:
         """``[terms, rows]``: whether the field of each row holds each term (read from the

@@ -73,7 +73,10 @@ def test_field_hits_count_the_query_terms_each_field_holds(index: LexicalIndex) 
     hits = index.field_hits(terms, rows)
     np.testing.assert_array_equal(hits["title"], [3, 0, 0])
     np.testing.assert_array_equal(hits["colour"], [1, 0, 1])
-    np.testing.assert_array_equal(index.any_hits(terms, rows), [3, 0, 1])
+    counts, idf_share = index.any_hits(terms, rows)
+    np.testing.assert_array_equal(counts, [3, 0, 1])
+    assert idf_share[0] == pytest.approx(1.0) and idf_share[1] == 0.0
+    assert 0 < idf_share[2] < 1 / 3  # "red" is the query's most common term
     np.testing.assert_array_equal(index.field_lengths_["colour"][rows], [1, 1, 1])
 
 
