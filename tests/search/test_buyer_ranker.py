@@ -116,3 +116,22 @@ def test_auto_ranker_trains_on_proxy_judgments(listings: pd.DataFrame) -> None:
         search.fit_ranker(judgments.drop(columns="grade"))
     with pytest.raises(DataError, match="needs at least two of them"):
         BuyerSearch.build(listings, ranker="auto")
+
+
+def test_build_trains_the_ranker_and_a_saved_search_keeps_it(
+    listings: pd.DataFrame, tmp_path: Path
+) -> None:
+    ranker = BuyerRanker(n_estimators=30, threads=1)
+    search = BuyerSearch.build(
+        listings, columns=COLUMNS, ranker=ranker, settings=SearchSettings(depth=30)
+    )
+    assert search.ranker is ranker and ranker.is_fitted
+    loaded = BuyerSearch.load(search.save(tmp_path / "buyer"))
+    assert loaded.ranker is not None and loaded.ranker.features_ == ranker.features_
+    for query in ("men black casual shoes", "women white tops"):
+        before, after = search.search(query, k=10), loaded.search(query, k=10)
+        assert after.ranking == before.ranking == "learned"
+        assert after.ids.tolist() == before.ids.tolist()
+        np.testing.assert_allclose(
+            [h.score for h in after.results], [h.score for h in before.results]
+        )
