@@ -99,12 +99,15 @@ class BuyerColumns:
         return {name: _texts(listings[column]) for name, column in fields.items()}
 
     def facet_texts(self, listings: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Filter field -> values (category, colour, condition, status, attributes)."""
+        """Filter field -> values (category, colour, condition, attributes, and status: all
+        on sale when the table has no status column)."""
         named = {n: c for n, c in self._optional().items() if n in _NAMED and c is not None}
         out = {name: listings[column].to_numpy(dtype=object) for name, column in named.items()}
         out |= {c: listings[c].to_numpy(dtype=object) for c in self.attributes}
-        if self.status is not None:
-            out["status"] = statuses(listings[self.status])
+        status = listings[self.status] if self.status is not None else None
+        out["status"] = (
+            statuses(status) if status is not None else np.full(len(listings), "on_sale", object)
+        )
         return out
 
     def ids(self, listings: pd.DataFrame) -> np.ndarray:

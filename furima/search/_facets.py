@@ -69,8 +69,9 @@ class FacetTable:
     # -- filters -------------------------------------------------------------------------
 
     def check(self, filters: Mapping[str, Any] | None) -> dict[str, Any]:
-        """``filters`` checked, with ``status: on_sale`` added when the catalog has a status
-        and the filters do not ask for one (sold listings stay out unless asked for)."""
+        """``filters`` checked, with ``status: on_sale`` added when the catalog has sold
+        listings and the filters do not ask for a status (sold listings stay out unless
+        asked for)."""
         if filters is None:
             filters = {}
         if not isinstance(filters, Mapping):
@@ -80,9 +81,12 @@ class FacetTable:
             )
         for name, condition in filters.items():
             self._condition(name, condition)  # raises on unknown fields and bad conditions
-        if STATUS in self.codes and STATUS not in filters:
+        if STATUS not in filters and self._any_sold():
             return {**filters, STATUS: ON_SALE}
         return dict(filters)
+
+    def _any_sold(self) -> bool:
+        return STATUS in self.vocab and "sold" in set(self.vocab[STATUS].tolist())
 
     def mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
         """Rows that satisfy every condition of checked ``filters`` (None: no condition)."""

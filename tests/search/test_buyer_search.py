@@ -198,3 +198,16 @@ def test_a_repeated_query_is_not_encoded_again(search: BuyerSearch) -> None:
     assert calls == [["grey formal shirt"], ["brown handbag"]]
     assert pages[0].to_dict() == first.to_dict()
     assert pages[1].to_dict() == pages[2].to_dict()
+
+
+def test_a_catalog_without_status_is_all_on_sale(listings: pd.DataFrame) -> None:
+    plain = BuyerSearch.build(
+        listings.drop(columns="status"),
+        columns=BuyerColumns(category="article_type"),
+        settings=SearchSettings(depth=20),
+    )
+    everything = plain.search("shoes", k=20)
+    assert plain.search("shoes", k=20, filters={"status": "on_sale"}).ids.tolist() == (
+        everything.ids.tolist()
+    )
+    assert plain.search("shoes", filters={"status": "sold"}).total == 0
