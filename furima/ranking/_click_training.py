@@ -49,7 +49,9 @@ class WeightedRanker(Protocol):
 R = TypeVar("R", bound=WeightedRanker)
 
 
-def click_examples(log: ClickLog, features: Sequence[str] | None = None) -> RankingExamples:
+def click_examples(
+    log: ClickLog, features: Sequence[str] | None = None, categorical: Sequence[str] = ()
+) -> RankingExamples:
     """The impressions of ``log`` as ranking examples with one event, ``"click"``.
 
     One request per impression, or per ``request`` when the log has that column (its rows
@@ -60,9 +62,11 @@ def click_examples(log: ClickLog, features: Sequence[str] | None = None) -> Rank
             (``ClickLog.from_frame(frame, features=[...])``).
         features: The feature columns to learn from (default: ``log.features``); never the
             position, the click or the logging propensity.
+        categorical: Features holding category codes (ints >= 0) rather than quantities.
 
     Raises:
         DataError: No features, a feature the log lacks, or a column that is not a feature.
+        SchemaError: A categorical column that is not among the features.
     """
     chosen = _checked_features(log, features)
     frame = log.frame
@@ -81,7 +85,7 @@ def click_examples(log: ClickLog, features: Sequence[str] | None = None) -> Rank
             label_column(CLICK_EVENT): frame["click"].to_numpy(np.int8),
         }
     )
-    return RankingExamples(table, tuple(chosen), (CLICK_EVENT,))
+    return RankingExamples(table, tuple(chosen), (CLICK_EVENT,), tuple(categorical))
 
 
 def click_weights(
@@ -128,6 +132,7 @@ def fit_click_ranker(
     propensities: Propensities | None,
     *,
     features: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
     clip: float | None = 10.0,
     policy: bool = False,
     policy_clip: float | None = 100.0,
@@ -143,7 +148,7 @@ def fit_click_ranker(
         DataError: As :func:`click_examples` and :func:`click_weights`, or a LightGBM ranker
             not in per-event mode for ``"click"``.
     """
-    examples = click_examples(log, features)
+    examples = click_examples(log, features, categorical)
     weights = click_weights(log, propensities, clip=clip, policy=policy, policy_clip=policy_clip)
     model = _default_ranker() if ranker is None else ranker
     _check_click_mode(model)
