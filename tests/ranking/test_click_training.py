@@ -53,8 +53,11 @@ def test_examples_group_impressions_of_a_request() -> None:
             "price": [1.0, 2.0, 3.0, 1.0, 3.0],
         }
     )
-    examples = click_examples(ClickLog.from_frame(frame, features=["price"]))
-    assert examples.group_sizes().tolist() == [3, 2]
+    log = ClickLog.from_frame(frame, features=["price"])
+    assert click_examples(log).group_sizes().tolist() == [3, 2]
+    assert click_examples(log, categorical=["price"]).categorical == ("price",)
+    with pytest.raises(SchemaError, match=r"categorical columns \['size'\] are not among"):
+        click_examples(log, categorical=["size"])
 
 
 def test_weights_reweigh_clicks_by_inverse_propensity(bts: ClickLog) -> None:
