@@ -4,10 +4,12 @@
 check), filters (category, price range, other catalog fields), ``k`` and ``offset`` for paging
 and the facets to count, and answers the loaded :class:`~furima.search.BuyerSearch`'s page: the
 listings best first, each with its display fields and a photo address, the total number of
-matches, the facet counts over all of them, price buckets and notes in words. Requests of one
-micro-batch that ask with the same filters, page and facets are answered by one
-``search_many`` call. The search page (``/search``) reads photos and example queries through
-the GET routes in :mod:`furima.serve._search_routes`.
+matches, the facet counts over all of them (prices in buckets) and notes in words. The requests
+of one micro-batch that share a page size, an offset and facets are answered by one
+``search_many`` call (their texts encoded together), each with its own filters. Filters and
+facets are checked by the search itself; what it cannot apply is the caller's input (422). The
+search page (``/search``) reads photos and example queries through the GET routes in
+:mod:`furima.serve._search_routes`.
 """
 
 from __future__ import annotations
