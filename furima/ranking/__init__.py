@@ -23,6 +23,12 @@ from furima.ranking._base import (
 )
 from furima.ranking._calibration import Calibrator, expected_calibration_error
 from furima.ranking._click_logs import CLICK_LOG_COLUMNS, ClickLog
+from furima.ranking._click_training import (
+    CLICK_EVENT,
+    click_examples,
+    click_weights,
+    fit_click_ranker,
+)
 from furima.ranking._examples import (
     CandidateSettings,
     build_examples,
@@ -43,6 +49,7 @@ from furima.ranking._position_bias import (
 from furima.ranking._position_em import estimate_by_regression_em
 
 __all__ = [
+    "CLICK_EVENT",
     "CLICK_LOG_COLUMNS",
     "DEFAULT_GAINS",
     "LABEL_PREFIX",
@@ -62,11 +69,14 @@ __all__ = [
     "Ranker",
     "RankingExamples",
     "build_examples",
+    "click_examples",
+    "click_weights",
     "daily_requests",
     "estimate_by_intervention_harvesting",
     "estimate_by_regression_em",
     "estimate_from_randomized",
     "expected_calibration_error",
+    "fit_click_ranker",
     "ipw_weights",
     "item_click_rates",
     "label_column",
