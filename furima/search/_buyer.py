@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from furima.exceptions import DataError, FilterError, NotFittedError
+from furima.exceptions import DataError, NotFittedError
 from furima.features import MiniLMEncoder
 from furima.index import VectorIndex
 from furima.search._buyer_candidates import photo_candidates, text_candidates
@@ -31,8 +31,8 @@ from furima.search._buyer_columns import (
     as_text,
     catalog_frame,
 )
-from furima.search._buyer_query import Query, QueryVectorCache, check_query
-from furima.search._buyer_ranker import BuyerRanker, CandidateSignals, feature_names
+from furima.search._buyer_query import Query, QueryVectorCache, check_query, per_query_filters
+from furima.search._buyer_ranker import BuyerRanker, CandidateSignals
 from furima.search._facets import PRICE, FacetTable
 from furima.search._fusion import RRF_K, reciprocal_rank_fusion
 from furima.search._lexical import LexicalIndex, scripts_of
@@ -197,25 +197,11 @@ class BuyerSearch:
         query's candidates are retrieved as at search time; candidates without a judgment
         count as grade 0.
         """
-        _check_judgments(judgments)
-        queries = list(dict.fromkeys(judgments["query"].astype(str)))
-        grades = judgments.groupby(["query", "id"])["grade"].max()
-        signals = self.candidate_signals(queries)
-        names = feature_names(list(self.lexical.fields_))
-        blocks, labels, groups = [], [], []
-        for query, (rows, found) in zip(queries, signals, strict=True):
-            ids = self.ids[rows]
-            labels.append(grades.reindex(pd.MultiIndex.from_product([[query], ids])).fillna(0))
-            blocks.append(found.matrix(names))
-            groups.append(len(rows))
+        from furima.search._buyer_judgments import training_matrix
+
+        features, grades, groups, names = training_matrix(self, judgments)
         model = ranker or BuyerRanker()
-        model.fit(
-            np.concatenate(blocks),
-            np.concatenate([g.to_numpy() for g in labels]),
-            np.asarray(groups, np.int64),
-            names,
-        )
-        self.ranker = model
+        self.ranker = model.fit(features, grades, groups, names)
         return self
 
     def candidate_signals(
@@ -271,7 +257,7 @@ class BuyerSearch:
         if isinstance(queries, str):
             raise DataError("queries must be a list of strings; wrap a single query in a list.")
         photos = list(photos) if photos is not None else [None] * len(queries)
-        per_query = _per_query_filters(filters, len(queries))
+        per_query = per_query_filters(filters, len(queries))
         if len(photos) != len(queries):
             raise DataError(f"got {len(photos)} photos for {len(queries)} queries.")
         self._check_page(k, offset)
@@ -332,8 +318,8 @@ class BuyerSearch:
         photo_rows, photo_scores = photo_candidates(self, query)
         if text_rows is None:
             return photo_rows, photo_scores, "photo"
-        ids, fused = reciprocal_rank_fusion([text_rows, photo_rows], k=self.settings.rrf_k)
-        return ids, fused, "text+photo"
+        rows, fused = reciprocal_rank_fusion([text_rows, photo_rows], k=self.settings.rrf_k)
+        return rows, fused, "text+photo"
 
     def _order_text(self, found: CandidateSignals) -> tuple[np.ndarray, str]:
         if self.ranker is None:
@@ -378,7 +364,7 @@ class BuyerSearch:
             k=k,
             facets=self.facets.counts(rows, facets),
             notes=query.notes,
-            ranking=ranking if self.ranker is not None or ranking != "learned" else "rrf",
+            ranking=ranking,
         )
 
     def _hit(self, row: int, score: float) -> SearchHit:
@@ -428,25 +414,3 @@ def _title_vectors(
             f"shape {vectors.shape}."
         )
     return vectors
-
-
-def _per_query_filters(
-    filters: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None, n: int
-) -> list[Mapping[str, Any] | None]:
-    if filters is None or isinstance(filters, Mapping):
-        return [filters] * n
-    if isinstance(filters, str) or not isinstance(filters, Sequence):
-        raise FilterError("filters must be a mapping of field -> condition, or one per query.")
-    if len(filters) != n:
-        raise FilterError(f"got {len(filters)} filter mappings for {n} queries.")
-    return list(filters)
-
-
-def _check_judgments(judgments: pd.DataFrame) -> None:
-    missing = [c for c in ("query", "id", "grade") if c not in judgments.columns]
-    if missing:
-        raise DataError(
-            f"judgments lack the column(s) {missing}; give one row per (query, id, grade)."
-        )
-    if len(judgments) == 0:
-        raise DataError("judgments are empty; the ranker needs graded (query, id) pairs.")

@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from furima.search._buyer import BuyerSearch
     from furima.search._buyer_columns import BuyerColumns
 
-__all__ = ["attribute_grades", "attribute_queries", "proxy_attributes", "proxy_judgments"]
+__all__ = [
+    "attribute_grades",
+    "attribute_queries",
+    "proxy_attributes",
+    "proxy_judgments",
+    "training_matrix",
+]
 
 
 def proxy_attributes(columns: BuyerColumns) -> list[str]:
@@ -159,3 +165,33 @@ def _top_up(used: np.ndarray, wanted: int, rng: np.random.Generator) -> None:
 
 def _render(asked: list[str | None]) -> str:
     return " ".join(a.strip().lower() for a in asked if a is not None)
+
+
+def training_matrix(
+    search: BuyerSearch, judgments: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """``(features, grades, candidates per query, feature names)`` for training the ranker:
+    each judged query's candidates retrieved as at search time, unjudged ones graded 0."""
+    from furima.search._buyer_ranker import feature_names
+
+    _check_judgments(judgments)
+    queries = list(dict.fromkeys(judgments["query"].astype(str)))
+    grades = judgments.groupby(["query", "id"])["grade"].max()
+    names = feature_names(list(search.lexical.fields_))
+    blocks, labels, groups = [], [], []
+    for query, (rows, found) in zip(queries, search.candidate_signals(queries), strict=True):
+        index = pd.MultiIndex.from_product([[query], search.ids[rows]])
+        labels.append(grades.reindex(index).fillna(0).to_numpy())
+        blocks.append(found.matrix(names))
+        groups.append(len(rows))
+    return np.concatenate(blocks), np.concatenate(labels), np.asarray(groups, np.int64), names
+
+
+def _check_judgments(judgments: pd.DataFrame) -> None:
+    missing = [c for c in ("query", "id", "grade") if c not in judgments.columns]
+    if missing:
+        raise DataError(
+            f"judgments lack the column(s) {missing}; give one row per (query, id, grade)."
+        )
+    if len(judgments) == 0:
+        raise DataError("judgments are empty; the ranker needs graded (query, id) pairs.")

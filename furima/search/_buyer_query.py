@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from furima.exceptions import DataError
+from furima.exceptions import DataError, FilterError
 from furima.search._facets import FacetTable
 from furima.search._lexical import LexicalIndex, QueryTerms, tokenize
 
-__all__ = ["Query", "QueryVectorCache", "check_query"]
+__all__ = ["Query", "QueryVectorCache", "check_query", "per_query_filters"]
 
 _SCRIPT_NAMES = {"cjk": "Chinese/Japanese", "hangul": "Korean"}
 
@@ -152,3 +152,16 @@ class QueryVectorCache:
                 self._vectors[text] = vector
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
+
+
+def per_query_filters(
+    filters: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None, n: int
+) -> list[Mapping[str, Any] | None]:
+    """One filter mapping (or None) per query, from one shared mapping or a list."""
+    if filters is None or isinstance(filters, Mapping):
+        return [filters] * n
+    if isinstance(filters, str) or not isinstance(filters, Sequence):
+        raise FilterError("filters must be a mapping of field -> condition, or one per query.")
+    if len(filters) != n:
+        raise FilterError(f"got {len(filters)} filter mappings for {n} queries.")
+    return list(filters)
