@@ -115,6 +115,7 @@ def search_routes(slot: TaskSlot) -> APIRouter:
         "/v1/search/listings/{listing_id}/photo",
         summary="A searchable listing's photo",
         response_class=Response,
+        response_model=None,
         responses={
             200: {"content": {"image/jpeg": {}}, "description": "The photo."},
             404: _UNKNOWN,

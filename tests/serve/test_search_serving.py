@@ -76,6 +76,10 @@ def test_search_is_a_known_task_and_answers_as_the_library_does(
     assert body["facets"]["category"][0] == {"value": "Watches", "count": 26}
     assert sum(f["count"] for f in body["facets"]["price"]) == body["total"]
     assert set(body["facets"]) == set(FACETS)
+    documented = httpx.get(f"{url}/openapi.json").json()["paths"]
+    assert {"/v1/search", "/v1/search/examples", "/v1/search/listings/{listing_id}/photo"} <= set(
+        documented
+    )
 
 
 def test_filters_narrow_and_facet_counts_match_the_next_page(
