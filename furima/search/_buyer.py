@@ -40,7 +40,7 @@ from furima.search._lexical import LexicalIndex, scripts_of
 if TYPE_CHECKING:
     from furima.search._similar import SimilarSearch
 
-__all__ = ["DEFAULT_FACETS", "BuyerSearch", "SearchSettings"]
+__all__ = ["DEFAULT_FACETS", "BuyerSearch", "SearchSettings", "query_encoder"]
 
 DEFAULT_FACETS = ("category", "colour", "condition", "price")
 HNSW_FROM = 10_000
@@ -70,6 +70,13 @@ class SearchSettings:
         return asdict(self)
 
 
+def query_encoder() -> MiniLMEncoder:
+    """MiniLM on one thread: a query is a few words, which a second thread hardly speeds up,
+    while on a busy machine two threads wait on each other and a search's slowest times grow
+    tenfold. (MiniLMEncoder sets torch's thread count for the process when it loads.)"""
+    return MiniLMEncoder(threads=1)
+
+
 class BuyerSearch:
     """Relevance-ranked buyer search over a catalog; build with :meth:`build`."""
 
@@ -90,7 +97,7 @@ class BuyerSearch:
         self.lexical, self.vectors, self.facets = lexical, vectors, facets
         self.ranker, self.photo_pool = ranker, photo_pool
         self.settings = settings or SearchSettings()
-        self.text_encoder = text_encoder or MiniLMEncoder()
+        self.text_encoder = text_encoder or query_encoder()
         self.ids = catalog["id"].to_numpy(np.int64)
         self._order = np.argsort(self.ids, kind="stable")
         self.shown = {name: catalog[name].to_numpy() for name in catalog.columns}
@@ -125,7 +132,7 @@ class BuyerSearch:
             photo_pool: A :class:`SimilarSearch` pool over the same listing ids, for photo
                 queries.
             title_vectors: MiniLM vectors of the titles, already computed (row-aligned).
-            text_encoder: The title encoder (default :class:`MiniLMEncoder`).
+            text_encoder: The title and query encoder (default :func:`query_encoder`).
             settings: :class:`SearchSettings`.
             backend: The title vectors' :class:`~furima.index.VectorIndex` backend;
                 ``auto``: HNSW from 10,000 listings (a query's vector search then takes about
@@ -137,7 +144,7 @@ class BuyerSearch:
         columns.check(listings)
         if len(listings) == 0:
             raise DataError("the listings table is empty; nothing to search.")
-        encoder = text_encoder or MiniLMEncoder()
+        encoder = text_encoder or query_encoder()
         catalog = catalog_frame(listings, columns)
         lexical = LexicalIndex().build(columns.lexical_fields(listings))
         numbers = {PRICE: listings[columns.price].to_numpy()} if columns.price else {}

@@ -93,9 +93,8 @@ def save_buyer_search(search: BuyerSearch, path: str | Path) -> Path:
 
 def load_buyer_search(path: str | Path) -> BuyerSearch:
     """Load a search written by :func:`save_buyer_search`, checking format and checksums."""
-    from furima.features import MiniLMEncoder
     from furima.index import VectorIndex
-    from furima.search._buyer import BuyerSearch, SearchSettings
+    from furima.search._buyer import BuyerSearch, SearchSettings, query_encoder
     from furima.search._buyer_columns import BuyerColumns
     from furima.search._buyer_ranker import BuyerRanker
     from furima.search._facets import FacetTable
@@ -105,7 +104,7 @@ def load_buyer_search(path: str | Path) -> BuyerSearch:
     folder = Path(path)
     manifest = read_manifest(folder, KIND)
     check_files(folder, manifest, KIND)
-    encoder = MiniLMEncoder()
+    encoder = query_encoder()
     if manifest.get("text_encoder") != encoder.name:
         raise ModelFormatError(
             f"the search was encoded with {manifest.get('text_encoder')!r}, but this furima "
