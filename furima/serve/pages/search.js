@@ -55,10 +55,10 @@ function writeAddress(record) {
     for (const value of values) params.append(`f.${field}`, value);
   }
   if (state.price) params.set("price", state.price.map((v) => (v === null ? "" : v)).join("-"));
-  const hash = params.toString();
-  const address = hash ? `#${hash}` : location.pathname;
+  const hash = params.toString() ? `#${params}` : "";
+  const address = hash || location.pathname;
   // A new search is a step the back button returns from; paging and retries are not.
-  if (record && `#${hash}` !== location.hash) history.pushState(null, "", address);
+  if (record && hash !== location.hash) history.pushState(null, "", address);
   else history.replaceState(null, "", address);
 }
 
