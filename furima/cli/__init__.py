@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from furima.cli._automl import automl_app
+from furima.cli._buyer_search import buyer_search_app
 from furima.cli._demo import demo
 from furima.cli._ingest import ingest
 from furima.cli._listing import listing_app
@@ -39,6 +40,7 @@ app.add_typer(automl_app, name="automl")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(safety_app, name="safety")
 app.add_typer(rank_app, name="rank")
+app.add_typer(buyer_search_app, name="buyer-search")
 
 
 def main() -> None:
