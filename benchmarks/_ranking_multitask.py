@@ -28,7 +28,13 @@ from furima.ranking._multitask import MultiTaskRanker, ndcg_at_10
 
 __all__ = ["MULTITASK_SETTINGS", "SCORE_WEIGHTS", "run_multitask"]
 
-MULTITASK_SETTINGS: dict[str, Any] = {"architecture": "mmoe"}
+MULTITASK_SETTINGS: dict[str, Any] = {
+    "architecture": "mmoe",
+    "listwise_weight": 0.5,
+    "conditional_on": "view",
+    "ensemble": 3,
+    "patience": 2,
+}
 """The multi-task ranker's settings in this benchmark (the views-only model uses the same)."""
 SCORE_WEIGHTS = {"view": 1.0, "like": 2.0, "cart": 3.0, "purchase": 5.0}
 """Business weights of the final score."""
@@ -83,11 +89,22 @@ def compare(
             "ece_before": round(expected_calibration_error(raw[event], labels), 5),
             "ece_after": round(expected_calibration_error(heads[event], labels), 5),
         }
+        spread = {
+            f"ci95_minus_{other}": _paired_interval(
+                test, labels, heads[event], measured[other], seed
+            )
+            for other in ("baseline", "views_only")
+        }
         for metric, measure in (("ndcg@10", _ndcg), ("auc", _auc)):
             values = {k: round(measure(test, labels, v), 4) for k, v in measured.items()}
             rows.append(
                 {**common, "case": f"multitask_{event}", "metric": metric, **values}
-                | {"positives": int(labels.sum()), "furima_is": f"the {event} head"}
+                | (spread if metric == "ndcg@10" else {})
+                | {
+                    "positives": int(labels.sum()),
+                    "requests_with_positive": _requests(test, labels),
+                }
+                | {"furima_is": f"the {event} head's calibrated probability"}
                 | {"baseline_name": f"LightGBM binary on {event} labels"}
                 | (calibration if metric == "auc" else {})
             )
@@ -113,3 +130,26 @@ def _auc(test: RankingExamples, labels: np.ndarray, scores: np.ndarray) -> float
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
+
+
+def _requests(test: RankingExamples, labels: np.ndarray) -> int:
+    return int(test.frame.loc[labels > 0, "request"].nunique())
+
+
+def _paired_interval(
+    test: RankingExamples, labels: np.ndarray, ours: np.ndarray, theirs: np.ndarray, seed: int
+) -> list[float]:
+    """95% bootstrap interval (over the requests with a positive) of furima's NDCG@10 minus
+    another model's: how much of a gap the test requests can tell apart from luck."""
+    request = test.frame["request"].to_numpy()
+    order = np.argsort(request, kind="stable")
+    bounds = np.flatnonzero(np.diff(request[order])) + 1
+    gaps = [
+        ndcg_at_10(labels[rows], ours[rows], request[rows])
+        - ndcg_at_10(labels[rows], theirs[rows], request[rows])
+        for rows in np.split(order, bounds)
+        if labels[rows].any()
+    ]
+    draws = np.random.default_rng(seed).choice(gaps, size=(1000, len(gaps)))
+    low, high = np.percentile(draws.mean(axis=1), [2.5, 97.5])
+    return [round(float(low), 4), round(float(high), 4)]
