@@ -235,3 +235,20 @@ def test_an_ensemble_averages_its_seeds(
     one, two = (m.event_probabilities(test, calibrated=False) for m in (fitted, second))
     for event in EVENTS:
         np.testing.assert_allclose(raw[event], (one[event] + two[event]) / 2, atol=1e-5)
+
+
+def test_unknown_users_and_items_in_a_huge_request(fitted: MultiTaskRanker) -> None:
+    """10,000 candidates nobody has seen (every feature missing, unknown category): finite,
+    equal scores, never a crash."""
+    frame = pd.DataFrame(
+        {
+            "request": np.zeros(10_000, np.int64),
+            "user": "new",
+            "item": [f"new{i}" for i in range(10_000)],
+            "timestamp": np.zeros(10_000, np.int64),
+            **{name: np.full(10_000, np.nan) for name in FEATURES},
+        }
+    )
+    scores = fitted.score(RankingExamples(frame, FEATURES, (), ("category",)))
+    assert scores.shape == (10_000,) and np.isfinite(scores).all()
+    assert np.ptp(scores) == 0.0
