@@ -23,7 +23,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from furima.cli._demo_ranking import print_served_rank, ranking_step
+from furima.cli._demo_ranking import (
+    buyer_search_step,
+    print_served_rank,
+    print_served_search,
+    ranking_step,
+)
 from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_served_feed
 from furima.cli._demo_safety import SERVED_LISTING, print_served_check, safety_step
 from furima.cli._errors import reported_errors
@@ -119,12 +124,14 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     feed = photo_feed_step(out, workdir, seed, photos, price_model)
     safety = safety_step(out, workdir, seed, photos, price_model)
     rank = ranking_step(out, workdir, seed)
+    buyer_search = buyer_search_step(out, workdir, seed, catalog)
     models = {
         "price": price_model,
         "listing": path,
         "recommend": feed,
         "safety": safety,
         "rank": rank,
+        "search": buyer_search,
     }
     _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]])
 
@@ -209,10 +216,13 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
             print_served_check(out, url, SERVED_LISTING)
         if "rank" in models:
             print_served_rank(out, url)
+        if "search" in models:
+            print_served_search(out, url)
     registry_dir = workdir / "registry"
     out.print(
         f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "
-        f"drop a photo, or http://127.0.0.1:8000/buyer for a buyer's feed; "
+        f"drop a photo, http://127.0.0.1:8000/buyer for a buyer's feed or "
+        f"http://127.0.0.1:8000/search to search; "
         f"furima serve --registry {registry_dir} --review-queue {workdir / 'review.duckdb'} "
         f"for the review page at /review too; furima models list --registry {registry_dir}"
     )

@@ -15,9 +15,11 @@ if TYPE_CHECKING:
     from furima.catalog import Interactions
     from furima.ranking import FeedRanker, RankingExamples
 
-__all__ = ["print_served_rank", "ranking_step"]
+__all__ = ["buyer_search_step", "print_served_rank", "print_served_search", "ranking_step"]
 
 _DAY_S = 86_400
+_SEARCHES = ("women red kurta", "black leather watch", "白いスニーカー")
+_PROXY_QUERIES = 300
 
 
 def ranking_step(out: Console, workdir: Path, seed: int) -> Path:
@@ -91,6 +93,53 @@ def _quality_table(test: RankingExamples, model: FeedRanker) -> Table:
             f"{ndcg_at_10(labels, habit, groups):.3f}",
         )
     return table
+
+
+def buyer_search_step(out: Console, workdir: Path, seed: int, catalog: pd.DataFrame) -> Path:
+    """Buyer search over the real photo catalog: BM25 and title vectors, a ranker learned
+    from the catalog's own attributes, facets, and photos through the listing pool."""
+    from furima.search import BuyerColumns, BuyerSearch, SimilarSearch, proxy_judgments
+
+    out.rule("11. buyer search: words and photos over the real catalog, ranked by relevance")
+    columns = BuyerColumns(
+        category="article_type", colour="base_colour", attributes=("gender", "usage", "season")
+    )
+    pool = SimilarSearch.load(workdir / "models" / "search")  # the catalog's photos (step 4)
+    listed = catalog
+    search = BuyerSearch.build(listed, columns=columns, photo_pool=pool)
+    attributes = [*columns.attributes, "base_colour", "article_type"]
+    judgments = proxy_judgments(
+        search, listed, attributes=attributes, n_queries=_PROXY_QUERIES, seed=seed
+    )
+    search.fit_ranker(judgments)
+    out.print(
+        f"{len(search):,} listings indexed; the ranker learned from {_PROXY_QUERIES} queries "
+        "made of the catalog's own attributes (gender, usage, season, colour, type)"
+    )
+    for query in _SEARCHES:
+        page = search.search(query, k=3)
+        titles = "; ".join(hit.title for hit in page.results) or "nothing"
+        notes = f"  ({page.notes[0]})" if page.notes else ""
+        out.print(f"{query!r}: {page.total} matches; {titles}{notes}")
+    path = search.save(workdir / "models" / "buyer-search")
+    out.print(f"saved {path}; try: furima buyer-search query 'blue denim jeans' --model {path}")
+    return path
+
+
+def print_served_search(out: Console, url: str) -> None:
+    """One served ``/v1/search`` call and the search page."""
+    import httpx
+
+    body = {"query": _SEARCHES[0], "k": 3}
+    reply = httpx.post(f"{url}/v1/search", json=body, timeout=60)
+    answer: dict[str, Any] = reply.json()
+    titles = "; ".join(hit["title"] for hit in answer.get("results", []))
+    out.print(
+        f"POST {url}/v1/search {body} -> HTTP {reply.status_code}: {answer.get('total')} "
+        f"matches, {titles} from search version {answer['model']['version']}"
+    )
+    page = httpx.get(f"{url}/search", timeout=60)
+    out.print(f"GET {url}/search -> HTTP {page.status_code}: the buyer's search page")
 
 
 def print_served_rank(out: Console, url: str) -> None:

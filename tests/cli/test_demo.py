@@ -74,6 +74,18 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert "registered safety version 1 as champion" in flat
     assert re.search(r"/v1/listings:check -> HTTP 200: review \(flagged: off_platform", flat)
     assert re.search(r"GET http://127\.0\.0\.1:\d+/review -> HTTP 200", flat)
+    # ranking: the ranker beats the category habit on every event of the last day
+    for event in ("view", "like", "purchase", "cart"):
+        row = re.search(rf"│ {event}\s+│\s+\d+ │\s+([0-9.]+) │\s+([0-9.]+) │", result.stdout)
+        assert row and float(row.group(1)) > float(row.group(2)), event
+    assert "registered rank version 1 as champion" in flat
+    assert re.search(r"/v1/rank .+ -> HTTP 200: listings \d+(, \d+){4} from rank version 1", flat)
+    # buyer search: words find the right type and colour; another script gets a note
+    assert "1,996 listings indexed" in flat
+    assert re.search(r"'women red kurta': \d+ matches; [^;]*Red[^;]*Kurta", flat)
+    assert "'白いスニーカー': 0 matches; nothing" in flat
+    assert re.search(r"/v1/search .+ -> HTTP 200: \d+ matches, .+ from search version 1", flat)
+    assert re.search(r"GET http://127\.0\.0\.1:\d+/search -> HTTP 200", flat)
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None
