@@ -52,7 +52,7 @@ from furima.search._buyer_judgments import (
     proxy_judgments,
 )
 
-__all__ = ["MYNTRA_COLUMNS", "QUERY_ATTRIBUTES", "ndcg_at_10", "run_search"]
+__all__ = ["MYNTRA_COLUMNS", "QUERY_ATTRIBUTES", "built_search", "ndcg_at_10", "run_search"]
 
 QUERY_ATTRIBUTES = ("gender", "base_colour", "usage", "article_type")
 MYNTRA_COLUMNS = BuyerColumns(
@@ -87,6 +87,18 @@ def run_search(data: Path, seed: int = 0) -> list[dict[str, Any]]:
         if case == "search":
             rows.append(_latency_row(search, queries["query"].tolist(), len(table), seed))
     return rows
+
+
+def built_search(data: Path, seed: int = 0) -> tuple[BuyerSearch, list[str], int]:
+    """The ``search`` case's search (its ranker trained), its test queries and the number of
+    listings: what the server latency case serves."""
+    table, digest = read_catalog(data, ["id", "title", *_catalog_columns()])
+    vectors = title_features(table, digest, CACHE)
+    train, test = _split(len(table), seed)
+    search = BuyerSearch.build(table, columns=MYNTRA_COLUMNS, title_vectors=vectors)
+    trained = _train_ranker(search, table, train, seed)
+    queries = _test_queries(table, test, trained, seed)["query"].tolist()
+    return search, queries, len(table)
 
 
 def _train_ranker(
