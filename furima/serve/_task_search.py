@@ -134,7 +134,7 @@ class SearchResponse(BaseModel):
 
 
 def _load(path: Path) -> Any:
-    from furima.search._buyer import BuyerSearch
+    from furima.search import BuyerSearch
 
     return BuyerSearch.load(path)
 

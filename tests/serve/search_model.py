@@ -12,9 +12,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from furima.search import PoolColumns, SimilarSearch
-from furima.search._buyer import BuyerSearch
-from furima.search._buyer_columns import BuyerColumns
+from furima.search import BuyerColumns, BuyerSearch, PoolColumns, SimilarSearch
 
 from .recommend_model import catalog
 

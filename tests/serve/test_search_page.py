@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from furima.registry import ModelRegistry
-from furima.search._buyer import BuyerSearch
+from furima.search import BuyerSearch
 from furima.serve import ServeSettings, create_app, running_server
 
 from .chromium import NEEDS_CHROMIUM, PageVisit

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from furima.registry import ModelRegistry
-from furima.search._buyer import BuyerSearch
+from furima.search import BuyerSearch
 from furima.serve import ServeSettings, create_app, known_tasks, running_server
 from furima.serve._search_routes import example_queries, facet_fields
 from furima.serve._task_search import SEARCH_TASK, SearchRequest
