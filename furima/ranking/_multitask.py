@@ -25,7 +25,8 @@ from furima.ranking._calibration import CALIBRATION_METHODS, Calibrator, expecte
 from furima.ranking._mtl_features import FeatureTransform
 
 if TYPE_CHECKING:
-    from furima.ranking._mtl_networks import MultiTaskNetwork, Scorer, TrainData
+    from furima.ranking._mtl_networks import MultiTaskNetwork, Scorer
+    from furima.ranking._mtl_training import TrainData
 
 __all__ = ["MultiTaskRanker"]
 
@@ -136,6 +137,7 @@ class MultiTaskRanker(Ranker):
         """Learn the transform, the network (early-stopped on ``valid``'s mean NDCG@10 over
         the heads) and, on ``valid``, the calibration of each head."""
         from furima.ranking import _mtl_networks as networks
+        from furima.ranking import _mtl_training as training
 
         events = self._check_settings(train)
         self._check_examples(train, events, "train")
@@ -153,7 +155,7 @@ class MultiTaskRanker(Ranker):
             net = self._build(seed)
             check = None if valid_data is None else self._validation(net, valid_data)
             with self._torch_threads():
-                log = networks.train(net, data, self._train_settings(seed), validate=check)
+                log = training.train(net, data, self._train_settings(seed), validate=check)
             members.append(net)
             self.history_ += [record | {"seed": seed} for record in log.epochs]
             self.best_epochs_.append(log.best_epoch or len(log.epochs))
@@ -227,7 +229,7 @@ class MultiTaskRanker(Ranker):
         return MultiTaskNetwork(cfg)
 
     def _train_data(self, examples: RankingExamples) -> TrainData:
-        from furima.ranking._mtl_networks import TrainData
+        from furima.ranking._mtl_training import TrainData
 
         numeric, categorical = self.transform_.apply(examples.matrix(), examples.features)
         sizes = examples.group_sizes()
@@ -236,7 +238,7 @@ class MultiTaskRanker(Ranker):
         return TrainData(numeric, categorical, (labels > 0).astype(np.float32), starts, sizes)
 
     def _train_settings(self, seed: int) -> Any:
-        from furima.ranking._mtl_networks import TrainSettings
+        from furima.ranking._mtl_training import TrainSettings
 
         head = dict(self.head_weights or {})
         return TrainSettings(
@@ -252,7 +254,7 @@ class MultiTaskRanker(Ranker):
 
     def _validation(self, net: Scorer, data: TrainData) -> Any:
         """A function scoring ``net`` by the mean NDCG@10 of its heads on ``data``."""
-        from furima.ranking._mtl_networks import predict_log_proba
+        from furima.ranking._mtl_training import predict_log_proba
 
         groups = np.repeat(np.arange(len(data.sizes)), data.sizes)
         heads = [i for i in range(len(self.events_)) if data.labels[:, i].any()]

@@ -137,7 +137,7 @@ def test_calibration_lowers_the_error_on_valid(fitted: MultiTaskRanker) -> None:
 def test_onnx_matches_torch_and_fits_are_deterministic(
     fitted: MultiTaskRanker, splits: tuple[RankingExamples, ...]
 ) -> None:
-    from furima.ranking._mtl_networks import predict_log_proba
+    from furima.ranking._mtl_training import predict_log_proba
 
     train, valid, test = splits
     again = MultiTaskRanker(
