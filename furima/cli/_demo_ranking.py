@@ -73,7 +73,7 @@ def _last_day_examples(
 
 
 def _quality_table(test: RankingExamples, model: FeedRanker) -> Table:
-    from furima.ranking._multitask import ndcg_at_10
+    from furima.ranking import ndcg_at_10
 
     groups = test.frame["request"].to_numpy()
     ranked = np.asarray(model.ranker_.score(test))

@@ -37,7 +37,7 @@ from furima.ranking._examples import (
 )
 from furima.ranking._features import FeatureBuilder
 from furima.ranking._lightgbm import DEFAULT_GAINS, LightGBMRanker
-from furima.ranking._multitask import MultiTaskRanker
+from furima.ranking._multitask import MultiTaskRanker, ndcg_at_10
 from furima.ranking._pipeline import MAX_CANDIDATES, FeedRanker, RankedFeed, RankedItem, RankRequest
 from furima.ranking._position_bias import (
     PositionPropensities,
@@ -81,4 +81,5 @@ __all__ = [
     "item_click_rates",
     "label_column",
     "last_day_requests",
+    "ndcg_at_10",
 ]
