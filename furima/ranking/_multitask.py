@@ -136,8 +136,8 @@ class MultiTaskRanker(Ranker):
     def fit(self, train: RankingExamples, valid: RankingExamples | None = None) -> Self:
         """Learn the transform, the network (early-stopped on ``valid``'s mean NDCG@10 over
         the heads) and, on ``valid``, the calibration of each head."""
-        from furima.ranking import _mtl_networks as networks
-        from furima.ranking import _mtl_training as training
+        import furima.ranking._mtl_networks as networks
+        import furima.ranking._mtl_training as training
 
         events = self._check_settings(train)
         self._check_examples(train, events, "train")
