@@ -92,8 +92,10 @@ class BuyerSearch:
         photo_pool: SimilarSearch | None = None,
         settings: SearchSettings | None = None,
         text_encoder: MiniLMEncoder | None = None,
+        photos: list[bytes] | None = None,
     ) -> None:
         self.columns, self.catalog = columns, catalog
+        self.photos = photos
         self.lexical, self.vectors, self.facets = lexical, vectors, facets
         self.ranker, self.photo_pool = ranker, photo_pool
         self.settings = settings or SearchSettings()
@@ -162,6 +164,7 @@ class BuyerSearch:
             metadata[PRICE] = facets.numbers[PRICE]
         index.add(catalog["id"].to_numpy(np.int64), vectors, metadata)
         search = cls(
+            photos=photo_bytes(listings, columns.photo),
             columns=columns,
             catalog=catalog,
             lexical=lexical,
@@ -335,6 +338,14 @@ class BuyerSearch:
             raise NotFittedError("the search's ranker is not fitted; call fit_ranker().")
         return self.ranker.score(found.matrix(self.ranker.features_)), "learned"
 
+    def photo(self, listing_id: int) -> bytes | None:
+        """The listing's photo bytes (for a results grid), when the listings' photo column held
+        bytes; None for an unknown listing or one without a photo."""
+        if self.photos is None:
+            return None
+        row = int(self.rows_of(np.asarray([listing_id]), missing=-1)[0])
+        return (self.photos[row] or None) if row >= 0 else None
+
     def rows_of(self, ids: np.ndarray, *, missing: int | None = None) -> np.ndarray:
         """Row positions of listing ``ids`` (``missing`` where unknown; None: must be known)."""
         ids = np.asarray(ids, np.int64)
@@ -421,3 +432,12 @@ def _title_vectors(
             f"shape {vectors.shape}."
         )
     return vectors
+
+
+def photo_bytes(listings: pd.DataFrame, column: str | None) -> list[bytes] | None:
+    """The photo column's bytes per listing (empty where none), or None when the column holds
+    no bytes at all (paths, or no column)."""
+    if column is None:
+        return None
+    values = [v if isinstance(v, bytes | bytearray) else b"" for v in listings[column]]
+    return [bytes(v) for v in values] if any(values) else None

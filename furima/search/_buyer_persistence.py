@@ -10,6 +10,8 @@
     vectors/        the title vectors (:class:`~furima.index.VectorIndex`)
     ranker.txt      the LightGBM ranker in LightGBM's own text format (absent: rank fusion)
     photo_pool/     the :class:`SimilarSearch` photo pool (absent: no photo search)
+    photos.npz      the listings' photo bytes for result grids (absent: the photo column held
+                    no bytes)
 
 Everything loads with ``allow_pickle=False``; the folder is written beside ``path`` and
 swapped in atomically (:mod:`furima._artifacts`).
@@ -17,6 +19,7 @@ swapped in atomically (:mod:`furima._artifacts`).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +71,8 @@ def save_buyer_search(search: BuyerSearch, path: str | Path) -> Path:
             (folder / "ranker.txt").write_text(ranker.model_text())
         if search.photo_pool is not None:
             search.photo_pool.save(folder / "photo_pool")
+        if search.photos is not None:
+            np.savez(folder / "photos.npz", allow_pickle=False, **_photo_arrays(search.photos))
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -84,6 +89,7 @@ def save_buyer_search(search: BuyerSearch, path: str | Path) -> Path:
             if ranker is None
             else {"params": ranker.get_params(), "features": list(ranker.features_)},
             "photo_pool": search.photo_pool is not None,
+            "photos": search.photos is not None,
             "listings": len(search),
         }
         stamp(folder, manifest)
@@ -130,7 +136,23 @@ def load_buyer_search(path: str | Path) -> BuyerSearch:
         photo_pool=photo_pool,
         settings=SearchSettings(**manifest["settings"]),
         text_encoder=encoder,
+        photos=_photos(folder) if manifest.get("photos") else None,
     )
+
+
+def _photo_arrays(photos: list[bytes]) -> dict[str, np.ndarray]:
+    """All photos as one byte array and its offsets (no pickles)."""
+    lengths = np.fromiter((len(p) for p in photos), np.int64, len(photos))
+    return {
+        "offsets": np.concatenate([[0], np.cumsum(lengths)]),
+        "bytes": np.frombuffer(b"".join(photos), dtype=np.uint8),
+    }
+
+
+def _photos(folder: Path) -> list[bytes]:
+    arrays = read_arrays(folder / "photos.npz", ("offsets", "bytes"), fix=_FIX)
+    offsets, data = arrays["offsets"], arrays["bytes"]
+    return [data[a:b].tobytes() for a, b in itertools.pairwise(offsets)]
 
 
 def _catalog_arrays(catalog: pd.DataFrame) -> dict[str, np.ndarray]:

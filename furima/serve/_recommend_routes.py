@@ -89,6 +89,7 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
         "/v1/recommend/listings/{listing_id}/photo",
         summary="A recommendable listing's photo",
         response_class=Response,
+        response_model=None,
         responses={
             200: {"content": {"image/jpeg": {}}, "description": "The photo."},
             404: _UNKNOWN,

@@ -144,3 +144,10 @@ def test_a_ranker_of_another_catalog_leaves_the_feed_as_it_was() -> None:
     assert kept["notes"] == [
         "kept the recommender's order: the served ranker knows none of these listings"
     ]
+
+
+def test_the_api_document_lists_both_tasks(served: tuple[str, ModelRegistry]) -> None:
+    document = httpx.get(f"{served[0]}/openapi.json", timeout=30)
+    assert document.status_code == 200
+    paths = document.json()["paths"]
+    assert {"/v1/rank", "/v1/recommend", "/v1/recommend/listings/{listing_id}/photo"} <= set(paths)
