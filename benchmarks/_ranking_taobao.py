@@ -19,7 +19,12 @@ import pandas as pd
 
 from furima.catalog._interactions import Interactions
 from furima.ranking._base import RankingExamples
-from furima.ranking._examples import CandidateSettings, build_examples, daily_requests
+from furima.ranking._examples import (
+    CandidateSettings,
+    build_examples,
+    daily_requests,
+    item_categories,
+)
 from furima.ranking._features import DAY_S, FeatureBuilder
 
 __all__ = [
@@ -51,10 +56,7 @@ def taobao_interactions(log: pd.DataFrame) -> tuple[Interactions, np.ndarray]:
     )
     weights = dict.fromkeys(TAOBAO_EVENTS.values(), 1.0)
     interactions = Interactions.from_frame(frame, event_weights=weights)
-    first = log.drop_duplicates("item_id")
-    by_item = pd.Series(first["category_id"].astype(str).to_numpy(), first["item_id"].astype(str))
-    category = by_item.loc[list(interactions.items.ids)].to_numpy()
-    return interactions, category
+    return interactions, item_categories(log, interactions.items)
 
 
 def taobao_examples(

@@ -47,12 +47,11 @@ def ranking_step(out: Console, workdir: Path, seed: int) -> Path:
 def _behaviour() -> tuple[Interactions, np.ndarray]:
     from furima.catalog import read_interactions
     from furima.datasets import demo_behaviour_path
+    from furima.ranking import item_categories
 
     path = demo_behaviour_path()
     events = read_interactions(path, mapping="taobao").interactions
-    raw = pd.read_parquet(path, columns=["item_id", "category_id"]).drop_duplicates("item_id")
-    by_item = pd.Series(raw["category_id"].astype(str).to_numpy(), raw["item_id"].astype(str))
-    return events, by_item.reindex([str(i) for i in events.items.ids]).to_numpy()
+    return events, item_categories(pd.read_parquet(path), events.items)
 
 
 def _last_day_examples(

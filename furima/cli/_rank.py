@@ -106,20 +106,12 @@ def _ranker(kind: RankerKind, events: Interactions, seed: int) -> Ranker | None:
 
 def _item_categories(path: Path, column: str, events: Interactions) -> np.ndarray:
     """Each item's category from a column of the log (its first value per item)."""
-    import pandas as pd
-
     from furima.cli._search import read_table
+    from furima.ranking import item_categories
 
     table = read_table(path)
-    item_column = next((c for c in ("item_id", "item", "listing_id") if c in table.columns), None)
-    if column not in table.columns or item_column is None:
-        raise DataError(
-            f"--item-category {column!r}: the log has no such column (or no item_id column); "
-            f"columns: {', '.join(map(str, table.columns[:20]))}."
-        )
-    first = table.drop_duplicates(item_column)
-    by_item = pd.Series(first[column].astype(str).to_numpy(), first[item_column].astype(str))
-    return by_item.reindex([str(i) for i in events.items.ids]).fillna("").to_numpy()
+    item = next((c for c in ("item_id", "item", "listing_id") if c in table.columns), "item_id")
+    return item_categories(table, events.items, item=item, category=column)
 
 
 @rank_app.command("feed")

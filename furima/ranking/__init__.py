@@ -33,6 +33,7 @@ from furima.ranking._examples import (
     CandidateSettings,
     build_examples,
     daily_requests,
+    item_categories,
     last_day_requests,
 )
 from furima.ranking._features import FeatureBuilder
@@ -78,6 +79,7 @@ __all__ = [
     "expected_calibration_error",
     "fit_click_ranker",
     "ipw_weights",
+    "item_categories",
     "item_click_rates",
     "label_column",
     "last_day_requests",

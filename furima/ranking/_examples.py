@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from furima.catalog._interactions import Interactions
+from furima.catalog._interactions import IdMap, Interactions
 from furima.exceptions import DataError, SchemaError
 from furima.ranking._base import RankingExamples, label_column
 from furima.ranking._features import DAY_S, FeatureBuilder
@@ -25,6 +25,7 @@ __all__ = [
     "CandidateSettings",
     "build_examples",
     "daily_requests",
+    "item_categories",
     "last_day_requests",
 ]
 
@@ -53,6 +54,22 @@ class CandidateSettings:
                 f"candidate settings must be size >= 1 and counts >= 0, but got size={self.size}, "
                 f"generated={self.generated}, popular={self.popular}."
             )
+
+
+def item_categories(
+    table: pd.DataFrame, items: IdMap, *, item: str = "item_id", category: str = "category_id"
+) -> np.ndarray:
+    """Each item's category, aligned with ``items``, from a table that names it per row (an
+    event log such as Taobao's): its first value per item; "" for items the table lacks."""
+    missing = [c for c in (item, category) if c not in table.columns]
+    if missing:
+        raise SchemaError(
+            f"the table has no column(s) {missing} for item categories; it has "
+            f"{', '.join(map(str, table.columns[:20]))}."
+        )
+    first = table.drop_duplicates(item)
+    by_item = pd.Series(first[category].astype(str).to_numpy(), first[item].astype(str))
+    return by_item.reindex([str(i) for i in items.ids]).fillna("").to_numpy()
 
 
 def daily_requests(

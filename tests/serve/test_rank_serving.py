@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from furima.catalog import Interactions
-from furima.ranking import FeedRanker, LightGBMRanker
+from furima.catalog import Interactions, read_interactions
+from furima.ranking import FeedRanker, LightGBMRanker, item_categories
 from furima.recommend import Recommender
 from furima.registry import ModelRegistry
 from furima.serve import ServeSettings, create_app, running_server
@@ -21,24 +21,12 @@ from furima.serve import ServeSettings, create_app, running_server
 from .test_recommend_serving import wait_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "taobao_60_users.parquet"
-EVENTS = {"pv": "view", "cart": "cart", "fav": "like", "buy": "purchase"}
 
 
 @pytest.fixture(scope="module")
 def log() -> tuple[Interactions, np.ndarray]:
-    raw = pd.read_parquet(FIXTURE)
-    frame = pd.DataFrame(
-        {
-            "user": raw["user_id"].astype(str),
-            "item": raw["item_id"].astype(str),
-            "timestamp": raw["timestamp"].astype(np.int64),
-            "event": raw["behavior_type"].astype(str).map(EVENTS),
-        }
-    )
-    events = Interactions.from_frame(frame, event_weights=dict.fromkeys(EVENTS.values(), 1.0))
-    first = raw.drop_duplicates("item_id")
-    by_item = pd.Series(first["category_id"].astype(str).to_numpy(), first["item_id"].astype(str))
-    return events, by_item.loc[list(events.items.ids)].to_numpy()
+    events = read_interactions(FIXTURE, mapping="taobao").interactions
+    return events, item_categories(pd.read_parquet(FIXTURE), events.items)
 
 
 @pytest.fixture(scope="module")
