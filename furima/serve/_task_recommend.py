@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from furima.exceptions import DataError, FilterError
 from furima.serve._recommend_routes import recommend_routes
-from furima.serve._tasks import ServingTask, TaskEndpoint
+from furima.serve._tasks import ServingTask, TaskEndpoint, listing_overlap
 
 __all__ = [
     "RECOMMEND_TASK",
@@ -268,13 +268,6 @@ def _check(answer: dict[str, Any]) -> None:
         raise ValueError(f"a smoke-test feed has scores that are not finite: {scores}")
 
 
-def _compare(served: dict[str, Any], shadow: dict[str, Any]) -> float:
-    """1 - overlap of the two answers' listings (0: the same listings)."""
-    mine = {item["id"] for item in served["items"]}
-    theirs = {item["id"] for item in shadow["items"]}
-    return 1.0 - len(mine & theirs) / max(1, len(mine | theirs))
-
-
 SIMILAR_ITEMS = TaskEndpoint(
     path="/v1/similar-items",
     summary='Listings like one listing ("more like this")',
@@ -282,7 +275,7 @@ SIMILAR_ITEMS = TaskEndpoint(
     response=RecommendResponse,
     predict=_predict_similar,
     listing_key=lambda request: request.listing_id,
-    compare=_compare,
+    compare=listing_overlap("items"),
 )
 
 RECOMMEND_TASK = ServingTask(
@@ -295,7 +288,7 @@ RECOMMEND_TASK = ServingTask(
     predict=_predict,
     smoke=_smoke,
     check=_check,
-    compare=_compare,
+    compare=listing_overlap("items"),
     endpoints=(SIMILAR_ITEMS,),
     routes=recommend_routes,
     uses=("rank",),

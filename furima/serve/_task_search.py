@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from furima.exceptions import DataError, FilterError
 from furima.serve._search_routes import example_queries, search_routes
 from furima.serve._task_recommend import FilterValue
-from furima.serve._tasks import ServingTask
+from furima.serve._tasks import ServingTask, listing_overlap
 
 __all__ = ["SEARCH_TASK", "SearchRequest", "SearchResponse", "search_photo_url"]
 
@@ -199,13 +199,6 @@ def _check(answer: dict[str, Any]) -> None:
         raise ValueError(f"a smoke-test search has scores that are not finite: {scores}")
 
 
-def _compare(served: dict[str, Any], shadow: dict[str, Any]) -> float:
-    """1 - overlap of the two answers' listings (0: the same listings)."""
-    mine = {item["id"] for item in served["results"]}
-    theirs = {item["id"] for item in shadow["results"]}
-    return 1.0 - len(mine & theirs) / max(1, len(mine | theirs))
-
-
 SEARCH_TASK = ServingTask(
     name="search",
     path="/v1/search",
@@ -216,7 +209,7 @@ SEARCH_TASK = ServingTask(
     predict=_predict,
     smoke=_smoke,
     check=_check,
-    compare=_compare,
+    compare=listing_overlap("results"),
     routes=search_routes,
     photo_in_body=True,
 )

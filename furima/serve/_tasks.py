@@ -23,6 +23,7 @@ __all__ = [
     "ServingTask",
     "TaskEndpoint",
     "known_tasks",
+    "listing_overlap",
     "register_format",
     "register_task",
     "serving_task",
@@ -125,6 +126,18 @@ class ServingTask:
             self.uses,
         )
         return (main, *self.endpoints)
+
+
+def listing_overlap(field: str) -> Callable[[dict[str, Any], dict[str, Any]], float]:
+    """A shadow comparison for answers listing ``field`` (items, results): 1 - the overlap
+    (Jaccard) of the two answers' listing ids (0: the same listings)."""
+
+    def compare(served: dict[str, Any], shadow: dict[str, Any]) -> float:
+        mine = {item["id"] for item in served[field]}
+        theirs = {item["id"] for item in shadow[field]}
+        return 1.0 - len(mine & theirs) / max(1, len(mine | theirs))
+
+    return compare
 
 
 _TASKS: dict[str, ServingTask] = {}
