@@ -90,6 +90,13 @@ def build(
             attributes=_names(attribute_columns),
         )
         columns.check(table)
+        described = [c for c in (category_column, colour_column) if c] + list(columns.attributes)
+        if ordering is Ordering.auto and len(described) < 2:
+            raise DataError(
+                "--ranker auto learns from the catalog's own attribute columns and needs at "
+                "least two of --category-column, --colour-column and --attribute-columns; "
+                "name them, or use --ranker fusion."
+            )
         pool = _photo_pool(table, columns.id, photo_column) if photo_column else None
         ranker = "auto" if ordering is Ordering.auto else None
         search = BuyerSearch.build(

@@ -64,3 +64,10 @@ def test_bad_queries_say_what_to_do(model: Path) -> None:
     other_script = query(model, "赤いクルタ")
     assert other_script["results"] == []
     assert "Chinese/Japanese script" in other_script["notes"][0]
+
+
+def test_a_learned_ranker_needs_two_attribute_columns() -> None:
+    args = ["buyer-search", "build", str(LISTINGS), "--category-column", "article_type"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "needs at least two of --category-column, --colour-column" in result.output
