@@ -6,11 +6,14 @@ The response mirrors ``ListingSuggestion.to_dict()`` field for field, plus ``ela
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_PHOTO_BASE64",
     "AssistantInfo",
     "ChoiceOut",
     "ErrorDetail",
@@ -22,9 +25,25 @@ __all__ = [
     "SuggestRequest",
     "SuggestResponse",
     "TitleOut",
+    "checked_base64",
     "error_body",
     "error_responses",
 ]
+
+MAX_PHOTO_BASE64 = 14_000_000  # about 10 MB of photo
+
+
+def checked_base64(value: str | None) -> str | None:
+    """A request's base64 photo, refused (``ValueError``, a 422) when it is not base64."""
+    if value is None:
+        return None
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "the photo must be the image file's bytes in base64 (standard alphabet)"
+        ) from None
+    return value
 
 
 class SuggestRequest(BaseModel):

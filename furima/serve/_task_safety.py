@@ -9,7 +9,6 @@ calls it before a listing goes live.
 from __future__ import annotations
 
 import base64
-import binascii
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,11 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from furima.serve._schemas import MAX_PHOTO_BASE64, checked_base64
 from furima.serve._tasks import ServingTask
 
 __all__ = ["SAFETY_TASK", "CheckRequest", "CheckResponse", "seller_problems"]
 
-_MAX_PHOTO_BASE64 = 14_000_000  # about 10 MB of photo
 _COLUMNS = ("name", "description", "brand", "category", "price")
 
 
@@ -38,22 +37,14 @@ class CheckRequest(BaseModel):
     price: float | None = Field(None, gt=0, description="The asking price.")
     photo: str | None = Field(
         None,
-        max_length=_MAX_PHOTO_BASE64,
+        max_length=MAX_PHOTO_BASE64,
         description="The main photo, base64-encoded JPEG, PNG or WebP bytes.",
     )
 
     @field_validator("photo")
     @classmethod
     def _base64(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(
-                "the photo must be the image file's bytes in base64 (standard alphabet)"
-            ) from None
-        return value
+        return checked_base64(value)
 
     @model_validator(mode="after")
     def _something_to_check(self) -> CheckRequest:

@@ -15,7 +15,6 @@ search page (``/search``) reads photos and example queries through the GET route
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import math
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from furima.exceptions import DataError, FilterError
+from furima.serve._schemas import MAX_PHOTO_BASE64, checked_base64
 from furima.serve._search_routes import example_queries, search_routes
 from furima.serve._task_recommend import FilterValue
 from furima.serve._tasks import ServingTask, listing_overlap
@@ -34,7 +34,6 @@ __all__ = ["SEARCH_TASK", "SearchRequest", "SearchResponse", "search_photo_url"]
 
 _MAX_K = 100
 _MAX_OFFSET = 10_000
-_MAX_PHOTO_BASE64 = 14_000_000  # about 10 MB of photo
 
 
 def search_photo_url(listing_id: str) -> str:
@@ -52,7 +51,7 @@ class SearchRequest(BaseModel):
     )
     photo: str | None = Field(
         None,
-        max_length=_MAX_PHOTO_BASE64,
+        max_length=MAX_PHOTO_BASE64,
         description="A photo to search with: base64-encoded JPEG, PNG or WebP bytes.",
     )
     filters: dict[str, FilterValue] | None = Field(
@@ -70,15 +69,7 @@ class SearchRequest(BaseModel):
     @field_validator("photo")
     @classmethod
     def _base64(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(
-                "the photo must be the image file's bytes in base64 (standard alphabet)"
-            ) from None
-        return value
+        return checked_base64(value)
 
     @model_validator(mode="after")
     def _something_to_search(self) -> SearchRequest:
