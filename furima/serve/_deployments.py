@@ -78,6 +78,22 @@ class TaskSlot:
         self.problems: dict[str, str] = {}
         self.failed: set[tuple[int, Path]] = set()
 
+    def serving(self, starting: str) -> tuple[Any, int]:
+        """The live champion's model and version, for GET routes that read it; a 503 that
+        says ``starting`` (what is starting up) while no version is loaded."""
+        champion = self.live.champion
+        if champion is None:
+            from furima.serve._errors import RequestProblem
+
+            raise RequestProblem(
+                503,
+                "not_ready",
+                f"{starting} still starting up. Please try again in a few seconds.",
+                "; ".join(sorted(self.problems.values())) or None,
+                headers={"Retry-After": "2"},
+            )
+        return champion.model, champion.version
+
     def describe(self) -> dict[str, Any]:
         live = self.live
         return {

@@ -1,10 +1,19 @@
-"""Naming what a non-photo upload is, by its leading bytes, not by its name.
+"""Photos in and out: naming what a non-photo upload is (by its leading bytes, not by its
+name), and answering a listing's photo with caching headers.
 
 Which uploads *are* photos is :func:`furima.features.image_media_type`'s answer."""
 
 from __future__ import annotations
 
-__all__ = ["describe_upload"]
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+__all__ = ["PHOTO_CACHE", "describe_upload", "photo_response"]
+
+PHOTO_CACHE = "public, max-age=86400"
 
 # Files sellers pick by mistake, named so the error can say what was sent.
 _OTHER_MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -45,3 +54,17 @@ def _size(n_bytes: int) -> str:
     if n_bytes < 1_000_000:
         return f"{n_bytes / 1000:.0f} KB"
     return f"{n_bytes / 1_000_000:.1f} MB"
+
+
+def photo_response(data: bytes, if_none_match: str | None, *, cache: str = PHOTO_CACHE) -> Response:
+    """A photo with its sniffed media type and an ETag; 304 when the caller holds it already."""
+    from starlette.responses import Response
+
+    from furima.features import image_media_type
+
+    etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
+    headers = {"Cache-Control": cache, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+    if if_none_match == etag:
+        return Response(status_code=304, headers=headers)
+    media_type = image_media_type(data) or "application/octet-stream"
+    return Response(data, media_type=media_type, headers=headers)

@@ -6,10 +6,10 @@ of the model that answers its feed.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from furima.serve._errors import RequestProblem
+from furima.serve._media import photo_response
 from furima.serve._schemas import ErrorResponse
 
 if TYPE_CHECKING:
@@ -19,23 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["recommend_routes"]
 
-PHOTO_CACHE = "public, max-age=86400"
 _MAX_USERS = 100
 _NOT_READY = {"model": ErrorResponse, "description": "No recommend model is loaded yet."}
 _UNKNOWN = {"model": ErrorResponse, "description": "No such listing (or no photo of it)."}
-
-
-def _champion(slot: TaskSlot) -> tuple[Any, int]:
-    champion = slot.live.champion
-    if champion is None:
-        raise RequestProblem(
-            503,
-            "not_ready",
-            "Recommendations are still starting up. Please try again in a few seconds.",
-            "; ".join(sorted(slot.problems.values())) or None,
-            headers={"Retry-After": "2"},
-        )
-    return champion.model, champion.version
 
 
 def _unknown(listing_id: str, what: str = "listing") -> RequestProblem:
@@ -63,7 +49,7 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
             raise RequestProblem(
                 422, "invalid_request", f"n must be between 1 and {_MAX_USERS}, but got {n}."
             )
-        model, version = _champion(slot)
+        model, version = slot.serving("Recommendations are")
         return {"users": list(model.users_sample(n)), "version": version}
 
     @router.get(
@@ -74,7 +60,7 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
     async def listing(listing_id: str) -> dict[str, Any]:
         from furima.serve._task_recommend import photo_url
 
-        model, _version = _champion(slot)
+        model, _version = slot.serving("Recommendations are")
         found = model.listing(listing_id)
         if found is None:
             raise _unknown(listing_id)
@@ -100,17 +86,10 @@ def recommend_routes(slot: TaskSlot) -> APIRouter:
         listing_id: str,
         if_none_match: str | None = Header(None),
     ) -> Response:
-        from furima.features import image_media_type
-
-        model, _version = _champion(slot)
+        model, _version = slot.serving("Recommendations are")
         data = model.photo(listing_id)
         if not data:
             raise _unknown(listing_id, "photo")
-        etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
-        headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
-        if if_none_match == etag:
-            return Response(status_code=304, headers=headers)
-        media_type = image_media_type(data) or "application/octet-stream"
-        return Response(data, media_type=media_type, headers=headers)
+        return photo_response(data, if_none_match)
 
     return router

@@ -11,7 +11,6 @@ bad body, 503 while the file stays held elsewhere.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from furima.exceptions import ListingNotFoundError, ReviewConflictError, ReviewError, StoreError
 from furima.serve._errors import RequestProblem
+from furima.serve._media import photo_response
 from furima.serve._schemas import error_responses
 
 if TYPE_CHECKING:
@@ -218,8 +218,6 @@ def _reads(router: APIRouter, opened: Callable[[], Any]) -> None:
         responses={200: {"content": {"image/jpeg": {}}, "description": "The photo."}, **_ERRORS},
     )
     def photo(listing_id: str, if_none_match: str | None = Header(None)) -> Response:
-        from furima.features import image_media_type
-
         with opened() as review:
             data = review.photo(listing_id)
         if not data:
@@ -228,12 +226,7 @@ def _reads(router: APIRouter, opened: Callable[[], Any]) -> None:
                 "unknown_listing",
                 f"The review queue holds no photo of listing {listing_id!r}.",
             )
-        etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
-        headers = {"Cache-Control": "no-cache", "ETag": etag, "X-Content-Type-Options": "nosniff"}
-        if if_none_match == etag:
-            return Response(status_code=304, headers=headers)
-        media_type = image_media_type(data) or "application/octet-stream"
-        return Response(data, media_type=media_type, headers=headers)
+        return photo_response(data, if_none_match, cache="no-cache")
 
 
 def _writes(router: APIRouter, opened: Callable[[], Any]) -> None:

@@ -3,7 +3,6 @@ pages."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from furima.features import image_media_type
 from furima.serve._assistant import ListingAssistantLike
 from furima.serve._errors import RequestProblem
 from furima.serve._inputs import read_suggest_request
+from furima.serve._media import photo_response
 from furima.serve._schemas import (
     AssistantInfo,
     ErrorResponse,
@@ -31,7 +30,6 @@ from furima.serve._state import AssistantSlot
 __all__ = ["PAGES", "router"]
 
 PAGES = Path(__file__).resolve().parent / "pages"
-PHOTO_CACHE = "public, max-age=86400"
 
 router = APIRouter()
 
@@ -129,12 +127,7 @@ async def suggest(request: Request, assistant: Assistant) -> dict[str, Any]:
 )
 async def listing_photo(listing_id: int, request: Request, assistant: Assistant) -> Response:
     data = await run_in_threadpool(assistant.photo, listing_id)
-    etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
-    headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    media_type = image_media_type(data) or "application/octet-stream"
-    return Response(data, media_type=media_type, headers=headers)
+    return photo_response(data, request.headers.get("if-none-match"))
 
 
 @router.get(

@@ -7,12 +7,12 @@ photos of the catalog that answers its searches: ``/v1/search/listings/{id}/phot
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from furima.serve._errors import RequestProblem
+from furima.serve._media import photo_response
 from furima.serve._schemas import ErrorResponse
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["example_queries", "facet_fields", "search_page", "search_routes"]
 
-PHOTO_CACHE = "public, max-age=86400"
 _MAX_EXAMPLES = 24
 _MAX_FACETS = 10
 _FIRST_FACETS = ("category", "colour", "condition")
@@ -72,19 +71,6 @@ def facet_fields(model: Any) -> list[str]:
     return [*ordered, "price"] if "price" in fields else ordered
 
 
-def _champion(slot: TaskSlot) -> tuple[Any, int]:
-    champion = slot.live.champion
-    if champion is None:
-        raise RequestProblem(
-            503,
-            "not_ready",
-            "Search is still starting up. Please try again in a few seconds.",
-            "; ".join(sorted(slot.problems.values())) or None,
-            headers={"Retry-After": "2"},
-        )
-    return champion.model, champion.version
-
-
 def search_routes(slot: TaskSlot) -> APIRouter:
     """``GET /v1/search/examples`` and ``GET /v1/search/listings/{id}/photo``."""
     from fastapi import APIRouter, Header
@@ -103,7 +89,7 @@ def search_routes(slot: TaskSlot) -> APIRouter:
             raise RequestProblem(
                 422, "invalid_request", f"n must be between 1 and {_MAX_EXAMPLES}, but got {n}."
             )
-        model, version = _champion(slot)
+        model, version = slot.serving("Search is")
         return {
             "queries": example_queries(model, n),
             "facets": facet_fields(model),
@@ -123,9 +109,7 @@ def search_routes(slot: TaskSlot) -> APIRouter:
         },
     )
     async def photo(listing_id: str, if_none_match: str | None = Header(None)) -> Response:
-        from furima.features import image_media_type
-
-        model, _version = _champion(slot)
+        model, _version = slot.serving("Search is")
         data = model.photo(int(listing_id)) if listing_id.isdigit() else None
         if not data:
             raise RequestProblem(
@@ -133,11 +117,6 @@ def search_routes(slot: TaskSlot) -> APIRouter:
                 "unknown_listing",
                 f"There is no photo for listing {listing_id!r} in the searched catalog.",
             )
-        etag = f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
-        headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
-        if if_none_match == etag:
-            return Response(status_code=304, headers=headers)
-        media_type = image_media_type(data) or "application/octet-stream"
-        return Response(data, media_type=media_type, headers=headers)
+        return photo_response(data, if_none_match)
 
     return router
