@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.cli._filters import FilterOption, parse_filters
+from furima.cli._filters import FilterOption, comma_list, parse_filters
 from furima.cli._models import FitRegistryOption, log_fit
 from furima.exceptions import DataError
 
@@ -80,14 +80,14 @@ def build(
         columns = BuyerColumns(
             id=id_column,
             title=title_column,
-            texts=_names(text_columns),
+            texts=comma_list(text_columns),
             category=category_column,
             colour=colour_column,
             condition=condition_column,
             price=price_column,
             status=status_column,
             photo=photo_column,
-            attributes=_names(attribute_columns),
+            attributes=comma_list(attribute_columns),
         )
         columns.check(table)
         described = [c for c in (category_column, colour_column) if c] + list(columns.attributes)
@@ -113,10 +113,6 @@ def build(
     if registered:
         summary["registered"] = registered
     Console().print_json(json.dumps(summary, default=float))
-
-
-def _names(spec: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in spec.split(",") if part.strip())
 
 
 def _read(path: Path) -> pd.DataFrame:

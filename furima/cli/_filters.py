@@ -1,6 +1,7 @@
-"""The ``--filter field=value`` option, shared by ``furima search`` and ``recommend suggest``.
+"""Options the commands share: ``--filter field=value`` (``furima search``, ``recommend
+suggest``, ``buyer-search query``) and comma-separated lists of names or listing ids.
 
-Both commands take the same repeatable option and hand the parsed mapping to the library
+The filter commands take the same repeatable option and hand the parsed mapping to the library
 (``SimilarSearch.similar`` and ``Recommender.recommend``/``similar_items`` read the same form).
 """
 
@@ -10,14 +11,27 @@ from typing import Annotated, Any
 
 import typer
 
-from furima.exceptions import FilterError
+from furima.exceptions import DataError, FilterError
 
-__all__ = ["FilterOption", "parse_filters"]
+__all__ = ["FilterOption", "comma_list", "listing_ids", "parse_filters"]
 
 FilterOption = Annotated[
     list[str] | None,
     typer.Option("--filter", help="field=value, field=a,b or price=LOW..HIGH (repeatable)."),
 ]
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` to ``("a", "b", "c")`` (column names, ids)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def listing_ids(text: str, option: str) -> list[str]:
+    """Listing ids given to ``option`` as ``12,7,31``; at least one."""
+    ids = list(comma_list(text))
+    if not ids:
+        raise DataError(f"{option} needs listing ids separated by commas, e.g. 12,7,31.")
+    return ids
 
 
 def parse_filters(specs: list[str] | None) -> dict[str, Any] | None:

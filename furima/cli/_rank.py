@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
+from furima.cli._filters import listing_ids
 from furima.cli._ingest import OnError
 from furima.cli._models import FitRegistryOption, log_fit
 from furima.cli._recommend import LogFormat, _read_logs
@@ -141,21 +142,14 @@ def feed(
             raise DataError("give exactly one of --candidates or --fill.")
         request: dict[str, Any] = {"user": user}
         if history is not None:
-            request["history"] = _ids(history, "--history")
+            request["history"] = listing_ids(history, "--history")
         if candidates is not None:
-            request["candidates"] = _ids(candidates, "--candidates")
+            request["candidates"] = listing_ids(candidates, "--candidates")
         else:
             request["fill"] = fill
         answer = FeedRanker.load(model).rank([request])[0].to_dict()
     answer["items"] = answer["items"][:k]
     typer.echo(json.dumps({"model": str(model), **answer}, ensure_ascii=False, indent=2))
-
-
-def _ids(text: str, option: str) -> list[str]:
-    ids = [part.strip() for part in text.split(",") if part.strip()]
-    if not ids:
-        raise DataError(f"{option} needs listing ids separated by commas, e.g. 12,7,31.")
-    return ids
 
 
 @rank_app.command("propensities")

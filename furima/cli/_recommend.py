@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.cli._filters import FilterOption, parse_filters
+from furima.cli._filters import FilterOption, listing_ids, parse_filters
 from furima.cli._ingest import OnError
 from furima.cli._models import FitRegistryOption, log_fit
 from furima.exceptions import DataError
@@ -158,10 +158,7 @@ def _one_query(user: str | None, history: str | None, similar_to: str | None) ->
     if user is not None:
         return {"users": [user]}
     if history is not None:
-        ids = [part.strip() for part in history.split(",") if part.strip()]
-        if not ids:
-            raise DataError("--history needs listing ids separated by commas, e.g. 12,7,31.")
-        return {"histories": [ids]}
+        return {"histories": [listing_ids(history, "--history")]}
     return {"similar_to": similar_to}
 
 
