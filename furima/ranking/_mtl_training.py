@@ -7,17 +7,17 @@ This module imports torch at import time; import it lazily.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from furima._training import TrainLog, train_epochs
 from furima.ranking._mtl_networks import MultiTaskNetwork
 
-__all__ = ["TrainData", "TrainLog", "TrainSettings", "predict_log_proba", "train"]
+__all__ = ["TrainData", "TrainSettings", "predict_log_proba", "train"]
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,6 @@ class TrainSettings:
     listwise_weight: float
     patience: int
     seed: int
-
-
-@dataclass
-class TrainLog:
-    """Per-epoch record: mean loss, validation score when measured."""
-
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = 0
-    best_score: float = float("-inf")
 
 
 def _log1mexp(log_p: torch.Tensor) -> torch.Tensor:
@@ -125,30 +116,17 @@ def train(
     )
     weights = torch.tensor(settings.head_weights, dtype=torch.float32)
     tensors = [torch.from_numpy(a) for a in (data.numeric, data.categorical, data.labels)]
-    log, best_state, stale = TrainLog(), None, 0
-    for epoch in range(1, settings.epochs + 1):
-        net.train()
+
+    def epoch(_number: int) -> float:
         losses = [
             _step(net, optimizer, tensors, _slots(data, batch), weights, settings)
             for batch in _batches(data, settings.batch_rows, rng)
         ]
-        record: dict[str, float] = {"epoch": epoch, "loss": float(np.mean(losses))}
-        if validate is not None:
-            net.eval()
-            with torch.no_grad():
-                record["valid"] = score = validate()
-            if score > log.best_score:
-                log.best_score, log.best_epoch, stale = score, epoch, 0
-                best_state = copy.deepcopy(net.state_dict())
-            else:
-                stale += 1
-        log.epochs.append(record)
-        if validate is not None and stale >= settings.patience:
-            break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    net.eval()
-    return log
+        return float(np.mean(losses))
+
+    return train_epochs(
+        net, epoch, epochs=settings.epochs, patience=settings.patience, validate=validate
+    )
 
 
 def _step(

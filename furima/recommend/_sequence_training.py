@@ -9,10 +9,8 @@ reviews is most of the saving. This module imports torch at import time; import 
 
 from __future__ import annotations
 
-import copy
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from furima._progress import Tracker
+from furima._training import TrainLog, train_epochs
 from furima.recommend._transformer import NextItemNetwork
 
 __all__ = ["TrainSettings", "pad_right", "train", "training_sequences"]
@@ -38,15 +37,6 @@ class TrainSettings:
     n_negatives: int
     patience: int
     seed: int
-
-
-@dataclass
-class TrainLog:
-    """Per-epoch record: mean loss, validation NDCG@10 when measured, seconds."""
-
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = 0
-    best_score: float = float("-inf")
 
 
 def training_sequences(histories: list[np.ndarray], max_len: int) -> list[np.ndarray]:
@@ -144,28 +134,18 @@ def train(
     )
     log_q = sampling_log_q(sequences, net.cfg.n_items) if settings.loss == "sampled" else None
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-    log, best_state, stale = TrainLog(), None, 0
-    for epoch in range(1, settings.epochs + 1):
-        start = time.perf_counter()
-        loss = _epoch(net, sequences, lengths, settings, optimizer, rng, log_q, progress, epoch)
-        record: dict[str, float] = {"epoch": epoch, "loss": loss}
-        if validate is not None:
-            net.eval()
-            with torch.no_grad():
-                record["valid_ndcg@10"] = score = validate()
-            if score > log.best_score:
-                log.best_score, log.best_epoch, stale = score, epoch, 0
-                best_state = copy.deepcopy(net.state_dict())
-            else:
-                stale += 1
-        record["seconds"] = time.perf_counter() - start
-        log.epochs.append(record)
-        if validate is not None and stale >= settings.patience:
-            break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    net.eval()
-    return log
+
+    def epoch(number: int) -> float:
+        return _epoch(net, sequences, lengths, settings, optimizer, rng, log_q, progress, number)
+
+    return train_epochs(
+        net,
+        epoch,
+        epochs=settings.epochs,
+        patience=settings.patience,
+        validate=validate,
+        valid_key="valid_ndcg@10",
+    )
 
 
 def _epoch(
