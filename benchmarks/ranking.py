@@ -28,37 +28,24 @@ Cases (``--cases`` picks some):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cases import Runner, run_cases
+
 CASES = ("multitask", "ltr_sanity", "position_bias", "search", "latency")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--cases", default=",".join(CASES), help="Comma-separated cases.")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    wanted = [case.strip() for case in args.cases.split(",") if case.strip()]
-    unknown = sorted(set(wanted) - set(CASES))
-    if unknown:
-        parser.error(f"unknown cases {unknown}; choose from {', '.join(CASES)}")
-    runners = _runners()
-    for case in wanted:
-        for line in runners[case](args.data, args.seed):
-            print(json.dumps({"benchmark": "ranking", **line}, default=float), flush=True)
+    run_cases("ranking", __doc__, CASES, _runners, argv)
 
 
-def _runners() -> dict[str, Callable[[Path, int], list[dict[str, Any]]]]:
+def _runners() -> dict[str, Runner]:
     def multitask(data: Path, seed: int) -> list[dict[str, Any]]:
         from _ranking_multitask import run_multitask
 

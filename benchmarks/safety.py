@@ -25,16 +25,14 @@ Tasks (``--tasks`` picks some):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cases import Runner, run_cases
 
 TASKS = (
     "spam",
@@ -48,22 +46,10 @@ TASKS = (
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--tasks", default=",".join(TASKS), help="Comma-separated tasks.")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    wanted = [task.strip() for task in args.tasks.split(",") if task.strip()]
-    unknown = sorted(set(wanted) - set(TASKS))
-    if unknown:
-        parser.error(f"unknown tasks {unknown}; choose from {', '.join(TASKS)}")
-    runners = _runners()
-    for task in wanted:
-        for line in runners[task](args.data, args.seed):
-            print(json.dumps({"benchmark": "safety", **line}, default=float), flush=True)
+    run_cases("safety", __doc__, TASKS, _runners, argv, option="tasks")
 
 
-def _runners() -> dict[str, Callable[[Path, int], list[dict[str, Any]]]]:
+def _runners() -> dict[str, Runner]:
     from _safety_duplicates import duplicate_photo_cases
     from _safety_matching import matching_cases
     from _safety_speed import price_anomaly_cases, speed_cases

@@ -222,3 +222,23 @@ class ReviewError(FurimaError, ValueError):
 class ReviewConflictError(ReviewError):
     """A decision that would clash with another: the listing is decided already, or another
     reviewer holds it."""
+
+
+# Experiment errors (furima.experiments).
+#
+#   DataError
+#   └── ExperimentDataError    data an analysis cannot support (empty group, zero variance,
+#                              units in two groups, zero propensities, mismatched lengths)
+#   ExperimentConfigError      an experiment definition that cannot work (clashing name,
+#                              shares that do not add up, overlapping layer ranges)
+
+__all__ += ["ExperimentConfigError", "ExperimentDataError"]
+
+
+class ExperimentDataError(DataError):
+    """Experiment data that an analysis cannot support; the message says why and what to do."""
+
+
+class ExperimentConfigError(FurimaError, ValueError):
+    """An experiment definition that cannot work: a clashing name, traffic shares that do
+    not add up, a layer whose ranges overlap."""

@@ -77,7 +77,7 @@ def train_network(params: dict[str, Any], data: FitData) -> Network:
         target = target.long()
     loss_fn = _loss(data.task)
     optimiser = torch.optim.AdamW(
-        module.parameters(), lr=params["lr"], weight_decay=params["weight_decay"]
+        module.parameters(), lr=params["lr"], weight_decay=params["weight_decay"], fused=True
     )
     network = Network(module, mean, scale, 0)
     epochs = int(params.get("epochs", 0)) or _EPOCHS

@@ -7,6 +7,7 @@ import typer
 from furima.cli._automl import automl_app
 from furima.cli._buyer_search import buyer_search_app
 from furima.cli._demo import demo
+from furima.cli._experiments import experiments_app
 from furima.cli._ingest import ingest
 from furima.cli._listing import listing_app
 from furima.cli._models import models_app
@@ -41,6 +42,7 @@ app.add_typer(recommend_app, name="recommend")
 app.add_typer(safety_app, name="safety")
 app.add_typer(rank_app, name="rank")
 app.add_typer(buyer_search_app, name="buyer-search")
+app.add_typer(experiments_app, name="experiments")
 
 
 def main() -> None:

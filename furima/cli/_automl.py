@@ -38,6 +38,9 @@ def run(
         str | None, typer.Option(help="e.g. rmsle, auprc, accuracy, ndcg@10.")
     ] = None,
     budget: Annotated[str, typer.Option(help="Time budget: 300, 300s, 10m, 1h.")] = "5m",
+    max_trials: Annotated[
+        int | None, typer.Option(min=1, help="Stop the search after this many trials.")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the report and leaderboard.")] = Path(
         "automl"
     ),
@@ -95,6 +98,7 @@ def run(
             task,  # type: ignore[arg-type]
             metric,
             budget_s=parse_budget(budget),
+            max_trials=max_trials,
             sampler=sampler,
             pruner=pruner,
             objectives=("score", "latency") if latency else ("score",),

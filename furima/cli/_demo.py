@@ -23,6 +23,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from furima.cli._demo_experiments import (
+    experiments_step,
+    print_served_experiment,
+    serve_rank_experiment,
+)
 from furima.cli._demo_ranking import (
     buyer_search_step,
     print_served_rank,
@@ -125,6 +130,7 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     safety = safety_step(out, workdir, seed, photos, price_model)
     rank = ranking_step(out, workdir, seed)
     buyer_search = buyer_search_step(out, workdir, seed, catalog)
+    experiments_step(out, workdir, seed)
     models = {
         "price": price_model,
         "listing": path,
@@ -133,7 +139,7 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
         "rank": rank,
         "search": buyer_search,
     }
-    _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]])
+    _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]], seed)
 
 
 def _search(out: Console, pool: Any, catalog: pd.DataFrame, queries: pd.DataFrame) -> None:
@@ -166,13 +172,15 @@ def _listing_table(truth: pd.DataFrame, answers: list[ListingSuggestion]) -> Tab
     return table
 
 
-def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: bytes) -> None:
+def _serve_demo(
+    out: Console, workdir: Path, models: dict[str, Path], photo: bytes, seed: int
+) -> None:
     import httpx
 
     from furima.registry import ModelRegistry
     from furima.serve import ServeSettings, create_app, running_server
 
-    out.rule("12. deploy: register the models, serve them from the registry over HTTP")
+    out.rule("13. deploy: register the models, serve them from the registry over HTTP")
     registry = ModelRegistry(workdir / "registry")
     for task, folder in models.items():
         version = registry.log_model(folder, task=task, alias="champion")
@@ -180,8 +188,13 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
             f"registered {version.task} version {version.version} as champion "
             f"(run {version.run_id}, data {(version.data_fingerprint or '')[:12]})"
         )
+    if "rank" in models:
+        serve_rank_experiment(registry, models["rank"])
+        out.print("registered rank version 2 (the same ranker) as challenger for 50% of users")
     settings = ServeSettings(
-        registry=str(workdir / "registry"), review_queue=workdir / "review.duckdb"
+        registry=str(workdir / "registry"),
+        review_queue=workdir / "review.duckdb",
+        experiment_log=workdir / "experiments.sqlite",
     )
     with running_server(create_app(settings)) as url:
         _wait_until_ready(url)
@@ -216,6 +229,7 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
             print_served_check(out, url, SERVED_LISTING)
         if "rank" in models:
             print_served_rank(out, url)
+            print_served_experiment(out, url, seed)
         if "search" in models:
             print_served_search(out, url)
     registry_dir = workdir / "registry"
@@ -224,7 +238,9 @@ def _serve_demo(out: Console, workdir: Path, models: dict[str, Path], photo: byt
         f"drop a photo, http://127.0.0.1:8000/buyer for a buyer's feed or "
         f"http://127.0.0.1:8000/search to search; "
         f"furima serve --registry {registry_dir} --review-queue {workdir / 'review.duckdb'} "
-        f"for the review page at /review too; furima models list --registry {registry_dir}"
+        f"--experiment-log {workdir / 'experiments.sqlite'} for the review page at /review "
+        f"and the experiments page at /experiments too; "
+        f"furima models list --registry {registry_dir}"
     )
 
 

@@ -49,6 +49,14 @@ def serve(
             "/review.",
         ),
     ] = None,
+    experiment_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--experiment-log",
+            help="An experiment log file (SQLite, created when missing): a canary sticky by "
+            "user is recorded as an experiment; results at /experiments.",
+        ),
+    ] = None,
     host: HostOption = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     workers: WorkersOption = 1,
@@ -65,7 +73,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the registry's models (one endpoint per task), the listing assistant and the
-    seller's page at http://HOST:PORT/ (and the reviewer's at /review with --review-queue),
+    seller's page at http://HOST:PORT/ (the reviewer's at /review with --review-queue, the
+    experiments' at /experiments with --experiment-log),
     with /metrics, /healthz and /readyz."""
     from furima.serve import ServeSettings
     from furima.serve._workers import run_server
@@ -80,6 +89,10 @@ def serve(
             from furima.safety._queue import ReviewQueue
 
             ReviewQueue(review_queue).close()
+        if experiment_log is not None:  # so is a file that is not an experiment log
+            from furima.experiments._exposure import ExposureLog
+
+            ExposureLog(experiment_log).close()
         settings = ServeSettings(
             listing_assistant=listing_assistant,
             registry=registry,
@@ -92,6 +105,7 @@ def serve(
             max_upload_bytes=int(max_upload_mb * 1024 * 1024),
             max_text_chars=max_text_chars,
             review_queue=review_queue,
+            experiment_log=experiment_log,
         )
         if ray:
             _serve_on_ray(settings, host, port, max_replicas)

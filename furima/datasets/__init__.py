@@ -13,7 +13,9 @@ from furima.datasets._myntra import with_brand
 from furima.datasets._sessions import simulate_browsing
 
 __all__ = [
+    "demo_bandit_paths",
     "demo_behaviour_path",
+    "demo_experiment_path",
     "demo_interactions_path",
     "demo_listings_path",
     "demo_photos_path",
@@ -44,3 +46,19 @@ def demo_behaviour_path() -> Path:
     Taobao users over nine days, 21,352 events (see PROVENANCE.md); read with
     ``furima.catalog.read_interactions(path, mapping="taobao")``."""
     return Path(__file__).with_name("taobao_behaviour_sample.parquet")
+
+
+def demo_experiment_path() -> Path:
+    """A real randomised field experiment: 1,410 households offered weather insurance after a
+    simple or an intensive information session (treatment ``intensive``, outcome
+    ``takeup_survey``, pre-treatment covariates; see PROVENANCE.md)."""
+    return Path(__file__).with_name("cai2015_insurance.parquet")
+
+
+def demo_bandit_paths(policy: str) -> tuple[Path, Path]:
+    """The Open Bandit Dataset sample logged by ``policy`` (``"random"`` or ``"bts"``):
+    10,000 impressions with clicks and propensities, and the items table (see PROVENANCE.md)."""
+    if policy not in ("random", "bts"):
+        raise ValueError(f"policy must be 'random' or 'bts', not {policy!r}.")
+    log = Path(__file__).with_name(f"obd_{policy}_all.parquet")
+    return log, log.with_name(f"obd_{policy}_all_items.parquet")

@@ -56,7 +56,7 @@ def train_towers(
         rng = np.random.default_rng(cfg.seed)
         model = _Model(cfg, photos.shape[1], titles.shape[1], n_classes)
         optimiser = torch.optim.AdamW(
-            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=True
         )
         batch_size = min(cfg.batch_size, max(32, len(photos) // 8))  # small catalogs: more steps
         steps_per_epoch = max(1, math.ceil(len(photos) / batch_size))

@@ -290,7 +290,10 @@ def _train(
     targets = {name: torch.from_numpy(c.codes).to(device) for name, c in columns.items()}
     steps_per_epoch = max(1, len(pixels) // settings.batch_size)
     optimiser = torch.optim.AdamW(
-        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+        model.parameters(),
+        lr=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        fused=True,
     )
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, _warm_cosine(steps_per_epoch, steps_per_epoch * settings.epochs)

@@ -108,7 +108,7 @@ def _train_network(
     inputs = photos.shape[1] + texts.shape[1] + 2
     network = _Network(cfg, inputs, sum(classes), seed)
     optimiser = torch.optim.AdamW(
-        network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+        network.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=True
     )
     batch_size = min(cfg.batch_size, max(32, len(photos) // 8))
     steps = max(1, math.ceil(len(photos) / batch_size))

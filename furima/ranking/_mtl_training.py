@@ -112,7 +112,7 @@ def train(
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     optimizer = torch.optim.Adam(
-        net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+        net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, fused=True
     )
     weights = torch.tensor(settings.head_weights, dtype=torch.float32)
     tensors = [torch.from_numpy(a) for a in (data.numeric, data.categorical, data.labels)]

@@ -130,7 +130,7 @@ def train(
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     optimizer = torch.optim.Adam(
-        net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+        net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, fused=True
     )
     log_q = sampling_log_q(sequences, net.cfg.n_items) if settings.loss == "sampled" else None
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))

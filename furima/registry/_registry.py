@@ -57,6 +57,8 @@ FORMAT_TASKS = {
     "furima.safety_checker": "safety",
     "furima.buyer_search": "search",
     "furima.feed_ranker": "rank",
+    "furima.fraud_scorer": "fraud",
+    "furima.scorecard": "credit",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 

@@ -42,6 +42,7 @@ def create_app(
 
     import furima
     from furima.serve._errors import install_error_handlers
+    from furima.serve._experiment_routes import install_experiments
     from furima.serve._limits import BodyLimit
     from furima.serve._metrics import HttpMetrics, ServerMetrics
     from furima.serve._routes import PAGES, router
@@ -92,6 +93,7 @@ def create_app(
         from furima.serve._review_routes import review_routes
 
         app.include_router(review_routes(settings.review_queue))
+    install_experiments(app, settings.experiment_log, metrics)
     if serving is not None:
         serving.install(app)
         app.add_middleware(BodyLimit, limits=serving.body_limits)

@@ -23,6 +23,9 @@ _SHADOW_BUCKETS = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 _HELP = {
+    "furima_experiment_exposures": (
+        "Exposures to a running experiment, by outcome (recorded, failed, dropped)."
+    ),
     "furima_requests": "Requests answered, by task, model version, route and HTTP status.",
     "furima_request_seconds": "Time from request to answer, by task and model version.",
     "furima_request_errors": "Requests refused or failed, by task and error type.",
@@ -102,6 +105,7 @@ class ServerMetrics:
         self.shadow_difference = new.histogram(
             "furima_shadow_difference", "task", buckets=_SHADOW_BUCKETS
         )
+        self.experiment_exposures = new.counter("furima_experiment_exposures", "outcome")
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

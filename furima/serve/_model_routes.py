@@ -5,7 +5,8 @@ a feed and "more like this"), each with its own micro-batcher. Every task endpoi
 same way: validate the JSON body against the endpoint's request model, pick the version
 (traffic policy, sticky key, or a pin in ``X-Model-Version``), queue the request for the next
 micro-batch, answer with the model's output plus which version answered, and, under a shadow
-policy, score the challenger too without making the caller wait.
+policy, score the challenger too without making the caller wait. With an experiment log, a
+user's request answered under a canary split notes their exposure (see _experiment_routes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 
 from furima.exceptions import FurimaError
 from furima.serve._batching import MicroBatcher, Overloaded
-from furima.serve._deployments import LoadedVersion, TaskSlot
+from furima.serve._deployments import Live, LoadedVersion, TaskSlot
 from furima.serve._errors import RequestProblem
 from furima.serve._schemas import ErrorResponse, error_responses
 from furima.serve._tasks import TaskEndpoint
@@ -72,6 +73,7 @@ def _add_endpoint(
 
     async def endpoint(request: Request, body: Any) -> Response:
         started = time.perf_counter()
+        chosen_from = slot.live  # what _choose reads: no await in between
         loaded, route = _choose(slot, request, body, spec.listing_key)
         try:
             answer = await batcher.submit(loaded, body)
@@ -88,6 +90,7 @@ def _add_endpoint(
             )
             background.add(shadow)
             shadow.add_done_callback(background.discard)
+        _expose(request, task.name, chosen_from, route)
         seconds = time.perf_counter() - started
         version = str(loaded.version)
         metrics.latency.labels(task.name, version).observe(seconds)
@@ -156,6 +159,14 @@ def _choose(
             headers={"Retry-After": "2"},
         )
     return picked
+
+
+def _expose(request: Request, task: str, live: Live, route: str) -> None:
+    """Note an exposure of the requesting user when the server keeps an experiment log and
+    the version was chosen by the traffic policy (not pinned by the caller)."""
+    recorder = getattr(request.app.state, "exposures", None)
+    if recorder is not None and VERSION_HEADER not in request.headers:
+        recorder.saw(task, live, request.headers.get(USER_HEADER), route)
 
 
 def _too_many(task: str, overloaded: Overloaded) -> RequestProblem:

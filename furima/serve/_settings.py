@@ -34,6 +34,10 @@ class ServeSettings:
         review_queue: A review queue file (``furima.safety.ReviewQueue``, created when
             missing): serves the reviewer's page at ``/review`` and its ``/v1/review/...``
             routes; ``None`` serves neither.
+        experiment_log: An experiment log file (``furima.experiments.ExposureLog``, created
+            when missing): a challenger taking a share of users (sticky by user) records an
+            exposure per answered request with an ``X-User-Id``; ``/v1/experiments/...`` and
+            the ``/experiments`` page analyse it. ``None``: no exposures are recorded.
     """
 
     listing_assistant: Path | None = None
@@ -48,12 +52,15 @@ class ServeSettings:
     max_upload_bytes: int = 10 * MIB
     max_text_chars: int = 2000
     review_queue: Path | None = None
+    experiment_log: Path | None = None
 
     def __post_init__(self) -> None:
         if self.listing_assistant is not None and not isinstance(self.listing_assistant, Path):
             object.__setattr__(self, "listing_assistant", Path(self.listing_assistant))
-        if self.review_queue is not None and not isinstance(self.review_queue, Path):
-            object.__setattr__(self, "review_queue", Path(self.review_queue))
+        for name in ("review_queue", "experiment_log"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
         if self.registry is not None:
             object.__setattr__(self, "registry", str(self.registry))
         if self.tasks is not None:
@@ -73,7 +80,8 @@ class ServeSettings:
         data["listing_assistant"] = (
             None if self.listing_assistant is None else str(self.listing_assistant)
         )
-        data["review_queue"] = None if self.review_queue is None else str(self.review_queue)
+        for name in ("review_queue", "experiment_log"):
+            data[name] = None if getattr(self, name) is None else str(getattr(self, name))
         return json.dumps(data)
 
     @classmethod

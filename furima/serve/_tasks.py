@@ -173,6 +173,8 @@ def known_tasks() -> list[str]:
 
 def _builtin() -> None:
     if "price" not in _TASKS:
+        from furima.serve._task_credit import CREDIT_TASK
+        from furima.serve._task_fraud import FRAUD_TASK
         from furima.serve._task_listing import LISTING_TASK
         from furima.serve._task_price import PRICE_TASK
         from furima.serve._task_rank import RANK_TASK
@@ -189,6 +191,8 @@ def _builtin() -> None:
             SAFETY_TASK,
             SEARCH_TASK,
             RANK_TASK,
+            FRAUD_TASK,
+            CREDIT_TASK,
         ):
             _TASKS.setdefault(task.name, task)
     if "furima.automl_model" not in _FORMATS:

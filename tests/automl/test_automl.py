@@ -20,7 +20,7 @@ def split(table: pd.DataFrame, share: float = 0.25) -> tuple[pd.DataFrame, pd.Da
 
 def test_spam_text_gets_a_strong_classifier_and_a_leaderboard(spam: pd.DataFrame) -> None:
     train, test = split(spam)
-    result = AutoML("binary", "auprc", budget_s=10, seed=0).fit(
+    result = AutoML("binary", "auprc", budget_s=10, max_trials=6, seed=0).fit(
         train[["text"]], train["label"].to_numpy()
     )
     truth = (test["label"] == "spam").to_numpy()
@@ -66,7 +66,9 @@ def test_prices_by_rmsle_beat_the_median(myntra: pd.DataFrame) -> None:
 
 def test_fraud_with_a_time_ordered_holdout(cards: pd.DataFrame) -> None:
     families = ["lightgbm", "extra_trees"]
-    automl = AutoML("binary", "auprc", budget_s=10, time_column="Time", families=families)
+    automl = AutoML(
+        "binary", "auprc", budget_s=10, max_trials=6, time_column="Time", families=families
+    )
     result = automl.fit(cards.drop(columns=["Class"]), cards["Class"].to_numpy())
     assert result.chosen["rows"] == 2000
     assert result.columns == [c for c in cards.columns if c not in ("Class", "Time")]
@@ -112,7 +114,7 @@ def test_ranking_next_purchases_beats_the_co_purchase_heuristic() -> None:
     held_out = table["user"].isin(table["user"].unique()[:75])
     train, test = table[~held_out], table[held_out].reset_index(drop=True)
     columns = ["user", "popularity", "follows_last", "follows_recent", "history_length"]
-    result = AutoML("ranking", budget_s=10, group_column="user", seed=0).fit(
+    result = AutoML("ranking", budget_s=10, max_trials=6, group_column="user", seed=0).fit(
         train[columns], train["relevance"].to_numpy()
     )
     assert result.metric.name == "ndcg@10"
@@ -132,7 +134,7 @@ def test_ranking_next_purchases_beats_the_co_purchase_heuristic() -> None:
 
 def test_multiclass_from_titles(photo_titles: pd.DataFrame) -> None:
     train, test = split(photo_titles.sample(frac=1, random_state=0))
-    result = AutoML("multiclass", budget_s=10, families=["linear"]).fit(
+    result = AutoML("multiclass", budget_s=10, max_trials=4, families=["linear"]).fit(
         train[["title"]], train["article_type"].to_numpy()
     )
     proba = result.predict_proba(test[["title"]])
@@ -155,7 +157,12 @@ def test_two_objectives_give_a_pareto_front_and_a_report(
     from pathlib import Path
 
     result = AutoML(
-        "binary", "auprc", budget_s=10, objectives=("score", "latency"), families=["linear"]
+        "binary",
+        "auprc",
+        budget_s=10,
+        max_trials=8,
+        objectives=("score", "latency"),
+        families=["linear"],
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert len(result.study.directions) == 2
     assert type(result.study.sampler).__name__ == "NSGAIISampler"

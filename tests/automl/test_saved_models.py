@@ -22,7 +22,12 @@ from furima.serve import ServeSettings, create_app, running_server
 def fraud_model(cards: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
     features = cards.drop(columns=["Class"])
     result = AutoML(
-        "binary", "auprc", budget_s=10, time_column="Time", families=["linear", "lightgbm"]
+        "binary",
+        "auprc",
+        budget_s=10,
+        max_trials=6,
+        time_column="Time",
+        families=["linear", "lightgbm"],
     ).fit(features, cards["Class"].to_numpy())
     return result.save(tmp_path_factory.mktemp("saved") / "fraud")
 
@@ -30,7 +35,7 @@ def fraud_model(cards: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -
 def test_a_saved_result_predicts_as_before_and_keeps_its_choice(
     spam: pd.DataFrame, tmp_path: Path
 ) -> None:
-    result = AutoML("binary", "auprc", budget_s=10, families=["linear"]).fit(
+    result = AutoML("binary", "auprc", budget_s=10, max_trials=4, families=["linear"]).fit(
         spam[["text"]], spam["label"].to_numpy()
     )
     result.members[0].refit = True  # whatever the 10 s budget allowed: the flag round-trips
@@ -69,7 +74,7 @@ def test_a_damaged_or_foreign_save_is_refused_with_the_reason(
 
 def test_the_registered_winner_is_served_under_its_name(fraud_model: Path, tmp_path: Path) -> None:
     registry = ModelRegistry(tmp_path / "registry")
-    version = registry.log_model(fraud_model, task="fraud", alias="champion")
+    version = registry.log_model(fraud_model, task="card-fraud", alias="champion")
     assert version.format == "furima.automl_model"
     assert version.metrics["valid_auprc"] > 0.5
     with pytest.raises(ValueError, match=r"'price' holds furima\.price_model models"):
@@ -88,20 +93,20 @@ def test_the_registered_winner_is_served_under_its_name(fraud_model: Path, tmp_p
         while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, client.get("/readyz").text
             time.sleep(0.05)
-        answer = client.post("/v1/fraud:predict", json={"features": fraud, "listing_id": "t1"})
+        answer = client.post("/v1/card-fraud:predict", json={"features": fraud, "listing_id": "t1"})
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert body["prediction"] in (0, 1)
         assert set(body["probabilities"]) == {"0", "1"}
         assert sum(body["probabilities"].values()) == pytest.approx(1.0)
-        assert body["model"] == {"task": "fraud", "version": 1, "route": "champion"}
+        assert body["model"] == {"task": "card-fraud", "version": 1, "route": "champion"}
 
-        missing = client.post("/v1/fraud:predict", json={"features": {"V1": 0.5}})
+        missing = client.post("/v1/card-fraud:predict", json={"features": {"V1": 0.5}})
         assert missing.status_code == 422
         assert "features lacks V2" in missing.text
         not_a_number = client.post(
-            "/v1/fraud:predict", json={"features": {**fraud, "Amount": "lots"}}
+            "/v1/card-fraud:predict", json={"features": {**fraud, "Amount": "lots"}}
         )
         assert not_a_number.status_code == 422
         assert "features['Amount'] must be a number or null; got 'lots'" in not_a_number.text
-        assert "/v1/fraud:predict" in client.get("/openapi.json").json()["paths"]
+        assert "/v1/card-fraud:predict" in client.get("/openapi.json").json()["paths"]

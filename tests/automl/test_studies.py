@@ -55,7 +55,13 @@ def test_a_killed_run_keeps_its_finished_trials_and_resumes(tmp_path: Path) -> N
     assert finished >= 3
     spam = pd.read_parquet(FIXTURES / "sms_spam_600.parquet")
     result = AutoML(
-        "binary", "auprc", budget_s=10, storage=storage, study_name="spam", families=["linear"]
+        "binary",
+        "auprc",
+        budget_s=10,
+        max_trials=finished + 2,
+        storage=storage,
+        study_name="spam",
+        families=["linear"],
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert complete(storage, "spam") > finished  # resumed: old trials kept, new ones added
     assert result.trials == complete(storage, "spam")
@@ -63,7 +69,13 @@ def test_a_killed_run_keeps_its_finished_trials_and_resumes(tmp_path: Path) -> N
 
 def test_two_processes_share_one_study(spam: pd.DataFrame, tmp_path: Path) -> None:
     result = AutoML(
-        "binary", "auprc", budget_s=12, n_jobs=2, workdir=tmp_path, families=["linear"]
+        "binary",
+        "auprc",
+        budget_s=12,
+        max_trials=6,
+        n_jobs=2,
+        workdir=tmp_path,
+        families=["linear"],
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert (tmp_path / "study.journal").is_file()
     assert result.trials == complete(tmp_path / "study.journal", result.study.study_name)
@@ -78,7 +90,13 @@ def test_every_trial_is_recorded_on_mlflow(spam: pd.DataFrame, tmp_path: Path) -
 
     registry = ModelRegistry(tmp_path / "registry")
     result = AutoML(
-        "binary", "auprc", budget_s=10, tracking=registry, families=["linear"], study_name="sms"
+        "binary",
+        "auprc",
+        budget_s=10,
+        max_trials=3,
+        tracking=registry,
+        families=["linear"],
+        study_name="sms",
     ).fit(spam[["text"]], spam["label"].to_numpy())
     client = MlflowClient(tracking_uri=registry.location.tracking_uri)
     experiment = client.get_experiment_by_name("furima-automl/sms")
@@ -92,7 +110,12 @@ def test_every_trial_is_recorded_on_mlflow(spam: pd.DataFrame, tmp_path: Path) -
 @pytest.mark.parametrize("sampler", ["gp", "cmaes", "random"])
 def test_other_samplers_search_too(spam: pd.DataFrame, sampler: str) -> None:
     result = AutoML(
-        "binary", "auprc", budget_s=10, sampler=sampler, families=["linear", "lightgbm"]
+        "binary",
+        "auprc",
+        budget_s=10,
+        max_trials=5,
+        sampler=sampler,
+        families=["linear", "lightgbm"],
     ).fit(spam[["text"]], spam["label"].to_numpy())
     assert result.trials >= 3
     assert result.best_score > 0.8
@@ -103,6 +126,7 @@ def test_a_database_storage_works(spam: pd.DataFrame, postgres_database: str) ->
         "binary",
         "auprc",
         budget_s=10,
+        max_trials=3,
         storage=postgres_database,
         study_name="pg",
         families=["linear"],

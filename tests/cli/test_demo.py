@@ -26,6 +26,9 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert model.training_["rows"] == 2992
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [
         "catalog.duckdb",
+        "experiment_report.html",
+        "experiment_report.json",
+        "experiments.sqlite",
         "models",
         "registry",
         "review.duckdb",
@@ -79,13 +82,23 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
         row = re.search(rf"│ {event}\s+│\s+\d+ │\s+([0-9.]+) │\s+([0-9.]+) │", result.stdout)
         assert row and float(row.group(1)) > float(row.group(2)), event
     assert "registered rank version 1 as champion" in flat
-    assert re.search(r"/v1/rank .+ -> HTTP 200: listings \d+(, \d+){4} from rank version 1", flat)
+    assert re.search(
+        r"/v1/rank .+ -> HTTP 200: listings \d+(, \d+){4} from rank version [12]", flat
+    )
     # buyer search: words find the right type and colour; another script gets a note
     assert "1,996 listings indexed" in flat
     assert re.search(r"'women red kurta': \d+ matches; [^;]*Red[^;]*Kurta", flat)
     assert "'白いスニーカー': 0 matches; nothing" in flat
     assert re.search(r"/v1/search .+ -> HTTP 200: \d+ matches, .+ from search version 1", flat)
     assert re.search(r"GET http://127\.0\.0\.1:\d+/search -> HTTP 200", flat)
+    # experiments: a real field experiment analysed, a policy judged offline, a canary analysed
+    assert "1,410 households offered weather insurance" in flat
+    assert re.search(r"│ CUPED \(village take-up\s+│ [-+]\d+\.\d% │", result.stdout)
+    assert "no sample-ratio mismatch (p = 0.523)" in flat
+    assert (tmp_path / "tmp" / "experiment_report.html").stat().st_size > 1_000_000
+    assert re.search(r"│ dr\s+│ 0\.00\d\d\s+│", result.stdout)
+    assert "the canary became experiment 'rank:v1-vs-v2' (champion" in flat
+    assert re.search(r"GET /v1/experiments/rank:v1-vs-v2\?metrics=touched -> no sample-ratio", flat)
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None

@@ -121,12 +121,12 @@ def test_any_folder_can_be_logged_under_an_explicit_task(
     folder = tmp_path / "rules"
     (folder / "nested").mkdir(parents=True)
     (folder / "nested" / "rules.json").write_text('{"banned": ["replica"]}')
-    version = registry.log_model(folder, task="fraud", metrics={"recall": 0.9})
+    version = registry.log_model(folder, task="house-rules", metrics={"recall": 0.9})
     assert version.metrics == {"recall": 0.9}
-    path = registry.deployment("fraud").champion
+    path = registry.deployment("house-rules").champion
     assert path is None  # registered, not yet promoted
-    registry.promote("fraud", 1)
-    served = registry.deployment("fraud").champion
+    registry.promote("house-rules", 1)
+    served = registry.deployment("house-rules").champion
     assert served is not None
     assert json.loads((served.path / "nested" / "rules.json").read_text()) == {
         "banned": ["replica"]

@@ -1,0 +1,210 @@
+"""The ``fraud`` task: payments scored by the registered :class:`~furima.risk.FraudScorer`.
+
+``POST /v1/fraud:score`` takes 1 to 1,000 transactions, each with the columns the served
+scorer was fitted on (its time, amount, entity keys and extra features, by their names), and
+answers each one's probability of fraud and, unless ``reasons`` is false, the three features
+that moved it most, in request order. A transaction missing a column the model needs, or with
+a time that cannot be parsed, is refused with a 422 that names the transaction and the field.
+
+Each request is scored on its own against the history kept in the model: the transactions of
+one request count as each other's recent history (a card paying twice in a minute), those of
+two requests batched together do not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from furima.exceptions import DataError, SchemaError
+from furima.serve._tasks import ServingTask
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FRAUD_TASK", "FraudBody", "FraudResponse"]
+
+_MAX_TRANSACTIONS = 1000
+_ID = "transaction_id"
+Value = str | float | int | None
+
+
+class FraudBody(BaseModel):
+    """Transactions to score, each a mapping of the served model's columns to values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transactions: list[dict[str, Value]] = Field(
+        min_length=1,
+        max_length=_MAX_TRANSACTIONS,
+        description="1 to 1,000 payments: `transaction_id` (optional), the model's time "
+        "column (ISO datetime or seconds), amount, entity keys and extra features.",
+    )
+    reasons: bool = Field(True, description="Explain each score by its top three features.")
+
+
+class ScoredTransaction(BaseModel):
+    transaction_id: str | None = Field(description="The request's id, if it gave one.")
+    score: float = Field(description="Probability of fraud, in [0, 1].")
+    reasons: list[str] = Field(
+        description="Top features as `name = value (+log-odds)`; empty when not asked for."
+    )
+
+
+class FraudResponse(BaseModel):
+    scores: list[ScoredTransaction] = Field(description="One per transaction, in request order.")
+
+
+def _load(path: Path) -> Any:
+    from furima.risk import FraudScorer
+
+    return FraudScorer.load(path)
+
+
+def _predict(model: Any, requests: Sequence[FraudBody]) -> list[dict[str, Any]]:
+    return [_score_one(model, request) for request in requests]
+
+
+def _score_one(model: Any, request: FraudBody) -> dict[str, Any]:
+    frame = _frame(model, request.transactions)
+    scored = model.score(frame, reasons=request.reasons)
+    reasons = scored["reasons"].tolist() if request.reasons else [[] for _ in range(len(frame))]
+    scores = []
+    for row, score, why in zip(request.transactions, scored["score"], reasons, strict=True):
+        given = row.get(_ID)
+        scores.append(
+            {
+                "transaction_id": None if given is None else str(given),
+                "score": float(score),
+                "reasons": list(why),
+            }
+        )
+    return {"scores": scores}
+
+
+def _frame(model: Any, rows: list[dict[str, Value]]) -> pd.DataFrame:
+    """The transactions as the table ``model.score`` takes, refusing what it cannot use."""
+    import pandas as pd
+
+    needed = [model.time, model.amount, *model.keys, *model.features]
+    for i, row in enumerate(rows):
+        missing = [name for name in needed if name not in row or _absent(model, name, row)]
+        if missing:
+            raise SchemaError(
+                f"transactions[{i}] lacks {', '.join(repr(m) for m in missing)}; this model "
+                f"needs every transaction to give: {', '.join(needed)} (features may be null)"
+            )
+    raw = pd.DataFrame([{name: row.get(name) for name in needed} for row in rows])
+    frame = pd.DataFrame(index=raw.index)
+    frame[model.time] = _times(model, raw[model.time])
+    for name in (model.amount, *model.features):
+        frame[name] = _numbers(raw[name], name)
+    for key in model.keys:
+        frame[key] = _keys_like(model.history_[key], raw[key])
+    return frame
+
+
+def _absent(model: Any, name: str, row: dict[str, Value]) -> bool:
+    """A null is only allowed for extra features (the model treats them as missing)."""
+    return row.get(name) is None and name not in model.features
+
+
+def _times(model: Any, values: pd.Series) -> pd.Series:
+    """Request times in the kind of the kept history: datetimes (UTC) or seconds."""
+    import pandas as pd
+
+    history = model.history_[model.time]
+    if pd.api.types.is_numeric_dtype(history):
+        parsed = pd.to_numeric(values, errors="coerce")
+    else:
+        numbers = values.map(lambda v: isinstance(v, int | float))
+        parsed = pd.to_datetime(values.where(~numbers), errors="coerce", utc=True, format="mixed")
+        seconds = pd.to_numeric(values.where(numbers), errors="coerce")  # epoch seconds
+        parsed = parsed.fillna(pd.to_datetime(seconds, unit="s", utc=True))
+        if getattr(history.dtype, "tz", None) is None:
+            parsed = parsed.dt.tz_convert(None)
+    _refuse(parsed.isna(), values, model.time, "a datetime (ISO 8601) or seconds")
+    return parsed
+
+
+def _numbers(values: pd.Series, name: str) -> pd.Series:
+    import pandas as pd
+
+    parsed = pd.to_numeric(values, errors="coerce").astype("float64")
+    _refuse(parsed.isna() & values.notna(), values, name, "a number")
+    return parsed
+
+
+def _keys_like(history: pd.Series, values: pd.Series) -> pd.Series:
+    """Entity ids in the history's type, so `"12"` and `12` are the same card."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(history):
+        parsed = pd.to_numeric(values, errors="coerce")
+        _refuse(parsed.isna(), values, str(values.name), "an id like the model's (a number)")
+        return parsed.astype(history.dtype)
+    return values.astype(str)
+
+
+def _refuse(bad: pd.Series, values: pd.Series, name: str, wanted: str) -> None:
+    if bad.any():
+        first = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(
+            f"transactions[{first}].{name} must be {wanted}; got {values.iloc[first]!r}"
+        )
+
+
+def _smoke(model: Any) -> list[FraudBody]:
+    """The last two payments of the model's own history, with and without reasons."""
+    recent = model.history_.tail(2)
+    rows = []
+    for _, row in recent.iterrows():
+        transaction: dict[str, Value] = {name: _plain(row[name]) for name in model.keys}
+        transaction[model.time] = _plain(row[model.time])
+        transaction[model.amount] = float(row[model.amount])
+        transaction.update({name: None for name in model.features})  # not kept in history
+        rows.append(transaction)
+    return [
+        FraudBody.model_validate({"transactions": rows}),
+        FraudBody.model_validate({"transactions": rows[-1:], "reasons": False}),
+    ]
+
+
+def _plain(value: Any) -> Value:
+    """A history value as JSON would carry it."""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if hasattr(value, "item"):
+        value = value.item()
+    return value if isinstance(value, str | float | int) else str(value)
+
+
+def _check(answer: dict[str, Any]) -> None:
+    scores = [row["score"] for row in answer["scores"]]
+    if not scores or not all(math.isfinite(s) and 0.0 <= s <= 1.0 for s in scores):
+        raise ValueError(f"smoke-test fraud scores are not all finite in [0, 1]: {scores}")
+
+
+def _compare(served: dict[str, Any], shadow: dict[str, Any]) -> float:
+    """Largest difference between the two versions' scores of the same transactions."""
+    pairs = zip(served["scores"], shadow["scores"], strict=True)
+    return max((abs(a["score"] - b["score"]) for a, b in pairs), default=0.0)
+
+
+FRAUD_TASK = ServingTask(
+    name="fraud",
+    path="/v1/fraud:score",
+    summary="Score payments by their probability of fraud, with the top reasons",
+    request=FraudBody,
+    response=FraudResponse,
+    load=_load,
+    predict=_predict,
+    smoke=_smoke,
+    check=_check,
+    compare=_compare,
+    json_bytes=400_000,  # 1,000 transactions; more are refused by count, with a message
+)

@@ -1,0 +1,146 @@
+"""The ``fraud`` task: ``POST /v1/fraud:score`` from a registered FraudScorer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from furima.registry import ModelRegistry
+from furima.risk import FraudScorer, simulate_transactions
+from furima.serve import ServeSettings, create_app, running_server
+from furima.serve._task_fraud import FRAUD_TASK
+from furima.serve._tasks import register_task
+
+from .test_recommend_serving import wait_for
+
+PATH = "/v1/fraud:score"
+
+
+@pytest.fixture(scope="module")
+def payments() -> pd.DataFrame:
+    return simulate_transactions(customers=300, terminals=600, days=40, seed=0)
+
+
+@pytest.fixture(scope="module")
+def scorer(payments: pd.DataFrame) -> FraudScorer:
+    return FraudScorer(max_rounds=60).fit(payments)
+
+
+@pytest.fixture(scope="module")
+def served(scorer: FraudScorer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    register_task(FRAUD_TASK)
+    root = tmp_path_factory.mktemp("fraud-serving")
+    registry = ModelRegistry(root / "registry")
+    registry.log_model(scorer.save(root / "fraud"), task="fraud", alias="champion")
+    settings = ServeSettings(tasks=("fraud",), poll_seconds=0.1, max_batch_wait_ms=1)
+    with running_server(create_app(settings, registry=registry)) as url:
+        wait_for(lambda: httpx.get(f"{url}/readyz").status_code == 200)
+        yield url
+
+
+def payment(row: pd.Series) -> dict[str, Any]:
+    """One simulated payment as a client would send it, a day after the fitted history."""
+    return {
+        "transaction_id": str(row["transaction_id"]),
+        "timestamp": (row["timestamp"] + pd.Timedelta(days=1)).isoformat(),
+        "amount": float(row["amount"]),
+        "customer_id": int(row["customer_id"]),
+        "terminal_id": str(row["terminal_id"]),  # ids as strings are the same card
+    }
+
+
+def as_table(rows: list[dict[str, Any]], payments: pd.DataFrame) -> pd.DataFrame:
+    """The payments sent as the library's ``score`` takes them."""
+    frame = pd.DataFrame(rows)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    frame["terminal_id"] = frame["terminal_id"].astype(payments["terminal_id"].dtype)
+    return frame
+
+
+def test_scores_two_payments_as_the_library_does(
+    served: str, scorer: FraudScorer, payments: pd.DataFrame
+) -> None:
+    rows = [payment(payments.iloc[-1]), payment(payments.iloc[-2])]
+    answer = httpx.post(f"{served}{PATH}", json={"transactions": rows}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [s["transaction_id"] for s in body["scores"]] == [r["transaction_id"] for r in rows]
+    expected = scorer.score(as_table(rows, payments))
+    got = [s["score"] for s in body["scores"]]
+    assert np.allclose(got, expected["score"].to_numpy())
+    assert all(0.0 <= s <= 1.0 for s in got)
+    assert [s["reasons"] for s in body["scores"]] == expected["reasons"].tolist()
+    assert all(len(s["reasons"]) == 3 for s in body["scores"])
+    assert body["model"] == {"task": "fraud", "version": 1, "route": "champion"}
+
+
+def test_reasons_can_be_left_out_and_strangers_are_scored(
+    served: str, scorer: FraudScorer, payments: pd.DataFrame
+) -> None:
+    stranger = {**payment(payments.iloc[-1]), "customer_id": 10**6, "terminal_id": "10000000"}
+    rows = [payment(payments.iloc[-1]), stranger]
+    body = {"transactions": rows, "reasons": False}
+    scores = httpx.post(f"{served}{PATH}", json=body, timeout=30).json()["scores"]
+    assert [s["reasons"] for s in scores] == [[], []]
+    expected = scorer.score(as_table(rows, payments), reasons=False)["score"].to_numpy()
+    assert np.allclose([s["score"] for s in scores], expected)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda r: r.pop("timestamp"), "transactions[0] lacks 'timestamp'"),
+        (lambda r: r.update(timestamp="yesterday-ish"), "transactions[0].timestamp must be"),
+        (lambda r: r.update(amount="lots"), "transactions[0].amount must be a number"),
+        (lambda r: r.update(customer_id=None), "lacks 'customer_id'"),
+    ],
+)
+def test_unusable_transactions_get_a_422_naming_the_field(
+    served: str, payments: pd.DataFrame, change: Any, words: str
+) -> None:
+    row = payment(payments.iloc[-1])
+    change(row)
+    answer = httpx.post(f"{served}{PATH}", json={"transactions": [row]}, timeout=30)
+    assert answer.status_code == 422, answer.text
+    assert words in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"transactions": []}, "at least 1 item"),
+        ({"transactions": [{}] * 1001}, "at most 1000 items"),
+        ({"transactions": [{"amount": 1}], "colour": "red"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_bodies_get_a_422(served: str, body: dict[str, Any], words: str) -> None:
+    answer = httpx.post(f"{served}{PATH}", json=body, timeout=30)
+    assert answer.status_code == 422
+    assert words in answer.text
+
+
+def test_repeated_requests_get_the_same_answer(served: str, payments: pd.DataFrame) -> None:
+    """The served model is never changed by scoring (latency is measured in benchmarks)."""
+    body = {"transactions": [payment(payments.iloc[-1])]}
+    with httpx.Client(base_url=served, timeout=30) as client:
+        answers = [client.post(PATH, json=body).json()["scores"] for _ in range(5)]
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_times_in_seconds_or_other_zones_are_the_same_moment(
+    served: str, payments: pd.DataFrame
+) -> None:
+    iso = payment(payments.iloc[-1])
+    moment = pd.Timestamp(iso["timestamp"]).tz_localize("UTC")
+    seconds = {**iso, "timestamp": moment.timestamp()}
+    tokyo = {**iso, "timestamp": moment.tz_convert("Asia/Tokyo").isoformat()}
+    scores = [
+        httpx.post(f"{served}{PATH}", json={"transactions": [row]}, timeout=30).json()["scores"]
+        for row in (iso, seconds, tokyo)
+    ]
+    assert scores[0] == scores[1] == scores[2]
