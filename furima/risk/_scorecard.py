@@ -291,8 +291,8 @@ class Scorecard:
     def save(self, path: str | Path) -> Path:
         """Write the fitted scorecard to the folder ``path`` atomically in open formats: each
         feature's bins and points and the scaling (JSON), the WoE/IV tables (Parquet); see
-        :mod:`furima.risk._persistence`."""
-        from furima.risk._persistence import save_scorecard
+        :mod:`furima.risk._scorecard_persistence`."""
+        from furima.risk._scorecard_persistence import save_scorecard
 
         return save_scorecard(self, path)
 
@@ -301,6 +301,6 @@ class Scorecard:
         """Load a scorecard written by :meth:`save` as a :class:`LoadedScorecard`, which scores
         like the fitted one without refitting or unpickling; a damaged or foreign folder raises
         :class:`~furima.exceptions.ModelFormatError`."""
-        from furima.risk._persistence import load_scorecard
+        from furima.risk._scorecard_persistence import load_scorecard
 
         return load_scorecard(path)
