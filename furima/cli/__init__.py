@@ -15,6 +15,7 @@ from furima.cli._photo import photo_app
 from furima.cli._price import price_app
 from furima.cli._rank import rank_app
 from furima.cli._recommend import recommend_app
+from furima.cli._risk import risk_app
 from furima.cli._safety import safety_app
 from furima.cli._search import index_app, search
 from furima.cli._serve import deploy, serve
@@ -43,6 +44,7 @@ app.add_typer(safety_app, name="safety")
 app.add_typer(rank_app, name="rank")
 app.add_typer(buyer_search_app, name="buyer-search")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(risk_app, name="risk")
 
 
 def main() -> None:

@@ -1,0 +1,298 @@
+"""``furima risk fraud|credit fit|score|report`` and ``furima risk simulate``: thin commands
+over furima.risk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from furima.cli._errors import reported_errors
+from furima.cli._search import read_table
+from furima.exceptions import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["risk_app"]
+
+risk_app = typer.Typer(help="Payment risk: transaction fraud and credit scoring.")
+fraud_app = typer.Typer(help="Fraud scoring of payment transactions.")
+credit_app = typer.Typer(help="Credit scoring of applicants (scorecard in points).")
+risk_app.add_typer(fraud_app, name="fraud")
+risk_app.add_typer(credit_app, name="credit")
+
+DataArgument = Annotated[Path, typer.Argument(help="A table: .parquet, .csv or .jsonl.")]
+ModelOption = Annotated[Path, typer.Option("--model", help="A folder written by `... fit`.")]
+RegisterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Register the model under this task name (its first version becomes the "
+        "champion); `furima serve` then answers the task's endpoint."
+    ),
+]
+RegistryOption = Annotated[
+    str | None, typer.Option(help="Registry for --register (default: ./mlruns).")
+]
+
+
+# ------------------------------------------------------------------------------------ fraud
+@fraud_app.command("fit")
+def fraud_fit(
+    data: DataArgument,
+    out: Annotated[Path, typer.Option(help="Folder to save the scorer in.")],
+    time: Annotated[str, typer.Option(help="Transaction time column.")] = "timestamp",
+    label: Annotated[str, typer.Option(help="0/1 fraud label column.")] = "is_fraud",
+    amount: Annotated[str, typer.Option(help="Amount column.")] = "amount",
+    key: Annotated[
+        list[str] | None,
+        typer.Option(help="Entity column for point-in-time features (repeat); none: raw only."),
+    ] = None,
+    feature: Annotated[
+        list[str] | None, typer.Option(help="Another raw numeric column to use (repeat).")
+    ] = None,
+    window_days: Annotated[
+        list[float] | None, typer.Option(help="Entity feature window in days (repeat).")
+    ] = None,
+    label_delay_days: Annotated[
+        float, typer.Option(help="Days until a fraud label is known (chargebacks).")
+    ] = 7.0,
+    valid_share: Annotated[
+        float, typer.Option(help="The latest share of rows that validates.")
+    ] = 0.2,
+    review_cost: Annotated[
+        float | None,
+        typer.Option(help="Cost of reviewing one alert: also print the cost-based threshold."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    register: RegisterOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Train on the past, validate on the future with late labels; save the scorer to OUT."""
+    from furima.risk import FraudScorer
+
+    with reported_errors():
+        table = read_table(data)
+        scorer = FraudScorer(
+            time=time,
+            label=label,
+            amount=amount,
+            keys=tuple(key) if key is not None else ("customer_id", "terminal_id"),
+            windows_days=tuple(window_days or (1, 7, 30)),
+            label_delay_days=label_delay_days,
+            features=tuple(feature or ()),
+            seed=seed,
+        ).fit(table, valid_share=valid_share)
+        saved = scorer.save(out)
+        summary: dict[str, Any] = {"model": str(saved), "validation": _plain(scorer.validation_)}
+        if review_cost is not None:
+            threshold, saving = scorer.cost_threshold(review_cost)
+            summary["cost_threshold"] = {"threshold": threshold, "net_saving": saving}
+        summary.update(_registered(saved, register, registry))
+    Console().print_json(json.dumps(summary, default=float))
+
+
+@fraud_app.command("score")
+def fraud_score(
+    data: DataArgument,
+    model: ModelOption,
+    out: Annotated[
+        Path | None, typer.Option(help="Write every scored row here (.parquet or .jsonl).")
+    ] = None,
+    reasons: Annotated[bool, typer.Option(help="Add each row's top three reasons.")] = True,
+    alerts_per_day: Annotated[
+        int, typer.Option(min=1, help="Alert budget: the top K scored transactions per day.")
+    ] = 100,
+    show: Annotated[int, typer.Option(min=0, help="Print this many top alerts.")] = 5,
+) -> None:
+    """Score transactions; mark each day's top alerts (the review team's budget)."""
+    from furima.risk import FraudScorer, alert_budget
+
+    with reported_errors():
+        scorer = FraudScorer.load(model)
+        table = read_table(data)
+        scored = scorer.score(table, reasons=reasons)
+        scored["alert"] = alert_budget(scored["score"], table[scorer.time], alerts_per_day)
+        if out is not None:
+            _write_frame(table.join(scored), out)
+    top = scored.sort_values("score", ascending=False).head(show)
+    alerts = [
+        {"row": _plain(index), "score": round(float(row["score"]), 4)}
+        | ({"reasons": list(row["reasons"])} if reasons else {})
+        for index, row in top.iterrows()
+    ]
+    summary = {"rows": len(scored), "alerts": int(scored["alert"].sum()), "top": alerts}
+    if out is not None:
+        summary["out"] = str(out)
+    Console().print_json(json.dumps(summary, default=float))
+
+
+@risk_app.command("simulate")
+def simulate(
+    out: Annotated[Path, typer.Option(help="Parquet file to write the transactions to.")],
+    days: Annotated[int, typer.Option(min=1, help="Days of transactions.")] = 91,
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 5000,
+    terminals: Annotated[int, typer.Option(min=1, help="Number of terminals.")] = 10000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Simulated card transactions with fraud (compromised terminals and cards), seeded."""
+    from furima.risk import simulate_transactions
+
+    with reported_errors():
+        if out.suffix.lower() != ".parquet":
+            raise DataError(f"--out {out}: write a .parquet file.")
+        table = simulate_transactions(
+            customers=customers, terminals=terminals, days=days, seed=seed
+        )
+        _write_frame(table, out)
+    summary = {
+        "out": str(out),
+        "rows": len(table),
+        "frauds": int(table["is_fraud"].sum()),
+        "fraud_rate": round(float(table["is_fraud"].mean()), 5),
+    }
+    Console().print_json(json.dumps(summary))
+
+
+# ----------------------------------------------------------------------------------- credit
+@credit_app.command("fit")
+def credit_fit(
+    data: DataArgument,
+    out: Annotated[Path, typer.Option(help="Folder to save the scorecard in.")],
+    target: Annotated[str, typer.Option(help="The outcome column.")] = "default",
+    bad_value: Annotated[
+        str,
+        typer.Option(
+            help="The target value that means default (read as a number when "
+            "the column is numeric)."
+        ),
+    ] = "1",
+    feature: Annotated[
+        list[str] | None, typer.Option(help="A feature column (repeat; default: all others).")
+    ] = None,
+    categorical: Annotated[
+        list[str] | None, typer.Option(help="Bin this numeric column as categories (repeat).")
+    ] = None,
+    pdo: Annotated[float, typer.Option(help="Points to double the odds.")] = 20.0,
+    base_score: Annotated[float, typer.Option(help="The score at --base-odds.")] = 600.0,
+    base_odds: Annotated[float, typer.Option(help="Good:bad odds at --base-score.")] = 50.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    register: RegisterOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Fit a points scorecard (monotone optimal bins, WoE, logistic) and save it to OUT."""
+    from furima.risk import Scorecard
+
+    with reported_errors():
+        table = read_table(data)
+        if target not in table.columns:
+            raise DataError(
+                f"--target {target!r} is not a column of {str(data)!r}; columns: "
+                f"{', '.join(map(str, table.columns))}."
+            )
+        card = Scorecard(
+            target,
+            bad_value=_typed_value(table[target], bad_value),
+            features=feature or None,
+            categorical=tuple(categorical or ()),
+            pdo=pdo,
+            base_score=base_score,
+            base_odds=base_odds,
+            seed=seed,
+        ).fit(table)
+        saved = card.save(out)
+        values = card.information_values()
+        summary: dict[str, Any] = {
+            "model": str(saved),
+            "features": len(card.features_),
+            "information_values": {name: round(float(v), 4) for name, v in values.items()},
+        }
+        summary.update(_registered(saved, register, registry))
+    Console().print_json(json.dumps(summary))
+
+
+@credit_app.command("score")
+def credit_score(
+    data: DataArgument,
+    model: ModelOption,
+    out: Annotated[
+        Path | None, typer.Option(help="Write every scored applicant here (.parquet or .jsonl).")
+    ] = None,
+    show: Annotated[int, typer.Option(min=0, help="Print this many applicants.")] = 5,
+) -> None:
+    """Score applicants: points, probability of default and reasons in words."""
+    from furima.risk import Scorecard
+
+    with reported_errors():
+        card = Scorecard.load(model)
+        table = read_table(data)
+        scored = card.score(table)
+        if out is not None:
+            _write_frame(table.join(scored), out)
+    shown = [
+        {
+            "row": _plain(index),
+            "score": round(float(row["score"]), 1),
+            "probability_of_default": round(float(row["probability_of_default"]), 4),
+            "reasons": list(row["reasons"]),
+        }
+        for index, row in scored.head(show).iterrows()
+    ]
+    summary: dict[str, Any] = {
+        "rows": len(scored),
+        "mean_score": round(float(scored["score"].mean()), 1),
+        "applicants": shown,
+    }
+    if out is not None:
+        summary["out"] = str(out)
+    Console().print_json(json.dumps(summary, default=float))
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _typed_value(column: pd.Series, text: str) -> object:
+    """``text`` as the target column holds it: a number for a numeric column."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        try:
+            number = float(text)
+        except ValueError:
+            raise DataError(
+                f"--bad-value {text!r} is not a number, but the target column holds numbers."
+            ) from None
+        return int(number) if number.is_integer() else number
+    return text
+
+
+def _registered(saved: Path, register: str | None, registry: str | None) -> dict[str, Any]:
+    if register is None:
+        return {}
+    from furima.cli._models import DEFAULT_REGISTRY, log_fit
+
+    return {"registered": log_fit(saved, registry or DEFAULT_REGISTRY, task=register)}
+
+
+def _write_frame(frame: pd.DataFrame, out: Path) -> None:
+    """``frame`` to a Parquet or JSON-lines file, atomically."""
+    from furima._artifacts import write_file_atomically
+
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".jsonl"):
+        raise DataError(f"--out {out}: write .parquet or .jsonl, not {suffix or 'no extension'}.")
+    if suffix == ".parquet":
+        write_file_atomically(out, lambda handle: frame.to_parquet(handle))
+    else:
+        text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        write_file_atomically(out, lambda handle: handle.write(text.encode()))
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass as a dict, a numpy scalar as a Python one (for JSON)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value.item() if hasattr(value, "item") else value
