@@ -9,14 +9,13 @@ baseline, so the ratio says what the server adds.
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _latency import served_latency, timed_calls
 
 RATE_RPS = 20.0
 SECONDS = 15.0
@@ -47,8 +46,8 @@ def rank_latency(data: Path, seed: int) -> dict[str, Any]:
         }
         for user in users
     ]
-    inprocess = _timed(lambda r: model.rank([{"user": r["user_id"], **_no_user(r)}]), requests)
-    served = _served(model, "rank", "/v1/rank", requests)
+    inprocess = timed_calls(lambda r: model.rank([{"user": r["user_id"], **_no_user(r)}]), requests)
+    served = served_latency(model, "rank", "/v1/rank", requests, rps=RATE_RPS, seconds=SECONDS)
     return {
         "case": "latency_rank",
         "metric": "p99_ms",
@@ -72,8 +71,8 @@ def search_latency(data: Path, seed: int) -> dict[str, Any]:
 
     search, queries, listings = built_search(data, seed)
     requests = [{"query": query, "k": 20} for query in queries[:200]]
-    inprocess = _timed(lambda r: search.search(r["query"], k=r["k"]), requests)
-    served = _served(search, "search", "/v1/search", requests)
+    inprocess = timed_calls(lambda r: search.search(r["query"], k=r["k"]), requests)
+    served = served_latency(search, "search", "/v1/search", requests, rps=RATE_RPS, seconds=SECONDS)
     return {
         "case": "latency_search",
         "metric": "p99_ms",
@@ -91,40 +90,3 @@ def search_latency(data: Path, seed: int) -> dict[str, Any]:
 
 def _no_user(request: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in request.items() if key != "user_id"}
-
-
-def _timed(call: Any, requests: list[dict[str, Any]]) -> dict[str, float]:
-    for request in requests[:5]:  # warm up
-        call(request)
-    seconds = []
-    for request in requests:
-        started = time.perf_counter()
-        call(request)
-        seconds.append(time.perf_counter() - started)
-    ms = np.asarray(seconds) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
-
-
-def _served(model: Any, task: str, path: str, requests: list[dict[str, Any]]) -> dict[str, Any]:
-    from _load import run_load_in_process
-
-    from furima.registry import ModelRegistry
-    from furima.serve._deploy import deploy
-
-    bodies = [json.dumps(request).encode() for request in requests]
-    with tempfile.TemporaryDirectory(prefix=f"furima-{task}-latency-") as scratch:
-        saved = model.save(Path(scratch) / task)
-        registry = ModelRegistry(Path(scratch) / "registry")
-        registry.log_model(saved, task=task, alias="champion")
-        with deploy([task], registry=Path(scratch) / "registry") as server:
-            url = server.url + path
-            run_load_in_process(url, bodies[:20], rps=5, seconds=2.0)  # warm up
-            result = run_load_in_process(url, bodies, rps=RATE_RPS, seconds=SECONDS)
-    return {
-        "p50_ms": result.p50_ms,
-        "p99_ms": result.p99_ms,
-        "offered_rps": RATE_RPS,
-        "achieved_rps": result.achieved_rps,
-        "errors": result.errors,
-        "sent": result.sent,
-    }

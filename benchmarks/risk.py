@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cases import Runner, run_cases
 
-TASKS = ("fraud_ulb", "fraud_simulated")
+TASKS = ("fraud_ulb", "fraud_simulated", "credit_german", "credit_data", "latency")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,7 +61,28 @@ def _runners() -> dict[str, Runner]:
 
         return run_fraud_simulated(data, seed)
 
-    return {"fraud_ulb": fraud_ulb, "fraud_simulated": fraud_simulated}
+    def credit_german(data: Path, seed: int) -> list[dict[str, Any]]:
+        from _risk_credit import run_credit_german
+
+        return run_credit_german(data, seed)
+
+    def credit_data(data: Path, seed: int) -> list[dict[str, Any]]:
+        from _risk_credit import run_credit_data
+
+        return run_credit_data(data, seed)
+
+    def latency(data: Path, seed: int) -> list[dict[str, Any]]:
+        from _risk_latency import run_risk_latency
+
+        return run_risk_latency(data, seed)
+
+    return {
+        "fraud_ulb": fraud_ulb,
+        "fraud_simulated": fraud_simulated,
+        "credit_german": credit_german,
+        "credit_data": credit_data,
+        "latency": latency,
+    }
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Then learn the listing assistant from the bundled photos (classifiers, feature p
 search the pool by words and by photo, and turn unseen photos into ready listings. Then
 recommendations: quality against popularity on real Amazon Beauty purchases, and a buyer's
 feed over the real photos learned from SIMULATED browsing. Then safe trading, a feed ranker
-learned from real Taobao shopping, and buyer search. Finally register the models in the
+learned from real Taobao shopping, buyer search, experiments, and payment risk (fraud on
+simulated payments, a credit scorecard on real applications). Finally register the models in the
 model registry (MLflow, embedded) and serve them from it over HTTP, with the seller's and the
 buyer's pages.
 """
@@ -35,6 +36,7 @@ from furima.cli._demo_ranking import (
     ranking_step,
 )
 from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_served_feed
+from furima.cli._demo_risk import print_served_risk, risk_step
 from furima.cli._demo_safety import SERVED_LISTING, print_served_check, safety_step
 from furima.cli._errors import reported_errors
 from furima.pricing import PriceSuggestion
@@ -131,6 +133,7 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     rank = ranking_step(out, workdir, seed)
     buyer_search = buyer_search_step(out, workdir, seed, catalog)
     experiments_step(out, workdir, seed)
+    risk = risk_step(out, workdir, seed)
     models = {
         "price": price_model,
         "listing": path,
@@ -138,6 +141,7 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
         "safety": safety,
         "rank": rank,
         "search": buyer_search,
+        **risk,
     }
     _serve_demo(out, workdir, models, photos["jpeg"].iloc[unseen[0]], seed)
 
@@ -180,7 +184,7 @@ def _serve_demo(
     from furima.registry import ModelRegistry
     from furima.serve import ServeSettings, create_app, running_server
 
-    out.rule("13. deploy: register the models, serve them from the registry over HTTP")
+    out.rule("14. deploy: register the models, serve them from the registry over HTTP")
     registry = ModelRegistry(workdir / "registry")
     for task, folder in models.items():
         version = registry.log_model(folder, task=task, alias="champion")
@@ -232,6 +236,8 @@ def _serve_demo(
             print_served_experiment(out, url, seed)
         if "search" in models:
             print_served_search(out, url)
+        if "fraud" in models and "credit" in models:
+            print_served_risk(out, url, models)
     registry_dir = workdir / "registry"
     out.print(
         f"try: furima deploy --registry {registry_dir}  then open http://127.0.0.1:8000/ and "

@@ -15,6 +15,7 @@ from furima.datasets._sessions import simulate_browsing
 __all__ = [
     "demo_bandit_paths",
     "demo_behaviour_path",
+    "demo_credit_path",
     "demo_experiment_path",
     "demo_interactions_path",
     "demo_listings_path",
@@ -53,6 +54,12 @@ def demo_experiment_path() -> Path:
     simple or an intensive information session (treatment ``intensive``, outcome
     ``takeup_survey``, pre-treatment covariates; see PROVENANCE.md)."""
     return Path(__file__).with_name("cai2015_insurance.parquet")
+
+
+def demo_credit_path() -> Path:
+    """1,000 real credit applications (300 bad): 20 applicant attributes and ``creditability``
+    (``"good"`` or ``"bad"``), the UCI Statlog German Credit data (see PROVENANCE.md)."""
+    return Path(__file__).with_name("german_credit.parquet")
 
 
 def demo_bandit_paths(policy: str) -> tuple[Path, Path]:

@@ -99,6 +99,22 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert re.search(r"│ dr\s+│ 0\.00\d\d\s+│", result.stdout)
     assert "the canary became experiment 'rank:v1-vs-v2' (champion" in flat
     assert re.search(r"GET /v1/experiments/rank:v1-vs-v2\?metrics=touched -> no sample-ratio", flat)
+    # payment risk: fraud on simulated payments, a credit scorecard on real applications
+    assert "118,483 SIMULATED card payments" in flat
+    fraud = re.search(
+        r"validated on the last [\d,]+ payments .+ AUPRC ([0-9.]+), AUC ([0-9.]+)", flat
+    )
+    assert fraud and float(fraud.group(1)) > 0.5 and float(fraud.group(2)) > 0.8, flat
+    assert re.search(r"the daily budget of 20 reviews holds (1\d|20) of its \d+ frauds", flat)
+    credit = re.search(r"ranks the 200 unseen ones with AUC ([0-9.]+)", flat)
+    assert credit and float(credit.group(1)) > 0.75, flat
+    assert "registered fraud version 1 as champion" in flat
+    assert re.search(r"/v1/fraud:score \(a 250\.00 payment\) -> HTTP 200: fraud probability", flat)
+    served_credit = (
+        r"/v1/credit:score \(an applicant who left savings blank\) -> HTTP 200: \d+ points"
+    )
+    assert re.search(served_credit, flat)
+    assert "first reason: Savings account and bonds: missing value" in flat
     assistant = ListingAssistant.load(tmp_path / "tmp" / "models" / "listing")
     assert len(assistant.catalog_) == 1996
     assert assistant.price_model_ is not None
