@@ -21,7 +21,9 @@ refitting.
 from furima.risk._alerts import alert_budget, cost_threshold
 from furima.risk._entity_features import EntityFeatures
 from furima.risk._fraud import FraudScorer, FraudValidation
+from furima.risk._fraud_report import write_fraud_report
 from furima.risk._points import LoadedScorecard
+from furima.risk._report import write_credit_report
 from furima.risk._scorecard import Scorecard
 from furima.risk._simulator import (
     CUSTOMER_COMPROMISE_DAYS,
@@ -61,4 +63,6 @@ __all__ = [
     "simulate_transactions",
     "stability_report",
     "time_split",
+    "write_credit_report",
+    "write_fraud_report",
 ]
