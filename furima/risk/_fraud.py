@@ -1,49 +1,37 @@
-"""Fraud scoring for payment transactions: entity features, a time-honest split, LightGBM.
+"""Fraud scoring for payment transactions: entity features, a time-honest split, a model.
 
 :class:`FraudScorer` trains on the past and validates on the future with labels that arrive
 late (:func:`~furima.risk.time_split`), describes each payment by what was known about its
-card and terminal at that moment (:class:`~furima.risk.EntityFeatures`), and explains each
-score by its three largest per-feature contributions (LightGBM's TreeSHAP, ``pred_contrib``).
-New payments are scored against the history kept from ``fit``, so a card's past counts.
+card and terminal at that moment (:class:`~furima.risk.EntityFeatures`), and scores it with
+LightGBM, explained by its three largest per-feature contributions (TreeSHAP,
+``pred_contrib``), or with a search of the AutoML engine's model families (no reasons); see
+:mod:`furima.risk._fraud_model`. New payments are scored against the history kept from
+``fit``, so a card's past counts; :meth:`FraudScorer.drift` says how far their inputs and
+scores moved from the validation side's.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from furima.exceptions import DataError, NotFittedError, SchemaError
+from furima.exceptions import DataError, NotFittedError
+from furima.risk import _fraud_model as models
 from furima.risk._alerts import cost_threshold as _cost_threshold
 from furima.risk._entity_features import NS_PER_DAY, EntityFeatures
-from furima.risk._time_split import time_split, times_as_ns
+from furima.risk._fraud_checks import check_columns, check_labels, check_raw_features
+from furima.risk._fraud_drift import SCORE, drift_table, reference_sample
+from furima.risk._fraud_history import HistoryIndex
+from furima.risk._fraud_model import FraudValidation
+from furima.risk._time_split import TimeSplit, time_split, times_as_ns
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["FraudScorer", "FraudValidation"]
-
-TOP_K = 100
-"""Validation ``precision_at_k`` looks at this many highest-scored rows."""
-REASONS_PER_ROW = 3
-
-
-@dataclass(frozen=True)
-class FraudValidation:
-    """Metrics on the time-ordered validation part (also used for early stopping, so they
-    lean slightly optimistic)."""
-
-    auprc: float
-    auc: float
-    precision_at_k: float
-    k: int
-    rows: int
-    frauds: int
-    best_iteration: int
 
 
 class FraudScorer:
@@ -59,10 +47,16 @@ class FraudScorer:
         label_delay_days: How long labels take to arrive: used by the split and by the
             delayed fraud shares of entity features.
         features: Extra raw numeric columns to use besides ``amount``.
-        model: Only ``"lightgbm"``.
-        seed: Seed of LightGBM.
+        model: ``"lightgbm"`` (per-feature reasons) or ``"automl"`` (the AutoML engine's
+            families searched on the training side, metric AUPRC; no reasons).
+        seed: Seed of the model (and of the drift reference sample).
         learning_rate: LightGBM learning rate.
         max_rounds: Most boosting rounds (early stopping usually ends sooner).
+        label_time: Optional column of when each label became known, for the split (a label
+            dated before its payment is refused); entity features use ``label_delay_days``.
+        families: AutoML model families (``None``: all the engine has).
+        budget_s: AutoML wall-clock budget in seconds (at least 10).
+        max_trials: AutoML stops after this many trials, budget left or not.
     """
 
     def __init__(
@@ -78,6 +72,10 @@ class FraudScorer:
         seed: int = 0,
         learning_rate: float = 0.1,
         max_rounds: int = 300,
+        label_time: str | None = None,
+        families: Sequence[str] | None = None,
+        budget_s: float = 120.0,
+        max_trials: int | None = None,
     ) -> None:
         self.time = time
         self.label = label
@@ -90,81 +88,78 @@ class FraudScorer:
         self.seed = seed
         self.learning_rate = learning_rate
         self.max_rounds = max_rounds
+        self.label_time = label_time
+        self.families = None if families is None else tuple(families)
+        self.budget_s = budget_s
+        self.max_trials = max_trials
 
     # ------------------------------------------------------------------ fit
     def fit(self, frame: pd.DataFrame, *, valid_share: float = 0.2) -> FraudScorer:
         """Train on the earlier ``1 - valid_share`` of rows (labels known by the cutoff),
-        early-stop and measure on the rest.
+        measure on the rest (LightGBM also early-stops on it).
 
         Raises:
             SchemaError: missing time, label, amount, key or feature columns; non-numeric
                 features.
-            DataError: an unknown model, a table the time split refuses (one class on a
-                side, unparsable times...), or bad entity feature settings.
+            DataError: an unknown model or bad model settings, labels other than 0/1, a raw
+                feature constant or missing throughout, a table the time split refuses (one
+                class on a side, unparsable times, labels from the future...), or bad entity
+                feature settings.
         """
-        self._check_settings()
+        engine = self._check_settings()
         self._check_columns(frame, need_label=True)
-        table = self._with_features(frame)
-        split = time_split(
+        check_labels(frame, self.label)
+        check_raw_features(frame, self._raw_columns())
+        split = self._split(self._with_features(frame), valid_share)
+        self.feature_names_ = self._feature_columns()
+        train_labels = split.train[self.label].to_numpy()
+        valid_inputs = split.valid[self.feature_names_]
+        if engine is None:
+            self._fit_lightgbm(split, train_labels)
+            best = int(self.booster_.best_iteration)
+        else:
+            moments = times_as_ns(split.train, self.time)
+            train_inputs = split.train[self.feature_names_]
+            self.automl_ = models.fit_automl(engine, train_inputs, train_labels, moments)
+            best = 0
+        valid_scores = self._probabilities(valid_inputs.to_numpy(dtype=np.float64))
+        valid_labels = split.valid[self.label].to_numpy(dtype=np.float64)
+        self.validation_ = models.validation_metrics(valid_labels, valid_scores, best)
+        self.validation_scores_ = valid_scores
+        self._validation_outcomes = (
+            valid_labels,
+            split.valid[self.amount].to_numpy(dtype=np.float64),
+        )
+        self.reference_ = reference_sample(valid_inputs, valid_scores, self.seed)
+        self.cutoff_ = split.cutoff
+        self.history_ = self._recent_history(frame)
+        return self
+
+    def _split(self, table: pd.DataFrame, valid_share: float) -> TimeSplit:
+        return time_split(
             table,
             time=self.time,
             label=self.label,
             valid_share=valid_share,
             label_delay=self.label_delay_days * 86_400.0,
+            label_time=self.label_time,
         )
-        self.feature_names_ = self._feature_columns()
-        self.positive_weight_ = _positive_weight(split.train[self.label].to_numpy())
-        self.booster_ = self._train(split.train, split.valid)
-        valid_scores = self._probabilities(split.valid[self.feature_names_])
-        self.validation_ = _validation_metrics(
-            split.valid[self.label].to_numpy(), valid_scores, self.booster_.best_iteration
-        )
-        self.validation_scores_ = valid_scores
-        self._validation_outcomes = (
-            split.valid[self.label].to_numpy(dtype=np.float64),
-            split.valid[self.amount].to_numpy(dtype=np.float64),
-        )
-        self.cutoff_ = split.cutoff
-        self.history_ = self._recent_history(frame)
-        return self
 
-    def _train(self, train: pd.DataFrame, valid: pd.DataFrame) -> Any:
-        """LightGBM with each leaf's step capped: rare frauds give tiny hessians and huge leaf
-        values, and uncapped boosting can stop after its first tree (seen on the ULB cards).
-        When the cap leaves the model without a single split (one weak feature under a large
-        class weight), it is trained again without the cap."""
-        import lightgbm
-
+    def _fit_lightgbm(self, split: TimeSplit, train_labels: np.ndarray) -> None:
+        self.positive_weight_ = models.positive_weight(train_labels)
+        params = models.lightgbm_params(self.learning_rate, self.positive_weight_, self.seed)
         names = self.feature_names_
-        train_set = lightgbm.Dataset(train[names], label=train[self.label], free_raw_data=False)
-        valid_set = lightgbm.Dataset(valid[names], label=valid[self.label], reference=train_set)
-        booster = None
-        for step_cap in (5.0, 0.0):  # 0: no cap
-            booster = lightgbm.train(
-                {**self._params(), "max_delta_step": step_cap},
-                train_set,
-                num_boost_round=self.max_rounds,
-                valid_sets=[valid_set],
-                callbacks=[lightgbm.early_stopping(30, verbose=False)],
-            )
-            if _splits(booster):
-                break
-        return booster
+        self.booster_ = models.train_lightgbm(
+            params,
+            (split.train[names], train_labels),
+            (split.valid[names], split.valid[self.label].to_numpy()),
+            self.max_rounds,
+        )
 
-    def _params(self) -> dict[str, Any]:
-        return {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": 31,
-            "max_depth": 6,  # shallow trees keep TreeSHAP reasons fast (cost ~ depth squared)
-            "min_child_samples": 50,
-            "scale_pos_weight": self.positive_weight_,
-            "metric": "average_precision",
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbosity": -1,
-        }
+    @property
+    def gives_reasons(self) -> bool:
+        """Whether :meth:`score` can explain scores (only ``model="lightgbm"`` can)."""
+        return self.model == "lightgbm"
 
     def cost_threshold(self, review_cost: float) -> tuple[float, float]:
         """The score threshold that maximises fraud amount caught minus ``review_cost`` per
@@ -188,58 +183,93 @@ class FraudScorer:
             features that moved the score most, as ``"name = value (+contribution)"``, the
             contribution in log-odds.
 
+        Raises:
+            DataError: ``reasons=True`` for a model that gives none (``model="automl"``).
+
         Reasons come from TreeSHAP and cost about 0.3 ms a row (one core): for big batches
         pass ``reasons=False`` and explain only the rows that raise alerts.
         """
         import pandas as pd
 
-        self._check_fitted()
-        self._check_columns(frame, need_label=False)
-        matrix = self._features_for_new(frame)
-        out = pd.DataFrame({"score": self._probabilities(matrix)}, index=frame.index)
-        if reasons:
-            out["reasons"] = self._reasons(matrix)
+        scores, why, _ = self.score_rows(frame, reasons=reasons)
+        out = pd.DataFrame({"score": scores}, index=frame.index)
+        if why is not None:
+            out["reasons"] = why
         return out
 
-    def _features_for_new(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def score_rows(
+        self, frame: pd.DataFrame, *, reasons: bool = True
+    ) -> tuple[np.ndarray, list[list[str]] | None, np.ndarray]:
+        """:meth:`score`'s scores and reasons (``None`` unless asked for) as plain values,
+        with the model inputs of each row (columns ``feature_names_``): what the server
+        scores with, and keeps for its drift report."""
+        self._check_fitted()
+        if reasons and not self.gives_reasons:
+            raise DataError(
+                f"this scorer's model ({self.model}) gives no per-feature reasons; score "
+                f"with reasons=False or fit model='lightgbm'"
+            )
+        self._check_columns(frame, need_label=False)
+        inputs = self._inputs_for_new(frame)
+        scores = self._probabilities(inputs)
+        why = None
+        if reasons:
+            why = models.lightgbm_reasons(self.booster_, inputs, self.feature_names_)
+        return scores, why, inputs
+
+    def drift(self, frame: pd.DataFrame, *, bins: int = 10) -> pd.DataFrame:
+        """PSI of every model input and of the score between the validation side kept at
+        ``fit`` (a seeded sample of at most 5,000 rows) and the transactions ``frame``
+        (scored as :meth:`score` does); see :func:`~furima.risk._fraud_drift.drift_table`.
+
+        Raises:
+            DataError: fewer than 100 transactions in ``frame``.
+        """
         import pandas as pd
 
-        raw = frame[self._raw_columns()].astype(np.float64)
+        scores, _, inputs = self.score_rows(frame, reasons=False)
+        recent = pd.DataFrame(inputs, columns=self.feature_names_)
+        recent[SCORE] = scores
+        return drift_table(self.reference_, recent, self.feature_names_, bins=bins)
+
+    def _features_for_new(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model inputs of new transactions, named ``feature_names_``, ``frame``'s index."""
+        import pandas as pd
+
+        inputs = self._inputs_for_new(frame)
+        return pd.DataFrame(inputs, columns=self.feature_names_, index=frame.index)
+
+    def _inputs_for_new(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`_features_for_new` as a plain matrix (no frame to build: a served payment
+        is scored in a few milliseconds, mostly table handling)."""
+        import pandas as pd
+
+        raw = frame[self._raw_columns()].to_numpy(dtype=np.float64)
         if not self.keys:
-            return raw[self.feature_names_]
-        first = times_as_ns(frame, self.time).min()
-        history = self.history_
-        earlier = times_as_ns(history, self.time) < first
-        # entity features only read an entity's own rows: keep the history that shares a key
-        # with the new rows, so scoring one payment costs no pass over the whole history
-        shared = np.zeros(len(history), dtype=bool)
-        for key in self.keys:
-            shared |= history[key].isin(frame[key]).to_numpy()
-        history = history.loc[earlier & shared]
+            return raw
+        first = int(times_as_ns(frame, self.time).min())
+        history = self._history_index().rows_before(frame, self.keys, first)
         new = frame[self._history_columns()].copy()
         new[self.label] = np.nan
         both = pd.concat([history, new], ignore_index=True)
-        entity = self._entity_features().transform(both).iloc[len(history) :]
-        entity.index = frame.index
-        return pd.concat([raw, entity], axis=1)[self.feature_names_]
+        entity = self._entity_features().transform(both).to_numpy(dtype=np.float64)
+        return np.hstack([raw, entity[len(history) :]])
 
-    def _reasons(self, matrix: pd.DataFrame) -> list[list[str]]:
-        contributions = self.booster_.predict(
-            matrix, num_iteration=self.booster_.best_iteration, pred_contrib=True
-        )[:, :-1]  # the last column is the bias
-        top = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :REASONS_PER_ROW]
-        values = matrix.to_numpy(dtype=np.float64)
-        return [
-            [_reason(self.feature_names_[j], values[i, j], contributions[i, j]) for j in row]
-            for i, row in enumerate(top)
-        ]
+    def _history_index(self) -> HistoryIndex:
+        """Built on first use (after fit or load); threads racing to build it build the same."""
+        index: HistoryIndex | None = getattr(self, "_index", None)
+        if index is None or index.history is not self.history_:
+            index = HistoryIndex(self.history_, self.time, self.keys)
+            self._index = index
+        return index
 
-    def _probabilities(self, matrix: pd.DataFrame) -> np.ndarray:
-        """Scores with the positive weight undone: training with positives weighted by
-        ``w`` multiplies the odds by ``w``, so ``p / (p + w (1 - p))`` restores them."""
-        raw = self.booster_.predict(matrix, num_iteration=self.booster_.best_iteration)
-        weight = self.positive_weight_
-        return np.asarray(raw / (raw + weight * (1.0 - raw)), dtype=np.float64)
+    def _probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        if self.model == "automl":
+            import pandas as pd
+
+            table = pd.DataFrame(inputs, columns=self.feature_names_)
+            return np.asarray(self.automl_.predict_proba(table), dtype=np.float64)
+        return models.lightgbm_probabilities(self.booster_, inputs, self.positive_weight_)
 
     # ------------------------------------------------------------- features
     def _entity_features(self) -> EntityFeatures:
@@ -265,7 +295,8 @@ class FraudScorer:
     def _with_features(self, frame: pd.DataFrame) -> pd.DataFrame:
         import pandas as pd
 
-        columns = [self.time, self.label, *self._raw_columns()]
+        extra = [self.label_time] if self.label_time is not None else []
+        columns = [self.time, self.label, *extra, *self._raw_columns()]
         table = frame[columns].astype({name: np.float64 for name in self._raw_columns()})
         if not self.keys:
             return table
@@ -283,48 +314,39 @@ class FraudScorer:
         return kept.reset_index(drop=True)
 
     # ----------------------------------------------------------- validation
-    def _check_settings(self) -> None:
-        if self.model != "lightgbm":
-            raise DataError(f"model must be 'lightgbm' (the only one so far), got {self.model!r}")
+    def _check_settings(self) -> Any:
+        """Refuse bad settings before any compute; the AutoML engine for ``"automl"``."""
+        if self.model not in models.MODELS:
+            raise DataError(f"model must be 'lightgbm' or 'automl', got {self.model!r}")
         if isinstance(self.max_rounds, bool) or self.max_rounds < 1:
             raise DataError(f"max_rounds must be a positive integer, got {self.max_rounds!r}")
         if not (0 < self.learning_rate <= 1):
             raise DataError(f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
         if self.keys:
             self._entity_features()  # refuses bad windows, delays and repeated keys
+        if self.model != "automl":
+            return None
+        return models.automl_engine(self.families, self.budget_s, self.max_trials, self.seed)
 
     def _check_columns(self, frame: pd.DataFrame, *, need_label: bool) -> None:
-        import pandas as pd
-
-        wanted = [self.time, *self._raw_columns(), *self.keys]
-        wanted += [self.label] if need_label else []
-        missing = [name for name in wanted if name not in frame.columns]
-        if missing:
-            raise SchemaError(
-                f"fraud scoring needs the columns {missing}, which the table lacks (columns: "
-                f"{list(frame.columns)}); rename them or pass time=, label=, amount=, keys=, "
-                f"features= (keys=() for no entity features)"
-            )
-        for name in self._raw_columns():
-            dtype = frame[name].dtype
-            if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-                raise SchemaError(
-                    f"raw features must be numbers, but the column has dtype {dtype}; "
-                    f"convert it (e.g. pandas.to_numeric) or leave it out of features=",
-                    column=name,
-                )
-        if len(frame) == 0:
-            raise DataError("the table has no rows; pass at least one transaction")
+        check_columns(
+            frame,
+            time=self.time,
+            raw=self._raw_columns(),
+            keys=self.keys,
+            label=self.label if need_label else None,
+            label_time=self.label_time if need_label else None,
+        )
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
+        if not hasattr(self, "history_"):
             raise NotFittedError("this FraudScorer is not fitted yet; call fit(frame) first")
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
         """Write the fitted scorer to the folder ``path`` atomically, in open formats (the
-        LightGBM text model, Parquet history, a JSON manifest); see
-        :mod:`furima.risk._persistence`."""
+        LightGBM text model, Parquet history, a JSON manifest; an AutoML model in its own
+        format, in a subfolder); see :mod:`furima.risk._persistence`."""
         from furima.risk._persistence import save_fraud_scorer
 
         return save_fraud_scorer(self, path)
@@ -336,37 +358,3 @@ class FraudScorer:
         from furima.risk._persistence import load_fraud_scorer
 
         return load_fraud_scorer(path)
-
-
-def _positive_weight(labels: np.ndarray) -> float:
-    """``sqrt(negatives / positives)``: lifts the rare class without drowning the rest."""
-    positives = float(np.count_nonzero(labels == 1))
-    return math.sqrt((len(labels) - positives) / positives)
-
-
-def _validation_metrics(labels: np.ndarray, scores: np.ndarray, best: int) -> FraudValidation:
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    k = min(TOP_K, len(scores))
-    top = np.argsort(-scores, kind="stable")[:k]
-    return FraudValidation(
-        auprc=float(average_precision_score(labels, scores)),
-        auc=float(roc_auc_score(labels, scores)),
-        precision_at_k=float(labels[top].mean()),
-        k=k,
-        rows=len(labels),
-        frauds=int(labels.sum()),
-        best_iteration=int(best),
-    )
-
-
-def _reason(name: str, value: float, contribution: float) -> str:
-    shown = "missing" if math.isnan(value) else f"{value:.2f}"
-    return f"{name} = {shown} ({contribution:+.2f})"
-
-
-def _splits(booster: Any) -> bool:
-    """Whether any tree up to the best iteration splits at all."""
-    best = booster.best_iteration or booster.num_trees()
-    trees = booster.dump_model(num_iteration=best)["tree_info"]
-    return any(tree["num_leaves"] > 1 for tree in trees)

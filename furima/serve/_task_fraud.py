@@ -9,26 +9,42 @@ a time that cannot be parsed, is refused with a 422 that names the transaction a
 Each request is scored on its own against the history kept in the model: the transactions of
 one request count as each other's recent history (a card paying twice in a minute), those of
 two requests batched together do not.
+
+``GET /v1/fraud:drift`` says how far the inputs and scores of the latest served transactions
+(the last 10,000 scored by the live champion since it was loaded; a new version starts a fresh
+window) moved from the validation sample kept in the model: one PSI and band per model input
+and for the score. Each worker process keeps its own window.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from furima.exceptions import DataError, SchemaError
+from furima.risk._fraud_drift import MIN_DRIFT_ROWS, RecentWindow, drift_table
+from furima.serve._errors import RequestProblem
+from furima.serve._schemas import ErrorResponse
 from furima.serve._tasks import ServingTask
 
 if TYPE_CHECKING:
     import pandas as pd
+    from fastapi import APIRouter
 
-__all__ = ["FRAUD_TASK", "FraudBody", "FraudResponse"]
+    from furima.serve._deployments import TaskSlot
+
+__all__ = ["FRAUD_TASK", "WINDOW_SIZE", "FraudBody", "FraudResponse", "served_window"]
 
 _MAX_TRANSACTIONS = 1000
+WINDOW_SIZE = 10_000
+"""Latest served transactions per loaded version that ``GET /v1/fraud:drift`` measures."""
 _ID = "transaction_id"
 Value = str | float | int | None
 
@@ -45,6 +61,7 @@ class FraudBody(BaseModel):
         "column (ISO datetime or seconds), amount, entity keys and extra features.",
     )
     reasons: bool = Field(True, description="Explain each score by its top three features.")
+    _record: bool = PrivateAttr(True)  # False for smoke requests: not part of the drift window
 
 
 class ScoredTransaction(BaseModel):
@@ -71,10 +88,13 @@ def _predict(model: Any, requests: Sequence[FraudBody]) -> list[dict[str, Any]]:
 
 def _score_one(model: Any, request: FraudBody) -> dict[str, Any]:
     frame = _frame(model, request.transactions)
-    scored = model.score(frame, reasons=request.reasons)
-    reasons = scored["reasons"].tolist() if request.reasons else [[] for _ in range(len(frame))]
+    found, reasons, inputs = model.score_rows(frame, reasons=request.reasons)
+    if request._record:
+        served_window(model).add(inputs, found)
+    if reasons is None:
+        reasons = [[] for _ in range(len(frame))]
     scores = []
-    for row, score, why in zip(request.transactions, scored["score"], reasons, strict=True):
+    for row, score, why in zip(request.transactions, found, reasons, strict=True):
         given = row.get(_ID)
         scores.append(
             {
@@ -98,14 +118,13 @@ def _frame(model: Any, rows: list[dict[str, Value]]) -> pd.DataFrame:
                 f"transactions[{i}] lacks {', '.join(repr(m) for m in missing)}; this model "
                 f"needs every transaction to give: {', '.join(needed)} (features may be null)"
             )
-    raw = pd.DataFrame([{name: row.get(name) for name in needed} for row in rows])
-    frame = pd.DataFrame(index=raw.index)
-    frame[model.time] = _times(model, raw[model.time])
+    raw = {name: pd.Series([row.get(name) for row in rows], dtype=object) for name in needed}
+    columns = {model.time: _times(model, raw[model.time])}
     for name in (model.amount, *model.features):
-        frame[name] = _numbers(raw[name], name)
+        columns[name] = _numbers(raw[name], name)
     for key in model.keys:
-        frame[key] = _keys_like(model.history_[key], raw[key])
-    return frame
+        columns[key] = _keys_like(model.history_[key], raw[key].rename(key))
+    return pd.DataFrame(columns)  # one construction: a served payment's cost is mostly pandas
 
 
 def _absent(model: Any, name: str, row: dict[str, Value]) -> bool:
@@ -168,10 +187,14 @@ def _smoke(model: Any) -> list[FraudBody]:
         transaction[model.amount] = float(row[model.amount])
         transaction.update({name: None for name in model.features})  # not kept in history
         rows.append(transaction)
-    return [
-        FraudBody.model_validate({"transactions": rows}),
+    explained = bool(getattr(model, "gives_reasons", True))
+    bodies = [
+        FraudBody.model_validate({"transactions": rows, "reasons": explained}),
         FraudBody.model_validate({"transactions": rows[-1:], "reasons": False}),
     ]
+    for body in bodies:
+        body._record = False
+    return bodies
 
 
 def _plain(value: Any) -> Value:
@@ -195,6 +218,79 @@ def _compare(served: dict[str, Any], shadow: dict[str, Any]) -> float:
     return max((abs(a["score"] - b["score"]) for a, b in pairs), default=0.0)
 
 
+_WINDOWS: weakref.WeakKeyDictionary[Any, RecentWindow] = weakref.WeakKeyDictionary()
+_WINDOWS_LOCK = threading.Lock()
+
+
+def served_window(model: Any) -> RecentWindow:
+    """The latest transactions ``model`` (one loaded version) served: inputs and scores."""
+    with _WINDOWS_LOCK:
+        window = _WINDOWS.get(model)
+        if window is None:
+            window = _WINDOWS[model] = RecentWindow(model.feature_names_, WINDOW_SIZE)
+        return window
+
+
+_NOT_READY = {"model": ErrorResponse, "description": "No fraud model is loaded yet."}
+_TOO_FEW = {
+    "model": ErrorResponse,
+    "description": "Too few transactions served by this version yet (or no reference kept).",
+}
+
+
+def fraud_routes(slot: TaskSlot) -> APIRouter:
+    """``GET /v1/fraud:drift``: PSI of the live version's inputs and scores."""
+    from fastapi import APIRouter
+
+    router = APIRouter(tags=[slot.task.name])
+
+    @router.get(
+        "/v1/fraud:drift",
+        summary="Drift (PSI) of the inputs and scores of the latest served transactions",
+        responses={409: _TOO_FEW, 503: _NOT_READY},
+    )
+    async def drift() -> dict[str, Any]:
+        model, version = slot.serving("Fraud scoring is")
+        window = served_window(model)
+        _check_measurable(model, version, len(window))
+        table = await asyncio.to_thread(
+            drift_table, model.reference_, window.table(), model.feature_names_
+        )
+        return {
+            "version": version,
+            "window": len(window),
+            "window_capacity": window.capacity,
+            "reference_rows": len(model.reference_),
+            "features": _plain_rows(table),
+        }
+
+    return router
+
+
+def _plain_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The drift table as JSON-ready rows (feature, kind, psi, band, missing shares)."""
+    rows: list[dict[Any, Any]] = table.to_dict(orient="records")
+    numbers = ("psi", "missing_reference", "missing_recent")
+    return [{**row, **{name: float(row[name]) for name in numbers}} for row in rows]
+
+
+def _check_measurable(model: Any, version: int, served: int) -> None:
+    if len(model.reference_) == 0:
+        raise RequestProblem(
+            409,
+            "no_drift_reference",
+            f"Version {version} was saved without a drift reference; fit it again with this "
+            "furima and register the new version to measure drift.",
+        )
+    if served < MIN_DRIFT_ROWS:
+        raise RequestProblem(
+            409,
+            "too_few_transactions",
+            f"Drift needs at least {MIN_DRIFT_ROWS} transactions scored by version {version}; "
+            f"it has scored {served} since it was loaded. Ask again after more traffic.",
+        )
+
+
 FRAUD_TASK = ServingTask(
     name="fraud",
     path="/v1/fraud:score",
@@ -206,5 +302,6 @@ FRAUD_TASK = ServingTask(
     smoke=_smoke,
     check=_check,
     compare=_compare,
+    routes=fraud_routes,
     json_bytes=400_000,  # 1,000 transactions; more are refused by count, with a message
 )

@@ -153,7 +153,7 @@ def test_fit_errors() -> None:
         FraudScorer().fit(frame.drop(columns=["timestamp"]))
     with pytest.raises(SchemaError, match=r"needs the columns \['terminal_id'\]"):
         FraudScorer().fit(frame.drop(columns=["terminal_id"]))
-    with pytest.raises(DataError, match="the training side holds a single class"):
+    with pytest.raises(DataError, match=r"the labels hold a single class \(is_fraud = 0 in all"):
         FraudScorer().fit(frame.assign(is_fraud=0))
     with pytest.raises(DataError, match="model must be 'lightgbm'"):
         FraudScorer(model="xgboost").fit(frame)
@@ -163,3 +163,33 @@ def test_fit_errors() -> None:
         FraudScorer(windows_days=(0,)).fit(frame)
     with pytest.raises(NotFittedError, match="call fit"):
         FraudScorer().score(frame)
+
+
+def test_bad_tables_are_refused_before_compute_with_what_to_fix() -> None:
+    frame = _tiny()
+    with pytest.raises(SchemaError, match=r"lacks \(the time column orders the split: train"):
+        FraudScorer().fit(frame.drop(columns=["timestamp"]))
+    with pytest.raises(DataError, match=r"labels must be 0 \(genuine\) or 1 \(fraud\), but got 2"):
+        FraudScorer().fit(frame.assign(is_fraud=frame["is_fraud"] * 2))
+    with pytest.raises(DataError, match=r"the labels hold a single class \(is_fraud = 1"):
+        FraudScorer().fit(frame.assign(is_fraud=1))
+    with pytest.raises(DataError, match=r"column 'note': the feature is missing in every row"):
+        FraudScorer(features=["note"]).fit(frame.assign(note=np.nan))
+    with pytest.raises(DataError, match=r"column 'fee': the feature has the same value \(3"):
+        FraudScorer(features=["fee"]).fit(frame.assign(fee=3.0))
+    with pytest.raises(DataError, match=r"column 'amount': the feature has the same value"):
+        FraudScorer().fit(frame.assign(amount=10.0))
+
+
+def test_labels_from_the_future_are_refused() -> None:
+    frame = _tiny()
+    known = frame["timestamp"] + pd.Timedelta(days=2)
+    with pytest.raises(SchemaError, match=r"needs the columns \['chargeback_at'\]"):
+        FraudScorer(label_time="chargeback_at").fit(frame)
+    early = known.where(frame.index != 5, frame["timestamp"] - pd.Timedelta(hours=1))
+    with pytest.raises(DataError, match="labels from the future: 1 rows have a label_time"):
+        FraudScorer(label_time="chargeback_at").fit(frame.assign(chargeback_at=early))
+    fitted = FraudScorer(label_time="chargeback_at", windows_days=(1, 7)).fit(
+        frame.assign(chargeback_at=known)
+    )
+    assert fitted.validation_.rows > 0

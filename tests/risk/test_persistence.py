@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from furima.exceptions import ModelFormatError, NotFittedError, SchemaError
+from furima.exceptions import DataError, ModelFormatError, NotFittedError, SchemaError
 from furima.risk._fraud import FraudScorer
 from furima.risk._points import LoadedScorecard
 from furima.risk._scorecard import Scorecard
@@ -45,7 +45,13 @@ def test_fraud_scorer_round_trip_scores_equal(
 def test_fraud_scorer_folder_is_open_formats(tmp_path: Path, scorer: FraudScorer) -> None:
     folder = scorer.save(tmp_path / "fraud")
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["booster.txt", "history.parquet", "manifest.json", "validation.npz"]
+    assert names == [
+        "booster.txt",
+        "history.parquet",
+        "manifest.json",
+        "reference.parquet",
+        "validation.npz",
+    ]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format"] == "furima.fraud_scorer"
     assert manifest["settings"]["windows_days"] == [1, 7]
@@ -189,3 +195,20 @@ def test_manifest_without_needed_entries_refused(
         (folder / "manifest.json").write_text(json.dumps(manifest))
         with pytest.raises(ModelFormatError, match=f"manifest \\(KeyError\\('{name}'\\)\\)"):
             type(model).load(folder)
+
+
+def test_fraud_scorer_saved_before_drift_references_still_loads(
+    tmp_path: Path, transactions: pd.DataFrame, scorer: FraudScorer
+) -> None:
+    folder = scorer.save(tmp_path / "fraud")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name in ("label_time", "families", "budget_s", "max_trials"):
+        del manifest["settings"][name]
+    del manifest["files"]["reference.parquet"]
+    (folder / "reference.parquet").unlink()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = FraudScorer.load(folder)
+    new = transactions.loc[transactions["day"] >= 34].head(150)
+    np.testing.assert_allclose(loaded.score(new)["score"], scorer.score(new)["score"], atol=1e-12)
+    with pytest.raises(DataError, match="keeps no drift reference"):
+        loaded.drift(new)

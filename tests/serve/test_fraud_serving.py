@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from furima.serve._tasks import register_task
 from .test_recommend_serving import wait_for
 
 PATH = "/v1/fraud:score"
+DRIFT = "/v1/fraud:drift"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,9 @@ def scorer(payments: pd.DataFrame) -> FraudScorer:
 
 
 @pytest.fixture(scope="module")
-def served(scorer: FraudScorer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(
+    scorer: FraudScorer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, ModelRegistry, Path]]:
     register_task(FRAUD_TASK)
     root = tmp_path_factory.mktemp("fraud-serving")
     registry = ModelRegistry(root / "registry")
@@ -40,7 +44,12 @@ def served(scorer: FraudScorer, tmp_path_factory: pytest.TempPathFactory) -> Ite
     settings = ServeSettings(tasks=("fraud",), poll_seconds=0.1, max_batch_wait_ms=1)
     with running_server(create_app(settings, registry=registry)) as url:
         wait_for(lambda: httpx.get(f"{url}/readyz").status_code == 200)
-        yield url
+        yield url, registry, root
+
+
+@pytest.fixture(scope="module")
+def served(server: tuple[str, ModelRegistry, Path]) -> str:
+    return server[0]
 
 
 def payment(row: pd.Series) -> dict[str, Any]:
@@ -144,3 +153,35 @@ def test_times_in_seconds_or_other_zones_are_the_same_moment(
         for row in (iso, seconds, tokyo)
     ]
     assert scores[0] == scores[1] == scores[2]
+
+
+def test_drift_waits_for_enough_transactions_then_reports_psi(
+    server: tuple[str, ModelRegistry, Path], scorer: FraudScorer, payments: pd.DataFrame
+) -> None:
+    url, registry, root = server
+    early = httpx.get(f"{url}{DRIFT}", timeout=30)  # smoke requests do not count
+    before = early.json()["error"]
+    assert early.status_code == 409 and before["type"] == "too_few_transactions"
+    assert "at least 100 transactions scored by version 1" in before["message"]
+    rows = [payment(row) for _, row in payments.tail(150).iterrows()]
+    posted = httpx.post(f"{url}{PATH}", json={"transactions": rows, "reasons": False}, timeout=30)
+    assert posted.status_code == 200
+    report = httpx.get(f"{url}{DRIFT}", timeout=30).json()
+    assert report["version"] == 1
+    assert report["window"] >= 150  # with what other tests scored
+    assert report["window_capacity"] == 10_000
+    assert report["reference_rows"] == len(scorer.reference_)
+    features = report["features"]
+    assert [f["feature"] for f in features] == [*scorer.feature_names_, "score"]
+    assert {f["band"] for f in features} <= {"stable", "watch", "shifted"}
+    assert all(f["psi"] >= 0 for f in features)
+    amount = next(f for f in features if f["feature"] == "amount")
+    assert amount["band"] != "shifted"  # the same simulated customers, a day later
+    # A new champion starts a fresh window.
+    registry.log_model(scorer.save(root / "fraud-v2"), task="fraud", alias="champion")
+    wait_for(lambda: httpx.get(f"{url}/v1/models/fraud").json()["champion"] == 2)
+    fresh = httpx.get(f"{url}{DRIFT}", timeout=30)
+    assert fresh.status_code == 409
+    assert "scored by version 2; it has scored 0" in fresh.json()["error"]["message"]
+    registry.rollback("fraud")
+    wait_for(lambda: httpx.get(f"{url}/v1/models/fraud").json()["champion"] == 1)
