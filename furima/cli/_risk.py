@@ -4,6 +4,7 @@ over furima.risk."""
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +25,12 @@ fraud_app = typer.Typer(help="Fraud scoring of payment transactions.")
 credit_app = typer.Typer(help="Credit scoring of applicants (scorecard in points).")
 risk_app.add_typer(fraud_app, name="fraud")
 risk_app.add_typer(credit_app, name="credit")
+
+
+class FraudModel(StrEnum):
+    lightgbm = "lightgbm"
+    automl = "automl"
+
 
 DataArgument = Annotated[Path, typer.Argument(help="A table: .parquet, .csv or .jsonl.")]
 ModelOption = Annotated[Path, typer.Option("--model", help="A folder written by `... fit`.")]
@@ -67,11 +74,22 @@ def fraud_fit(
         float | None,
         typer.Option(help="Cost of reviewing one alert: also print the cost-based threshold."),
     ] = None,
+    model: Annotated[
+        FraudModel, typer.Option(help="lightgbm (with reasons) or automl (families searched).")
+    ] = FraudModel.lightgbm,
+    family: Annotated[
+        list[str] | None, typer.Option(help="automl: a model family to search (repeat).")
+    ] = None,
+    budget: Annotated[str, typer.Option(help="automl: time budget (300, 10m, 1h).")] = "2m",
+    label_time: Annotated[
+        str | None, typer.Option(help="Column with the time each label became known.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     register: RegisterOption = None,
     registry: RegistryOption = None,
 ) -> None:
     """Train on the past, validate on the future with late labels; save the scorer to OUT."""
+    from furima.cli._automl import parse_budget
     from furima.risk import FraudScorer
 
     with reported_errors():
@@ -84,6 +102,10 @@ def fraud_fit(
             windows_days=tuple(window_days or (1, 7, 30)),
             label_delay_days=label_delay_days,
             features=tuple(feature or ()),
+            model=model.value,
+            families=family or None,
+            budget_s=parse_budget(budget),
+            label_time=label_time,
             seed=seed,
         ).fit(table, valid_share=valid_share)
         saved = scorer.save(out)
@@ -102,7 +124,13 @@ def fraud_score(
     out: Annotated[
         Path | None, typer.Option(help="Write every scored row here (.parquet or .jsonl).")
     ] = None,
-    reasons: Annotated[bool, typer.Option(help="Add each row's top three reasons.")] = True,
+    reasons: Annotated[
+        bool | None,
+        typer.Option(
+            "--reasons/--no-reasons",
+            help="Add each row's top three reasons (default: when the model gives them).",
+        ),
+    ] = None,
     alerts_per_day: Annotated[
         int, typer.Option(min=1, help="Alert budget: the top K scored transactions per day.")
     ] = 100,
@@ -114,6 +142,8 @@ def fraud_score(
     with reported_errors():
         scorer = FraudScorer.load(model)
         table = read_table(data)
+        if reasons is None:
+            reasons = scorer.gives_reasons
         scored = scorer.score(table, reasons=reasons)
         scored["alert"] = alert_budget(scored["score"], table[scorer.time], alerts_per_day)
         if out is not None:
@@ -128,6 +158,34 @@ def fraud_score(
     if out is not None:
         summary["out"] = str(out)
     Console().print_json(json.dumps(summary, default=float))
+
+
+@fraud_app.command("report")
+def fraud_report(
+    data: Annotated[Path, typer.Argument(help="Labelled transactions (a later period).")],
+    model: ModelOption,
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("fraud.html"),
+    recent: Annotated[
+        Path | None, typer.Option(help="More recent transactions: report drift against DATA.")
+    ] = None,
+    alerts_per_day: Annotated[int, typer.Option(min=1, help="The daily alert budget.")] = 100,
+    review_cost: Annotated[
+        float | None, typer.Option(help="Cost of one review: add the cost curve.")
+    ] = None,
+) -> None:
+    """An HTML page: precision-recall, daily alert precision, costs, reasons, drift."""
+    from furima.risk import FraudScorer, write_fraud_report
+
+    with reported_errors():
+        written = write_fraud_report(
+            FraudScorer.load(model),
+            read_table(data),
+            out,
+            recent=read_table(recent) if recent is not None else None,
+            alerts_per_day=alerts_per_day,
+            review_cost=review_cost,
+        )
+    Console().print(f"wrote {written}", markup=False, highlight=False)
 
 
 @risk_app.command("simulate")
@@ -224,10 +282,8 @@ def credit_score(
     show: Annotated[int, typer.Option(min=0, help="Print this many applicants.")] = 5,
 ) -> None:
     """Score applicants: points, probability of default and reasons in words."""
-    from furima.risk import Scorecard
-
     with reported_errors():
-        card = Scorecard.load(model)
+        card = _load_credit_model(model)
         table = read_table(data)
         scored = card.score(table)
         if out is not None:
@@ -251,6 +307,38 @@ def credit_score(
     Console().print_json(json.dumps(summary, default=float))
 
 
+@credit_app.command("report")
+def credit_report(
+    data: Annotated[Path, typer.Argument(help="Labelled applicants (development or test).")],
+    model: ModelOption,
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("credit.html"),
+    recent: Annotated[
+        Path | None, typer.Option(help="Recent applicants: report stability (PSI) against DATA.")
+    ] = None,
+    protected: Annotated[
+        list[str] | None,
+        typer.Option(help="A protected attribute: approval rates by group (repeat)."),
+    ] = None,
+    max_pd: Annotated[
+        float | None,
+        typer.Option(help="Approve up to this probability of default (approval rates)."),
+    ] = None,
+) -> None:
+    """An HTML page: score distribution, calibration, ROC, KS, bins, stability, approvals."""
+    from furima.risk import write_credit_report
+
+    with reported_errors():
+        written = write_credit_report(
+            _load_credit_model(model),
+            read_table(data),
+            out,
+            recent=read_table(recent) if recent is not None else None,
+            protected=tuple(protected or ()),
+            max_pd=max_pd,
+        )
+    Console().print(f"wrote {written}", markup=False, highlight=False)
+
+
 # ---------------------------------------------------------------------------------- helpers
 def _typed_value(column: pd.Series, text: str) -> object:
     """``text`` as the target column holds it: a number for a numeric column."""
@@ -265,6 +353,12 @@ def _typed_value(column: pd.Series, text: str) -> object:
             ) from None
         return int(number) if number.is_integer() else number
     return text
+
+
+def _load_credit_model(path: Path) -> Any:
+    from furima.risk import Scorecard
+
+    return Scorecard.load(path)
 
 
 def _registered(saved: Path, register: str | None, registry: str | None) -> dict[str, Any]:
