@@ -6,8 +6,9 @@ card and terminal at that moment (:class:`~furima.risk.EntityFeatures`), and sco
 LightGBM, explained by its three largest per-feature contributions (TreeSHAP,
 ``pred_contrib``), or with a search of the AutoML engine's model families (no reasons); see
 :mod:`furima.risk._fraud_model`. New payments are scored against the history kept from
-``fit``, so a card's past counts; :meth:`FraudScorer.drift` says how far their inputs and
-scores moved from the validation side's.
+``fit``, so a card's past counts, and :meth:`FraudScorer.remember` adds scored payments to
+that history, so a card paying five times since the fit looks like it; :meth:`FraudScorer.drift`
+says how far their inputs and scores moved from the validation side's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from furima.risk._alerts import cost_threshold as _cost_threshold
 from furima.risk._entity_features import NS_PER_DAY, EntityFeatures
 from furima.risk._fraud_checks import check_columns, check_labels, check_raw_features
 from furima.risk._fraud_drift import SCORE, drift_table, reference_sample
-from furima.risk._fraud_history import HistoryIndex
+from furima.risk._fraud_history import HistoryIndex, lock_of, recent_rows, remembered_labels
 from furima.risk._fraud_model import FraudValidation
 from furima.risk._time_split import TimeSplit, time_split, times_as_ns
 
@@ -173,9 +174,11 @@ class FraudScorer:
         """Fraud probability (and top reasons) for new transactions.
 
         Entity features are computed on the kept history (the last ``max(windows) +
-        label_delay`` days of the fitted table, labels known) followed by ``frame``, whose
-        own labels are treated as not yet known. Only history strictly before ``frame``'s
-        first moment is used, so rescoring rows seen in ``fit`` does not count them twice.
+        label_delay`` days of the fitted table, labels known, and the payments
+        :meth:`remember` added since) followed by ``frame``, whose own labels are treated as
+        not yet known. Only history strictly before ``frame``'s first moment is used, so
+        rescoring rows already kept does not count them twice. Scoring alone never changes
+        the history.
 
         Returns:
             A frame with ``frame``'s index, a ``score`` column (probability of fraud) and,
@@ -210,7 +213,8 @@ class FraudScorer:
                 f"with reasons=False or fit model='lightgbm'"
             )
         self._check_columns(frame, need_label=False)
-        inputs = self._inputs_for_new(frame)
+        with lock_of(self):
+            inputs = self._inputs_for_new(frame)
         scores = self._probabilities(inputs)
         why = None
         if reasons:
@@ -242,26 +246,93 @@ class FraudScorer:
     def _inputs_for_new(self, frame: pd.DataFrame) -> np.ndarray:
         """:meth:`_features_for_new` as a plain matrix (no frame to build: a served payment
         is scored in a few milliseconds, mostly table handling)."""
-        import pandas as pd
-
         raw = frame[self._raw_columns()].to_numpy(dtype=np.float64)
         if not self.keys:
             return raw
-        first = int(times_as_ns(frame, self.time).min())
-        history = self._history_index().rows_before(frame, self.keys, first)
-        new = frame[self._history_columns()].copy()
-        new[self.label] = np.nan
-        both = pd.concat([history, new], ignore_index=True)
-        entity = self._entity_features().transform(both).to_numpy(dtype=np.float64)
-        return np.hstack([raw, entity[len(history) :]])
+        table, past = self._history_index().with_past(frame)
+        entity = self._entity_features().transform(table).to_numpy(dtype=np.float64)
+        return np.hstack([raw, entity[past:]])
+
+    # --------------------------------------------------------------- memory
+    def remember(self, frame: pd.DataFrame) -> int:
+        """Add scored transactions to the kept history, so that later payments of the same
+        card, terminal... count them, as :meth:`score` counts the fitted ones (only those at
+        strictly earlier times).
+
+        Their labels are unknown (they count in counts, amounts and recency, not in fraud
+        shares) unless ``frame`` carries the label column with 0/1 values (labelled data
+        replayed). A row repeating a kept one (same keys, time and amount: a retried
+        payment) is skipped. Rows older than the newest kept time minus the entity features'
+        reach (longest window plus label delay) are dropped now and then as the history
+        grows. Safe to call from several threads; a scorer without keys keeps no history.
+
+        Returns:
+            How many rows were added.
+
+        Raises:
+            NotFittedError: before ``fit``.
+            SchemaError: a missing time, amount or key column; a non-numeric amount or label.
+            DataError: no rows, unparsable times, missing or infinite amounts or keys, labels
+                other than 0/1 (nothing is kept then).
+        """
+        self._check_fitted()
+        self._check_columns(frame, need_label=False)
+        labels = remembered_labels(frame, self.label)
+        if not self.keys:
+            return 0
+        with lock_of(self):
+            index = self._history_index()
+            added = index.append(frame, labels)
+            if index.needs_compacting():
+                self._fold_remembered()
+        return added
+
+    @property
+    def history_(self) -> pd.DataFrame:
+        """The kept history: the fitted table's rows within the entity features' reach of
+        its end, and the remembered ones (folded in here, rows out of reach dropped)."""
+        if "_history" not in self.__dict__:
+            raise AttributeError("history_")
+        self._fold_remembered()
+        return self._history
+
+    @history_.setter
+    def history_(self, history: pd.DataFrame) -> None:
+        with lock_of(self):
+            self._history = history
+            self._index: HistoryIndex | None = None
+
+    @property
+    def history_dtypes_(self) -> pd.Series:
+        """The kept history's column types, without folding remembered rows in (cheap)."""
+        self._check_fitted()
+        return self._history.dtypes
+
+    def _fold_remembered(self) -> None:
+        with lock_of(self):
+            index = self.__dict__.get("_index")
+            if index is not None and index.appended:
+                self._history = index.compacted()
+                self._index = None  # rebuilt on next use
 
     def _history_index(self) -> HistoryIndex:
-        """Built on first use (after fit or load); threads racing to build it build the same."""
-        index: HistoryIndex | None = getattr(self, "_index", None)
-        if index is None or index.history is not self.history_:
-            index = HistoryIndex(self.history_, self.time, self.keys)
+        """Built on first use (after fit, load or a fold); callers hold the lock."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = HistoryIndex(
+                self._history,
+                time=self.time,
+                amount=self.amount,
+                label=self.label,
+                keys=self.keys,
+                reach_ns=self._reach_ns(),
+            )
             self._index = index
         return index
+
+    def _reach_ns(self) -> int:
+        """How far back entity features look: the longest window plus the label delay."""
+        return round((max(self.windows_days) + self.label_delay_days) * NS_PER_DAY)
 
     def _probabilities(self, inputs: np.ndarray) -> np.ndarray:
         if self.model == "automl":
@@ -307,11 +378,8 @@ class FraudScorer:
         """The fitted rows that entity features of later payments can still look at."""
         if not self.keys:
             return frame.iloc[:0][[self.time]]
-        moments = times_as_ns(frame, self.time)
-        reach = round((max(self.windows_days) + self.label_delay_days) * NS_PER_DAY)
-        recent = moments >= moments.max() - reach
-        kept: pd.DataFrame = frame.loc[recent, [*self._history_columns(), self.label]]
-        return kept.reset_index(drop=True)
+        columns = [*self._history_columns(), self.label]
+        return recent_rows(frame, self.time, columns, self._reach_ns())
 
     # ----------------------------------------------------------- validation
     def _check_settings(self) -> Any:
@@ -339,7 +407,7 @@ class FraudScorer:
         )
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "history_"):
+        if "_history" not in self.__dict__:
             raise NotFittedError("this FraudScorer is not fitted yet; call fit(frame) first")
 
     # ---------------------------------------------------------- persistence

@@ -8,7 +8,20 @@ a time that cannot be parsed, is refused with a 422 that names the transaction a
 
 Each request is scored on its own against the history kept in the model: the transactions of
 one request count as each other's recent history (a card paying twice in a minute), those of
-two requests batched together do not.
+two requests batched together do not. Once scored, a request's transactions are remembered
+(:meth:`~furima.risk.FraudScorer.remember`): they join the model's history, so the next
+payment of the same card or terminal counts them (only when it is strictly later), and a
+retried payment (same keys, time and amount) is not counted twice. The smoke requests a
+version answers before taking traffic are not remembered.
+
+That memory lives in the serving process only: each worker process remembers what it served
+(a card paying through two workers is half-known to each), and a restart, or a version loaded
+again (a rollback to a version no longer live), starts from the history saved with the
+version, forgetting what was served since. A new version starts from its own saved history,
+not from its predecessor's memory; while a challenger takes a canary share, each version
+remembers only the payments it scored (a shadow challenger also those it scored in shadow).
+Memory within the entity features' reach (the longest window plus the label delay) is kept;
+older rows are dropped as it grows.
 
 ``GET /v1/fraud:drift`` says how far the inputs and scores of the latest served transactions
 (the last 10,000 scored by the live champion since it was loaded; a new version starts a fresh
@@ -61,7 +74,7 @@ class FraudBody(BaseModel):
         "column (ISO datetime or seconds), amount, entity keys and extra features.",
     )
     reasons: bool = Field(True, description="Explain each score by its top three features.")
-    _record: bool = PrivateAttr(True)  # False for smoke requests: not part of the drift window
+    _record: bool = PrivateAttr(True)  # False for smoke requests: not in drift nor memory
 
 
 class ScoredTransaction(BaseModel):
@@ -91,6 +104,7 @@ def _score_one(model: Any, request: FraudBody) -> dict[str, Any]:
     found, reasons, inputs = model.score_rows(frame, reasons=request.reasons)
     if request._record:
         served_window(model).add(inputs, found)
+        model.remember(frame)  # thread-safe: the scorer locks its history
     if reasons is None:
         reasons = [[] for _ in range(len(frame))]
     scores = []
@@ -119,11 +133,12 @@ def _frame(model: Any, rows: list[dict[str, Value]]) -> pd.DataFrame:
                 f"needs every transaction to give: {', '.join(needed)} (features may be null)"
             )
     raw = {name: pd.Series([row.get(name) for row in rows], dtype=object) for name in needed}
-    columns = {model.time: _times(model, raw[model.time])}
+    kept = model.history_dtypes_  # not history_: that would fold the memory in
+    columns = {model.time: _times(model.time, kept[model.time], raw[model.time])}
     for name in (model.amount, *model.features):
         columns[name] = _numbers(raw[name], name)
     for key in model.keys:
-        columns[key] = _keys_like(model.history_[key], raw[key].rename(key))
+        columns[key] = _keys_like(kept[key], raw[key].rename(key))
     return pd.DataFrame(columns)  # one construction: a served payment's cost is mostly pandas
 
 
@@ -132,21 +147,20 @@ def _absent(model: Any, name: str, row: dict[str, Value]) -> bool:
     return row.get(name) is None and name not in model.features
 
 
-def _times(model: Any, values: pd.Series) -> pd.Series:
+def _times(name: str, kept: Any, values: pd.Series) -> pd.Series:
     """Request times in the kind of the kept history: datetimes (UTC) or seconds."""
     import pandas as pd
 
-    history = model.history_[model.time]
-    if pd.api.types.is_numeric_dtype(history):
+    if pd.api.types.is_numeric_dtype(kept):
         parsed = pd.to_numeric(values, errors="coerce")
     else:
         numbers = values.map(lambda v: isinstance(v, int | float))
         parsed = pd.to_datetime(values.where(~numbers), errors="coerce", utc=True, format="mixed")
         seconds = pd.to_numeric(values.where(numbers), errors="coerce")  # epoch seconds
         parsed = parsed.fillna(pd.to_datetime(seconds, unit="s", utc=True))
-        if getattr(history.dtype, "tz", None) is None:
+        if getattr(kept, "tz", None) is None:
             parsed = parsed.dt.tz_convert(None)
-    _refuse(parsed.isna(), values, model.time, "a datetime (ISO 8601) or seconds")
+    _refuse(parsed.isna(), values, name, "a datetime (ISO 8601) or seconds")
     return parsed
 
 
@@ -158,14 +172,14 @@ def _numbers(values: pd.Series, name: str) -> pd.Series:
     return parsed
 
 
-def _keys_like(history: pd.Series, values: pd.Series) -> pd.Series:
+def _keys_like(kept: Any, values: pd.Series) -> pd.Series:
     """Entity ids in the history's type, so `"12"` and `12` are the same card."""
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(history):
+    if pd.api.types.is_numeric_dtype(kept):
         parsed = pd.to_numeric(values, errors="coerce")
         _refuse(parsed.isna(), values, str(values.name), "an id like the model's (a number)")
-        return parsed.astype(history.dtype)
+        return parsed.astype(kept)
     return values.astype(str)
 
 

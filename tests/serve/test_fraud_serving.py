@@ -134,7 +134,8 @@ def test_bad_bodies_get_a_422(served: str, body: dict[str, Any], words: str) -> 
 
 
 def test_repeated_requests_get_the_same_answer(served: str, payments: pd.DataFrame) -> None:
-    """The served model is never changed by scoring (latency is measured in benchmarks)."""
+    """A repeated payment (a retry) is remembered once and never counts itself: only strictly
+    earlier payments do (latency is measured in benchmarks)."""
     body = {"transactions": [payment(payments.iloc[-1])]}
     with httpx.Client(base_url=served, timeout=30) as client:
         answers = [client.post(PATH, json=body).json()["scores"] for _ in range(5)]
@@ -185,3 +186,51 @@ def test_drift_waits_for_enough_transactions_then_reports_psi(
     assert "scored by version 2; it has scored 0" in fresh.json()["error"]["message"]
     registry.rollback("fraud")
     wait_for(lambda: httpx.get(f"{url}/v1/models/fraud").json()["champion"] == 1)
+
+
+def new_card(payments: pd.DataFrame, hours: int) -> dict[str, Any]:
+    """A payment of a card and terminal never seen, a day and ``hours`` after the fit."""
+    moment = payments["timestamp"].max() + pd.Timedelta(days=1, hours=hours)
+    return {
+        "transaction_id": f"new-{hours}",
+        "timestamp": moment.isoformat(),
+        "amount": 25.0 + hours,
+        "customer_id": 10**6,
+        "terminal_id": "10000000",
+    }
+
+
+def test_served_payments_are_remembered_once_each(
+    server: tuple[str, ModelRegistry, Path], payments: pd.DataFrame
+) -> None:
+    """The next payment of a card counts the ones served before it; a retry counts once."""
+    url, _, root = server
+    library = FraudScorer.load(root / "fraud")  # the served version, remembering in-process
+    count = library.feature_names_.index("customer_id_count_1d")
+    counts = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for hours in range(3):
+            row = new_card(payments, hours)
+            frame = as_table([row], payments)
+            scores, reasons, inputs = library.score_rows(frame)
+            answers = [client.post(PATH, json={"transactions": [row]}).json() for _ in range(2)]
+            assert answers[0]["scores"] == answers[1]["scores"]  # the retry changes nothing
+            served = answers[0]["scores"][0]
+            assert served["score"] == pytest.approx(scores[0], abs=1e-12)
+            assert reasons is not None and served["reasons"] == reasons[0]
+            assert library.remember(frame) == 1
+            counts.append(inputs[0, count])
+    assert counts == [0.0, 1.0, 2.0]
+
+
+def test_smoke_requests_are_not_remembered(
+    server: tuple[str, ModelRegistry, Path], payments: pd.DataFrame
+) -> None:
+    model = FraudScorer.load(server[2] / "fraud")
+    remembered: list[pd.DataFrame] = []
+    model.remember = remembered.append  # type: ignore[method-assign,assignment]
+    FRAUD_TASK.predict(model, FRAUD_TASK.smoke(model))
+    assert remembered == []
+    body = FRAUD_TASK.request.model_validate({"transactions": [payment(payments.iloc[-1])]})
+    FRAUD_TASK.predict(model, [body])
+    assert len(remembered) == 1
