@@ -19,6 +19,9 @@ refitting.
 """
 
 from furima.risk._alerts import alert_budget, cost_threshold
+from furima.risk._calibration import expected_calibration_error
+from furima.risk._credit_gbm import CreditBlend, CreditGBM
+from furima.risk._credit_limits import credit_limits
 from furima.risk._entity_features import EntityFeatures
 from furima.risk._fraud import FraudScorer, FraudValidation
 from furima.risk._fraud_report import write_fraud_report
@@ -46,6 +49,8 @@ __all__ = [
     "CUSTOMER_COMPROMISE_DAYS",
     "FRAUD_AMOUNT_THRESHOLD",
     "TERMINAL_COMPROMISE_DAYS",
+    "CreditBlend",
+    "CreditGBM",
     "EntityFeatures",
     "FraudScorer",
     "FraudValidation",
@@ -57,6 +62,8 @@ __all__ = [
     "alert_budget",
     "approval_rates",
     "cost_threshold",
+    "credit_limits",
+    "expected_calibration_error",
     "population_stability_index",
     "psi_band",
     "simulate",

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from furima.exceptions import SchemaError
-from furima.risk._reasons import FeaturePoints, default_probability, scored_frame
+from furima.risk._reasons import (
+    FeaturePoints,
+    default_probability,
+    scored_frame,
+    scores_and_gaps,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +75,9 @@ class LoadedScorecard:
     """A fitted scorecard loaded from a folder: scores like the :class:`Scorecard` it was
     saved from, without refitting and without optbinning's objects.
 
+    ``target`` and ``bad_value`` name the outcome column and its default value (``None`` for
+    folders saved before the bad value was stored).
+
     It answers ``score``, ``probability_of_default``, ``information_values``, ``table`` and
     ``binning_table`` like the fitted scorecard; in ``table`` and ``binning_table`` the
     ``Bin`` column is text (a categorical bin is its categories as a JSON list), and
@@ -86,7 +94,9 @@ class LoadedScorecard:
         max_reasons: int,
         detailed: pd.DataFrame,
         information_values: pd.Series,
+        outcome: tuple[str, object] = ("default", None),
     ) -> None:
+        self.target, self.bad_value = outcome
         self.features_ = [rule.feature for rule in bins]
         self.bins_ = {rule.feature: rule for rule in bins}
         self.points_ = {p.feature: p for p in points}
@@ -105,6 +115,13 @@ class LoadedScorecard:
         points = {f: self.points_[f] for f in self.features_}
         scaling = (self.pdo, self.base_score, self.base_odds)
         return scored_frame(frame, points, indices, self.intercept_, scaling, self.max_reasons)
+
+    def point_losses(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each applicant's score and, per feature, the points below its best bin."""
+        self._check_score_columns(frame)
+        indices = {f: self.bins_[f].indices(frame[f]) for f in self.features_}
+        points = {f: self.points_[f] for f in self.features_}
+        return scores_and_gaps(points, indices, self.intercept_)
 
     def probability_of_default(self, score: np.ndarray) -> np.ndarray:
         """The probability of default the scaling assigns to a score (the model's own PD)."""

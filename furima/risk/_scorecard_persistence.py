@@ -3,7 +3,8 @@
 A :class:`~furima.risk.Scorecard` folder (optbinning only pickles, so its fitted content is
 written out as tables and read back into a :class:`~furima.risk.LoadedScorecard`)::
 
-    manifest.json     format, versions, settings, intercept, and per feature its bins
+    manifest.json     format, versions, settings (with the target and its bad value),
+                      intercept points, calibration, and per feature its bins
                       (numeric split points or category groups), points per bin (regular,
                       Special, Missing), bin words, best bin; checksums
     bins.parquet      optbinning's detailed table: counts, event rate, WoE, IV, points
@@ -15,6 +16,7 @@ Nothing is pickled; folders are written beside ``path`` and swapped in atomicall
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ import numpy as np
 
 from furima._artifacts import library_versions, save_atomically, stamp
 from furima.exceptions import ModelFormatError
+from furima.risk._credit_gbm_persistence import plain
 from furima.risk._persistence import FORMAT_VERSION, open_model, risk_kind
 
 if TYPE_CHECKING:
@@ -30,10 +33,10 @@ if TYPE_CHECKING:
     from furima.risk._reasons import FeaturePoints
     from furima.risk._scorecard import Scorecard
 
-__all__ = ["SCORECARD_FORMAT", "load_scorecard", "save_scorecard"]
+__all__ = ["SCORECARD_FORMAT", "load_scorecard", "save_scorecard", "write_scorecard"]
 
 SCORECARD_FORMAT = "furima.scorecard"
-SCORECARD_SETTINGS = ("target", "pdo", "base_score", "base_odds", "max_reasons")
+SCORECARD_SETTINGS = ("target", "bad_value", "pdo", "base_score", "base_odds", "max_reasons")
 SCORECARD_KIND = risk_kind(SCORECARD_FORMAT, "furima scorecard", "Scorecard.save()")
 
 
@@ -41,24 +44,26 @@ def save_scorecard(card: Scorecard, path: str | Path) -> Path:
     """Write a fitted ``card``'s bins, points, WoE/IV tables and scaling to ``path``
     atomically, so :func:`load_scorecard` scores without optbinning's pickled objects."""
     card._check_fitted()
+    return save_atomically(Path(path), lambda folder: write_scorecard(card, folder))
 
-    def write(folder: Path) -> None:
-        detailed = card._model_.table(style="detailed")
-        detailed.assign(Bin=detailed["Bin"].map(_bin_text)).reset_index(drop=True).to_parquet(
-            folder / "bins.parquet", index=False
-        )
-        card.information_values().to_frame().to_parquet(folder / "information_values.parquet")
-        manifest: dict[str, Any] = {
-            "format": SCORECARD_FORMAT,
-            "format_version": FORMAT_VERSION,
-            "versions": library_versions(("optbinning", "pandas", "pyarrow")),
-            "settings": {name: getattr(card, name) for name in SCORECARD_SETTINGS},
-            "intercept": float(card._model_.intercept_),
-            "features": [_feature_to_json(card, feature) for feature in card.features_],
-        }
-        stamp(folder, manifest)
 
-    return save_atomically(Path(path), write)
+def write_scorecard(card: Scorecard, folder: Path) -> None:
+    """Write a fitted ``card`` into the existing, empty ``folder`` (no atomic swap)."""
+    detailed = card._points_table("detailed")
+    detailed.assign(Bin=detailed["Bin"].map(_bin_text)).reset_index(drop=True).to_parquet(
+        folder / "bins.parquet", index=False
+    )
+    card.information_values().to_frame().to_parquet(folder / "information_values.parquet")
+    manifest: dict[str, Any] = {
+        "format": SCORECARD_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": library_versions(("optbinning", "pandas", "pyarrow")),
+        "settings": {name: plain(getattr(card, name)) for name in SCORECARD_SETTINGS},
+        "intercept": card.intercept_,
+        "calibration": dataclasses.asdict(card.calibration_),
+        "features": [_feature_to_json(card, feature) for feature in card.features_],
+    }
+    stamp(folder, manifest)
 
 
 def load_scorecard(path: str | Path) -> LoadedScorecard:
@@ -77,6 +82,7 @@ def load_scorecard(path: str | Path) -> LoadedScorecard:
             intercept=float(manifest["intercept"]),
             scaling=(settings["pdo"], settings["base_score"], settings["base_odds"]),
             max_reasons=int(settings["max_reasons"]),
+            outcome=(settings["target"], settings.get("bad_value")),  # older folders: None
             detailed=pd.read_parquet(folder / "bins.parquet"),
             information_values=pd.read_parquet(folder / "information_values.parquet").iloc[:, 0],
         )
