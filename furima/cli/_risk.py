@@ -27,6 +27,12 @@ risk_app.add_typer(fraud_app, name="fraud")
 risk_app.add_typer(credit_app, name="credit")
 
 
+class CreditKind(StrEnum):
+    blend = "blend"
+    scorecard = "scorecard"
+    gbm = "gbm"
+
+
 class FraudModel(StrEnum):
     lightgbm = "lightgbm"
     automl = "automl"
@@ -234,6 +240,13 @@ def credit_fit(
     categorical: Annotated[
         list[str] | None, typer.Option(help="Bin this numeric column as categories (repeat).")
     ] = None,
+    model: Annotated[
+        CreditKind,
+        typer.Option(
+            help="blend (scorecard and monotone LightGBM averaged: the best measured), "
+            "scorecard (points per bin, a table a regulator reads) or gbm."
+        ),
+    ] = CreditKind.blend,
     pdo: Annotated[float, typer.Option(help="Points to double the odds.")] = 20.0,
     base_score: Annotated[float, typer.Option(help="The score at --base-odds.")] = 600.0,
     base_odds: Annotated[float, typer.Option(help="Good:bad odds at --base-score.")] = 50.0,
@@ -241,8 +254,9 @@ def credit_fit(
     register: RegisterOption = None,
     registry: RegistryOption = None,
 ) -> None:
-    """Fit a points scorecard (monotone optimal bins, WoE, logistic) and save it to OUT."""
-    from furima.risk import Scorecard
+    """Fit a credit model scored in points (monotone bins or constraints, calibrated
+    probability of default, reasons) and save it to OUT."""
+    from furima.risk._credit_models import credit_model
 
     with reported_errors():
         table = read_table(data)
@@ -251,7 +265,8 @@ def credit_fit(
                 f"--target {target!r} is not a column of {str(data)!r}; columns: "
                 f"{', '.join(map(str, table.columns))}."
             )
-        card = Scorecard(
+        card = credit_model(
+            model.value,
             target,
             bad_value=_typed_value(table[target], bad_value),
             features=feature or None,
@@ -262,12 +277,10 @@ def credit_fit(
             seed=seed,
         ).fit(table)
         saved = card.save(out)
-        values = card.information_values()
-        summary: dict[str, Any] = {
-            "model": str(saved),
-            "features": len(card.features_),
-            "information_values": {name: round(float(v), 4) for name, v in values.items()},
-        }
+        summary: dict[str, Any] = {"model": str(saved), "features": len(card.features_)}
+        if hasattr(card, "information_values"):
+            values = card.information_values()
+            summary["information_values"] = {k: round(float(v), 4) for k, v in values.items()}
         summary.update(_registered(saved, register, registry))
     Console().print_json(json.dumps(summary))
 
@@ -356,9 +369,9 @@ def _typed_value(column: pd.Series, text: str) -> object:
 
 
 def _load_credit_model(path: Path) -> Any:
-    from furima.risk import Scorecard
+    from furima.risk._credit_models import load_credit_model
 
-    return Scorecard.load(path)
+    return load_credit_model(path)
 
 
 def _registered(saved: Path, register: str | None, registry: str | None) -> dict[str, Any]:

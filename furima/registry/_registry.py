@@ -59,6 +59,8 @@ FORMAT_TASKS = {
     "furima.feed_ranker": "rank",
     "furima.fraud_scorer": "fraud",
     "furima.scorecard": "credit",
+    "furima.credit_gbm": "credit",
+    "furima.credit_blend": "credit",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 
@@ -241,17 +243,17 @@ class ModelRegistry:
 
     def _check_format(self, task: str, form: str) -> None:
         """One task, one kind of model: a server loads every version of it the same way."""
-        builtin = {name: known for known, name in FORMAT_TASKS.items()}
-        expected = builtin.get(task)
-        if expected is None:
+        expected = {known for known, name in FORMAT_TASKS.items() if name == task}
+        if not expected:
             try:
-                expected = self._registered(task).tags.get("furima.format")
+                tagged = self._registered(task).tags.get("furima.format")
             except UnknownModelError:
                 return
-        if expected and expected != form:
+            expected = {tagged} if tagged else set()
+        if expected and form not in expected:
             raise ValueError(
-                f"{task!r} holds {expected} models, and this is a {form or 'unknown'} model; "
-                "register it under another name."
+                f"{task!r} holds {' or '.join(sorted(expected))} models, and this is a "
+                f"{form or 'unknown'} model; register it under another name."
             )
 
     def _ensure_registered(self, task: str, form: str) -> None:

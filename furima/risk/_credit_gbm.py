@@ -404,6 +404,18 @@ class CreditBlend:
             score, pdo=self.pdo, base_score=self.base_score, base_odds=self.base_odds
         )
 
+    def information_values(self) -> pd.Series:
+        """The scorecard part's information value of every feature, highest first."""
+        self._check_fitted()
+        values: pd.Series = self.scorecard_.information_values()
+        return values
+
+    def binning_table(self, feature: str) -> pd.DataFrame:
+        """The scorecard part's bins of ``feature``: counts, event rate, WoE, IV."""
+        self._check_fitted()
+        table: pd.DataFrame = self.scorecard_.binning_table(feature)
+        return table
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "gbm_"):
             raise NotFittedError("this CreditBlend is not fitted; call fit(frame) first.")

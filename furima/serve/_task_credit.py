@@ -1,4 +1,5 @@
-"""The ``credit`` task: applicants scored by the registered credit scorecard.
+"""The ``credit`` task: applicants scored by the registered credit model (a scorecard, a
+monotone LightGBM or their blend).
 
 ``POST /v1/credit:score`` takes 1 to 1,000 applicants, each a map of the scorecard's feature
 names to values (an optional ``applicant_id`` comes back with its answer), and answers, in the
@@ -68,14 +69,16 @@ class CreditResponse(BaseModel):
 
 
 def _load(path: Path) -> Any:
-    from furima.risk._scorecard import Scorecard
+    from furima.risk._credit_models import load_credit_model
 
-    return Scorecard.load(path)
+    return load_credit_model(path)
 
 
 def _numeric_features(model: Any) -> set[str]:
-    """The features the scorecard bins as numbers (split points, not category groups)."""
-    return {name for name, rule in model.bins_.items() if rule.groups is None}
+    """The features the model takes as numbers (not categories)."""
+    from furima.risk._credit_models import input_categories
+
+    return {name for name, categories in input_categories(model).items() if categories is None}
 
 
 def _check_fields(model: Any, request: CreditRequest) -> None:
@@ -113,14 +116,15 @@ def _frame(model: Any, applicants: Sequence[Applicant]) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
+    from furima.risk._credit_models import input_categories
+
     columns: dict[str, Any] = {}
-    for name in model.features_:
+    for name, categories in input_categories(model).items():
         values = [applicant.fields.get(name) for applicant in applicants]
-        rule = model.bins_[name]
-        if rule.groups is None:
+        if categories is None:
             columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
             continue
-        text = all(isinstance(c, str) for group in rule.groups for c in group)
+        text = all(isinstance(c, str) for c in categories)
         columns[name] = pd.Series([_category(v, text) for v in values], dtype=object)
     return pd.DataFrame(columns, index=range(len(applicants)))
 
@@ -154,18 +158,19 @@ def _predict(model: Any, requests: Sequence[CreditRequest]) -> list[dict[str, An
 
 
 def typical_fields(model: Any) -> dict[str, FieldValue]:
-    """An applicant in each feature's middle bin: a value the scorecard has bins for."""
+    """An applicant with a value the model knows for every feature: a middle training
+    category, and for numbers a scorecard's middle split point (0 for the GBM)."""
+    from furima.risk._credit_models import input_categories
+
+    scorecard = getattr(model, "scorecard_", model)
     fields: dict[str, FieldValue] = {}
-    for name in model.features_:
-        rule = model.bins_[name]
-        middle = rule.n_bins // 2
-        if rule.groups is not None:
-            category = rule.groups[middle][0]
-            fields[name] = category if isinstance(category, str) else float(category)
-        elif rule.splits:
-            fields[name] = float(rule.splits[middle - 1] if middle > 0 else rule.splits[0] - 1)
-        else:
-            fields[name] = 0.0
+    for name, categories in input_categories(model).items():
+        if categories:
+            category = categories[len(categories) // 2]
+            fields[name] = category if isinstance(category, str) else float(str(category))
+            continue
+        splits = scorecard.bins_[name].splits if hasattr(scorecard, "bins_") else None
+        fields[name] = float(splits[len(splits) // 2]) if splits else 0.0
     return fields
 
 

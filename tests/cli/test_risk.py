@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from furima.cli import app
-from furima.risk import FraudScorer, Scorecard
+from furima.risk import FraudScorer
+from furima.risk._credit_models import load_credit_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GERMAN = FIXTURES / "german_credit_400.parquet"
@@ -60,6 +61,15 @@ def test_fraud_fit_then_score_flags_the_daily_budget(
     assert len(answer["top"]) == 3 and len(answer["top"][0]["reasons"]) == 3
     assert answer["top"][0]["score"] == pytest.approx(table["score"].max(), abs=1e-4)
 
+    page = tmp_path / "fraud.html"
+    reported = run.invoke(
+        app,
+        ["risk", "fraud", "report", str(transactions), "--model", str(tmp_path / "fraud")]
+        + ["--out", str(page), "--alerts-per-day", "10", "--review-cost", "5"],
+    )
+    assert reported.exit_code == 0, reported.output
+    assert "Precision" in page.read_text()
+
 
 def test_fraud_fit_without_the_time_column_says_which_option_to_give(
     run: CliRunner, transactions: Path, tmp_path: Path
@@ -92,10 +102,31 @@ def test_credit_fit_then_score_gives_points_and_reasons(run: CliRunner, tmp_path
     )
     assert scored.exit_code == 0, scored.output
     rows = pd.read_json(out, lines=True)
-    expected = Scorecard.load(tmp_path / "card").score(pd.read_parquet(GERMAN))
+    expected = load_credit_model(tmp_path / "card").score(pd.read_parquet(GERMAN))
     assert rows["score"].to_numpy() == pytest.approx(expected["score"].to_numpy())
     shown = json.loads(scored.output)["applicants"]
     assert len(shown) == 2 and all(applicant["reasons"] for applicant in shown)
+
+    page = tmp_path / "credit.html"
+    reported = run.invoke(
+        app,
+        ["risk", "credit", "report", str(GERMAN), "--model", str(tmp_path / "card")]
+        + ["--out", str(page), "--protected", "personal_status_and_sex", "--max-pd", "0.3"],
+    )
+    assert reported.exit_code == 0, reported.output
+    html = page.read_text()
+    assert "Approval rates" in html and "personal_status_and_sex" in html
+
+
+def test_credit_fit_takes_the_scorecard_alone(run: CliRunner, tmp_path: Path) -> None:
+    fitted = run.invoke(
+        app,
+        ["risk", "credit", "fit", str(GERMAN), "--out", str(tmp_path / "card")]
+        + ["--target", "creditability", "--bad-value", "bad", "--model", "scorecard"],
+    )
+    assert fitted.exit_code == 0, fitted.output
+    manifest = json.loads((tmp_path / "card" / "manifest.json").read_text())
+    assert manifest["format"] == "furima.scorecard"
 
 
 def test_credit_fit_refuses_a_bad_value_the_target_never_holds(

@@ -147,3 +147,39 @@ def test_repeated_requests_get_the_same_answer(url: str, german: pd.DataFrame) -
     with httpx.Client(base_url=url, timeout=30) as client:
         answers = [client.post(PATH, json=body).json()["scores"] for _ in range(5)]
     assert all(answer == answers[0] for answer in answers)
+
+
+@pytest.mark.parametrize("kind", ["gbm", "blend"])
+def test_the_gbm_and_the_blend_are_served_by_the_same_task(
+    kind: str, german: pd.DataFrame, tmp_path: Path
+) -> None:
+    from furima.risk._credit_models import credit_model
+    from furima.serve._task_credit import CreditRequest
+
+    model = credit_model(kind, TARGET, bad_value="bad").fit(german.iloc[:300])
+    loaded = CREDIT_TASK.load(model.save(tmp_path / kind))
+    for request in CREDIT_TASK.smoke(loaded):
+        for answer in CREDIT_TASK.predict(loaded, [request]):
+            assert CREDIT_TASK.check is not None
+            CREDIT_TASK.check(answer)
+    rows = german.iloc[300:305].drop(columns=TARGET)
+    body = {"applicants": [{"fields": fields_of(row)} for _, row in rows.iterrows()]}
+    answer = CREDIT_TASK.predict(loaded, [CreditRequest.model_validate(body)])[0]
+    expected = model.score(rows)
+    assert [a["score"] for a in answer["scores"]] == pytest.approx(expected["score"].tolist())
+    assert [a["reasons"] for a in answer["scores"]] == expected["reasons"].tolist()
+    text = {"applicants": [{"fields": {"duration_in_month": "long"}}]}
+    with pytest.raises(ValueError, match="duration_in_month"):
+        CREDIT_TASK.predict(loaded, [CreditRequest.model_validate(text)])
+
+
+def test_a_blend_registers_beside_a_scorecard_under_credit(
+    card: Scorecard, german: pd.DataFrame, tmp_path: Path
+) -> None:
+    from furima.risk import CreditBlend
+
+    registry = ModelRegistry(tmp_path / "registry")
+    registry.log_model(card.save(tmp_path / "card"), task="credit", alias="champion")
+    blend = CreditBlend(TARGET, bad_value="bad").fit(german.iloc[:300])
+    version = registry.log_model(blend.save(tmp_path / "blend"), task="credit")
+    assert (version.task, version.version) == ("credit", 2)
