@@ -3,9 +3,10 @@
 
 Fraud: a :class:`furima.risk.FraudScorer` with customer and terminal entity features fitted on
 91 simulated days (5,000 customers, 10,000 terminals); each request is one later payment of
-the same simulation, with its three reasons. Credit: a :class:`furima.risk.Scorecard` fitted on
-German credit; each request is one applicant, with reasons. Both are saved, registered and
-served by ``furima deploy``'s server on this machine; open-loop load at a steady rate
+the same simulation, with its three reasons. Credit: a :class:`furima.risk.Scorecard`, and a
+:class:`furima.risk.CreditBlend`, fitted on German credit; each request is one applicant, with
+reasons. Each model is saved, registered and served by ``furima deploy``'s server on this
+machine; open-loop load at a steady rate
 (``_load``) gives p50 and p99 as a client sees them. The same calls made in-process (no HTTP)
 are the baseline, so the ratio says what the server adds.
 """
@@ -29,7 +30,11 @@ GERMAN = "credit/german_credit.parquet"
 
 
 def run_risk_latency(data: Path, seed: int) -> list[dict[str, Any]]:
-    return [fraud_latency(seed), credit_latency(data, seed)]
+    return [
+        fraud_latency(seed),
+        credit_latency(data, seed, "scorecard"),
+        credit_latency(data, seed, "blend"),
+    ]
 
 
 def fraud_latency(seed: int) -> dict[str, Any]:
@@ -64,16 +69,16 @@ def fraud_latency(seed: int) -> dict[str, Any]:
                 "transaction with reasons", "simulated", len(past), fit_s, seed)  # fmt: skip
 
 
-def credit_latency(data: Path, seed: int) -> dict[str, Any]:
-    from furima.risk import Scorecard
+def credit_latency(data: Path, seed: int, kind: str) -> dict[str, Any]:
+    from furima.risk._credit_models import credit_model, load_credit_model
 
     frame = pd.read_parquet(data / GERMAN)
     target = "creditability"
     started = time.perf_counter()
-    card = Scorecard(target, bad_value="bad", seed=seed).fit(frame)
+    card = credit_model(kind, target, bad_value="bad", seed=seed).fit(frame)
     fit_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="furima-card-") as scratch:
-        served_card = Scorecard.load(card.save(Path(scratch) / "card"))
+        served_card = load_credit_model(card.save(Path(scratch) / "card"))
     applicants = frame.drop(columns=[target]).sample(REQUESTS, replace=True, random_state=seed)
     fields = [
         {name: (value.item() if hasattr(value, "item") else value) for name, value in row.items()}
