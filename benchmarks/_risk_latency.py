@@ -65,8 +65,8 @@ def fraud_latency(seed: int) -> dict[str, Any]:
     served = served_latency(
         scorer, "fraud", "/v1/fraud:score", bodies, rps=RATE_RPS, seconds=SECONDS
     )
-    return _row("latency_fraud", served, inprocess, "FraudScorer.score in-process, one "
-                "transaction with reasons", "simulated", len(past), fit_s, seed)  # fmt: skip
+    baseline = "FraudScorer.score in-process, one transaction with reasons"
+    return _row("latency_fraud", served, inprocess, baseline, "simulated", len(past), fit_s, seed)
 
 
 def credit_latency(data: Path, seed: int, kind: str) -> dict[str, Any]:
@@ -92,8 +92,9 @@ def credit_latency(data: Path, seed: int, kind: str) -> dict[str, Any]:
     served = served_latency(
         card, "credit", "/v1/credit:score", bodies, rps=RATE_RPS, seconds=SECONDS
     )
-    return _row("latency_credit", served, inprocess, "loaded Scorecard.score in-process, one "
-                "applicant with reasons", GERMAN, len(frame), fit_s, seed)  # fmt: skip
+    baseline = f"the loaded {kind}'s score in-process, one applicant with reasons"
+    task = f"latency_credit_{kind}"
+    return _row(task, served, inprocess, baseline, GERMAN, len(frame), fit_s, seed)
 
 
 def _row(

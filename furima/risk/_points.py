@@ -12,6 +12,7 @@ equal the fitted scorecard's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,6 +51,11 @@ class BinRule:
     splits: tuple[float, ...] | None = None
     groups: tuple[tuple[object, ...], ...] | None = None
 
+    @functools.cached_property
+    def _group_of(self) -> dict[object, int]:
+        """Category -> the index of its bin (a categorical feature)."""
+        return {c: index for index, group in enumerate(self.groups or ()) for c in group}
+
     @property
     def n_bins(self) -> int:
         """The number of regular bins (Special and Missing follow them)."""
@@ -62,11 +68,12 @@ class BinRule:
         missing = column.isna().to_numpy()
         out = np.full(len(column), UNSEEN, dtype=int)
         if self.groups is not None:
-            for index, group in enumerate(self.groups):
-                out[column.isin(group).to_numpy()] = index
+            lookup = self._group_of
+            categories = column.tolist()
+            out = np.fromiter((lookup.get(v, UNSEEN) for v in categories), int, len(categories))
         else:
-            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            out[~missing] = np.digitize(values[~missing], np.asarray(self.splits), right=False)
+            numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            out[~missing] = np.digitize(numbers[~missing], np.asarray(self.splits), right=False)
         out[missing] = self.n_bins + 1
         return out
 
