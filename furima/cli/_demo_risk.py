@@ -19,6 +19,7 @@ _CUSTOMERS, _TERMINALS, _DAYS = 1_000, 2_000, 60
 _ALERTS_PER_DAY = 20
 _REVIEW_COST = 5.0
 _TEST_SHARE = 0.2
+_MAX_PD, _MAX_EXPECTED_LOSS, _CEILING = 0.3, 100.0, 5_000.0
 
 
 def risk_step(out: Console, workdir: Path, seed: int) -> dict[str, Path]:
@@ -85,7 +86,7 @@ def _credit(out: Console, workdir: Path, seed: int) -> Path:
     from sklearn.model_selection import train_test_split
 
     from furima.datasets import demo_credit_path
-    from furima.risk import Scorecard
+    from furima.risk import Scorecard, credit_limits, write_credit_report
 
     applications = pd.read_parquet(demo_credit_path())
     train, test = train_test_split(
@@ -108,7 +109,32 @@ def _credit(out: Console, workdir: Path, seed: int) -> Path:
         + ", ".join(f"{name} {value:.2f}" for name, value in strongest.items())
     )
     out.print(_applicants_table(scored))
-    out.print(f"saved {path}; try: furima risk credit score applicants.parquet --model {path}")
+    report = write_credit_report(
+        card,
+        test,
+        workdir / "credit_report.html",
+        protected=("personal_status_and_sex",),
+        max_pd=_MAX_PD,
+        title="Credit scorecard on German credit (unseen applicants)",
+    )
+    limits = credit_limits(
+        scored["probability_of_default"],
+        max_pd=_MAX_PD,
+        max_expected_loss=_MAX_EXPECTED_LOSS,
+        ceiling=_CEILING,
+        step=100.0,
+    )
+    approved = limits["decision"] == "approve"
+    out.print(
+        f"credit limits at PD up to {_MAX_PD:.0%} and at most {_MAX_EXPECTED_LOSS:g} expected "
+        f"loss each: {int(approved.sum())} of {len(limits)} approved, median limit "
+        f"{limits.loc[approved, 'limit'].median():,.0f}; every declined applicant has "
+        f"{'a reason' if scored.loc[~approved, 'reasons'].map(len).gt(0).all() else 'NO reason'}"
+    )
+    out.print(
+        f"saved {path}; report {report}; try: furima risk credit score applicants.parquet "
+        f"--model {path}"
+    )
     return path
 
 

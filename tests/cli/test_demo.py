@@ -26,6 +26,7 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert model.training_["rows"] == 2992
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [
         "catalog.duckdb",
+        "credit_report.html",
         "experiment_report.html",
         "experiment_report.json",
         "experiments.sqlite",
@@ -108,6 +109,9 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert re.search(r"the daily budget of 20 reviews holds (1\d|20) of its \d+ frauds", flat)
     credit = re.search(r"ranks the 200 unseen ones with AUC ([0-9.]+)", flat)
     assert credit and float(credit.group(1)) > 0.75, flat
+    assert re.search(r"credit limits at PD up to 30% .+: \d+ of 200 approved", flat)
+    assert "every declined applicant has a reason" in flat
+    assert (tmp_path / "tmp" / "credit_report.html").stat().st_size > 1_000_000
     assert "registered fraud version 1 as champion" in flat
     assert re.search(r"/v1/fraud:score \(a 250\.00 payment\) -> HTTP 200: fraud probability", flat)
     served_credit = (
