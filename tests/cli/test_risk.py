@@ -22,8 +22,20 @@ def transactions(run: CliRunner, tmp_path: Path) -> Path:
     path = tmp_path / "tx.parquet"
     result = run.invoke(
         app,
-        ["risk", "simulate", "--out", str(path), "--days", "30"]
-        + ["--customers", "300", "--terminals", "600", "--seed", "1"],
+        [
+            "risk",
+            "simulate",
+            "--out",
+            str(path),
+            "--days",
+            "30",
+            "--customers",
+            "300",
+            "--terminals",
+            "600",
+            "--seed",
+            "1",
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
@@ -38,8 +50,16 @@ def test_fraud_fit_then_score_flags_the_daily_budget(
 ) -> None:
     fitted = run.invoke(
         app,
-        ["risk", "fraud", "fit", str(transactions), "--out", str(tmp_path / "fraud")]
-        + ["--review-cost", "5"],
+        [
+            "risk",
+            "fraud",
+            "fit",
+            str(transactions),
+            "--out",
+            str(tmp_path / "fraud"),
+            "--review-cost",
+            "5",
+        ],
     )
     assert fitted.exit_code == 0, fitted.output
     summary = json.loads(fitted.output)
@@ -50,8 +70,20 @@ def test_fraud_fit_then_score_flags_the_daily_budget(
     out = tmp_path / "scored.parquet"
     scored = run.invoke(
         app,
-        ["risk", "fraud", "score", str(transactions), "--model", str(tmp_path / "fraud")]
-        + ["--out", str(out), "--alerts-per-day", "10", "--show", "3"],
+        [
+            "risk",
+            "fraud",
+            "score",
+            str(transactions),
+            "--model",
+            str(tmp_path / "fraud"),
+            "--out",
+            str(out),
+            "--alerts-per-day",
+            "10",
+            "--show",
+            "3",
+        ],
     )
     assert scored.exit_code == 0, scored.output
     answer = json.loads(scored.output)
@@ -64,8 +96,20 @@ def test_fraud_fit_then_score_flags_the_daily_budget(
     page = tmp_path / "fraud.html"
     reported = run.invoke(
         app,
-        ["risk", "fraud", "report", str(transactions), "--model", str(tmp_path / "fraud")]
-        + ["--out", str(page), "--alerts-per-day", "10", "--review-cost", "5"],
+        [
+            "risk",
+            "fraud",
+            "report",
+            str(transactions),
+            "--model",
+            str(tmp_path / "fraud"),
+            "--out",
+            str(page),
+            "--alerts-per-day",
+            "10",
+            "--review-cost",
+            "5",
+        ],
     )
     assert reported.exit_code == 0, reported.output
     assert "Precision" in page.read_text()
@@ -76,8 +120,7 @@ def test_fraud_fit_without_the_time_column_says_which_option_to_give(
 ) -> None:
     result = run.invoke(
         app,
-        ["risk", "fraud", "fit", str(transactions), "--out", str(tmp_path / "m")]
-        + ["--time", "when"],
+        ["risk", "fraud", "fit", str(transactions), "--out", str(tmp_path / "m"), "--time", "when"],
     )
     assert result.exit_code == 1
     assert "when" in result.output and "Traceback" not in result.output
@@ -87,8 +130,18 @@ def test_fraud_fit_without_the_time_column_says_which_option_to_give(
 def test_credit_fit_then_score_gives_points_and_reasons(run: CliRunner, tmp_path: Path) -> None:
     fitted = run.invoke(
         app,
-        ["risk", "credit", "fit", str(GERMAN), "--out", str(tmp_path / "card")]
-        + ["--target", "creditability", "--bad-value", "bad"],
+        [
+            "risk",
+            "credit",
+            "fit",
+            str(GERMAN),
+            "--out",
+            str(tmp_path / "card"),
+            "--target",
+            "creditability",
+            "--bad-value",
+            "bad",
+        ],
     )
     assert fitted.exit_code == 0, fitted.output
     values = json.loads(fitted.output)["information_values"]
@@ -97,8 +150,18 @@ def test_credit_fit_then_score_gives_points_and_reasons(run: CliRunner, tmp_path
     out = tmp_path / "scored.jsonl"
     scored = run.invoke(
         app,
-        ["risk", "credit", "score", str(GERMAN), "--model", str(tmp_path / "card")]
-        + ["--out", str(out), "--show", "2"],
+        [
+            "risk",
+            "credit",
+            "score",
+            str(GERMAN),
+            "--model",
+            str(tmp_path / "card"),
+            "--out",
+            str(out),
+            "--show",
+            "2",
+        ],
     )
     assert scored.exit_code == 0, scored.output
     rows = pd.read_json(out, lines=True)
@@ -110,8 +173,20 @@ def test_credit_fit_then_score_gives_points_and_reasons(run: CliRunner, tmp_path
     page = tmp_path / "credit.html"
     reported = run.invoke(
         app,
-        ["risk", "credit", "report", str(GERMAN), "--model", str(tmp_path / "card")]
-        + ["--out", str(page), "--protected", "personal_status_and_sex", "--max-pd", "0.3"],
+        [
+            "risk",
+            "credit",
+            "report",
+            str(GERMAN),
+            "--model",
+            str(tmp_path / "card"),
+            "--out",
+            str(page),
+            "--protected",
+            "personal_status_and_sex",
+            "--max-pd",
+            "0.3",
+        ],
     )
     assert reported.exit_code == 0, reported.output
     html = page.read_text()
@@ -121,8 +196,20 @@ def test_credit_fit_then_score_gives_points_and_reasons(run: CliRunner, tmp_path
 def test_credit_fit_takes_the_scorecard_alone(run: CliRunner, tmp_path: Path) -> None:
     fitted = run.invoke(
         app,
-        ["risk", "credit", "fit", str(GERMAN), "--out", str(tmp_path / "card")]
-        + ["--target", "creditability", "--bad-value", "bad", "--model", "scorecard"],
+        [
+            "risk",
+            "credit",
+            "fit",
+            str(GERMAN),
+            "--out",
+            str(tmp_path / "card"),
+            "--target",
+            "creditability",
+            "--bad-value",
+            "bad",
+            "--model",
+            "scorecard",
+        ],
     )
     assert fitted.exit_code == 0, fitted.output
     manifest = json.loads((tmp_path / "card" / "manifest.json").read_text())
@@ -134,8 +221,18 @@ def test_credit_fit_refuses_a_bad_value_the_target_never_holds(
 ) -> None:
     result = run.invoke(
         app,
-        ["risk", "credit", "fit", str(GERMAN), "--out", str(tmp_path / "card")]
-        + ["--target", "creditability", "--bad-value", "defaulted"],
+        [
+            "risk",
+            "credit",
+            "fit",
+            str(GERMAN),
+            "--out",
+            str(tmp_path / "card"),
+            "--target",
+            "creditability",
+            "--bad-value",
+            "defaulted",
+        ],
     )
     assert result.exit_code == 1
     assert "defaulted" in result.output and "Traceback" not in result.output
