@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from furima.catalog._ids import content_ids
 from furima.catalog._mapping import ColumnMapping, detect_mapping, get_mapping
 from furima.catalog._mapping_file import MappingFile, resolve_mapping
 from furima.catalog._schema import ListingSchema, Problem, validation_error
+from furima.catalog._typed_attributes import infer_numeric_columns
 from furima.exceptions import DataError, EmptyDataError
 
 __all__ = [
@@ -70,21 +71,27 @@ class IngestResult(ReadReport):
 
     Attributes:
         listings: The valid listings, canonical columns then attributes.
-        mapping: The column mapping used.
+        mapping: The column mapping used (with any inferred numeric columns).
+        inferred_numeric: Extra columns read as numeric attributes because the mapping was
+            detected from canonical column names and all their values are numbers (see
+            ``infer_numeric``); empty when the mapping was given.
     """
 
     listings: pd.DataFrame
     mapping: ColumnMapping
+    inferred_numeric: tuple[str, ...] = ()
 
 
 def read_listings(
     path: str | Path,
     *,
     format: str | None = None,
-    mapping: ColumnMapping | str | None = None,
+    mapping: ColumnMapping | Mapping[str, object] | str | Path | None = None,
     on_error: OnError = "fail",
     rejects_path: str | Path | None = None,
     require_price: bool = False,
+    numeric: Iterable[str] = (),
+    infer_numeric: bool = True,
     progress: bool = False,
 ) -> IngestResult:
     """Read and validate a listings file.
@@ -92,12 +99,19 @@ def read_listings(
     Args:
         path: A ``.tsv`` (Mercari), ``.csv``, ``.parquet`` or ``.jsonl``/``.json`` file.
         format: ``"tsv"``, ``"csv"``, ``"parquet"`` or ``"jsonl"``; default from the extension.
-        mapping: A :class:`ColumnMapping`, a preset name (``"mercari"``, ``"myntra"``,
-            ``"flipkart"``), a path to a JSON mapping file, or ``None`` to detect from the
-            header (a preset's native header, else canonical column names).
+        mapping: A :class:`ColumnMapping`, its dict form, a preset name (``"mercari"``,
+            ``"myntra"``, ``"flipkart"``), a path to a JSON mapping file, or ``None`` to detect
+            from the header (a preset's native header, else canonical column names).
         on_error: ``"fail"`` raises on any bad row; ``"skip"`` drops bad rows.
         rejects_path: With ``"skip"``, write the dropped rows here as CSV (atomically).
         require_price: A missing price is an error too (training data).
+        numeric: Source columns to read as numeric attributes, added to the mapping
+            (moved out of its ``attributes`` when listed there), kept under their own names.
+        infer_numeric: When the mapping is detected from canonical column names, keep the
+            file's other columns whose values are all numbers as numeric attributes, and name
+            them in ``inferred_numeric`` (identifier-like columns such as ``*_id``, ``sku``,
+            ``zip`` or values with a leading zero are left out). ``False`` ignores them, as
+            before; a given mapping is never extended.
         progress: Show a progress bar on stderr.
 
     Rows in errors and rejects are 1-based data rows: for TSV/CSV the record number after the
@@ -115,15 +129,20 @@ def read_listings(
     fmt = resolve_format(path, format)
     with tracker(progress) as track:
         raw = checked_raw(path, fmt, track)
-        column_mapping = _resolve_mapping(mapping, raw.frame, source)
+        column_mapping, inferred = _resolve_mapping(
+            mapping,
+            raw.frame,
+            source,
+            (numeric,) if isinstance(numeric, str) else tuple(numeric),
+            infer_numeric,
+        )
         track.start("validating")
         listings, problems = _conform(raw, column_mapping, require_price)
-    names = {"listing_id": column_mapping.id, **column_mapping.to_dict()}
     report, bad = settle_problems(
         raw,
         problems,
         column_mapping,
-        names,
+        column_mapping.source_names(),
         source=source,
         on_error=on_error,
         rejects_path=rejects_path,
@@ -131,6 +150,7 @@ def read_listings(
     return IngestResult(
         listings=listings.drop(index=listings.index[bad]).reset_index(drop=True),
         mapping=column_mapping,
+        inferred_numeric=inferred,
         **report.report_fields(),
     )
 
@@ -192,23 +212,47 @@ def settle_problems(
 
 
 def _resolve_mapping(
-    mapping: ColumnMapping | str | None, frame: pd.DataFrame, source: str
-) -> ColumnMapping:
-    return resolve_mapping(
+    mapping: ColumnMapping | Mapping[str, object] | str | Path | None,
+    frame: pd.DataFrame,
+    source: str,
+    numeric: tuple[str, ...],
+    infer_numeric: bool,
+) -> tuple[ColumnMapping, tuple[str, ...]]:
+    """The mapping to use (with ``numeric`` added), and the numeric columns inferred for a
+    detected canonical one."""
+    how: list[str] = []
+
+    def detect(present: list[str]) -> ColumnMapping:
+        detected, chosen = detect_mapping(present, file=source)
+        how.append(chosen)
+        return detected
+
+    resolved = resolve_mapping(
         mapping,
         frame.columns,
         file=source,
         kind=ColumnMapping,
-        detect=lambda present: detect_mapping(present, file=source)[0],
+        detect=detect,
         preset=lambda name, present: get_mapping(name, columns=present),
     )
+    if numeric:
+        resolved = resolved.with_numeric(numeric)
+        resolved.check_columns(frame.columns, file=source)
+    if not (infer_numeric and how == ["canonical column names"]):
+        return resolved, ()
+    used = set(resolved.source_columns())
+    extra = [str(c) for c in frame.columns if c not in used and str(c) != "listing_id"]
+    inferred = infer_numeric_columns(frame, extra)
+    return resolved.with_numeric(inferred), inferred
 
 
 def _conform(
     raw: RawTable, mapping: ColumnMapping, require_price: bool
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Mapped, typed and checked listings (problems by frame position), with ids."""
-    schema = ListingSchema(require_price=require_price)
+    schema = ListingSchema(
+        require_price=require_price, numeric=mapping.numeric, conditions=mapping.condition_scale
+    )
     listings, problems = schema.conform(mapping.apply(raw.frame), check_encoding=not raw.valid_utf8)
     if "listing_id" not in listings.columns:
         listings.insert(0, "listing_id", content_ids(listings))

@@ -1,7 +1,8 @@
 """The canonical listings table and the rules every listing follows.
 
 A listings frame has the columns of :data:`LISTING_COLUMNS`, in that order, followed by any
-*attribute* columns (extra categorical columns such as Myntra's ``gender``):
+*attribute* columns: categorical ones (text, such as Myntra's ``gender``) and numeric ones
+(float64, such as an ``msrp``):
 
 =============  ============  ===========================================================
 column         dtype         rule
@@ -12,13 +13,17 @@ description    string        ``""`` when absent; Mercari's "No description yet" 
 brand          string        or ``<NA>``
 category       string        path such as ``"Women/Tops & Blouses/Blouse"``, or ``<NA>``;
                              no empty levels (``"Women//Blouse"``, ``"/Women"``, ``"Women/"``)
-condition      Int64         1..5 or ``<NA>``
+condition      Int64         1..5 or ``<NA>``; read from 1..5 or from words in a
+                             :class:`~furima.catalog.ConditionScale` (Mercari's by default)
 shipping       Int64         0/1 or ``<NA>``
 price          float64       finite and > 0, or NaN (an error too with ``require_price``)
-attributes     string        any text, or ``<NA>``
+categorical    string        any text, or ``<NA>``
+numeric        float64       any finite number (negative too: pricing decides), or NaN
 =============  ============  ===========================================================
 
 Text must be valid UTF-8 and loses surrounding whitespace; empty optional text is ``<NA>``.
+Which attributes are numeric is declared (``ListingSchema(numeric=...)``, from a mapping) or,
+when not declared, read from the frame: float columns are numeric, others are text.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ import numpy as np
 import pandas as pd
 
 from furima.catalog import _encoding
+from furima.catalog._conditions import MERCARI_CONDITIONS, ConditionScale
+from furima.catalog._typed_attributes import as_number, condition_column, numeric_column
+from furima.catalog._typed_attributes import shown as shown
 from furima.exceptions import SchemaError, ValidationError
 
 __all__ = [
@@ -38,6 +46,8 @@ __all__ = [
     "ListingSchema",
     "Problem",
     "attribute_columns",
+    "categorical_attribute_columns",
+    "numeric_attribute_columns",
     "validation_error",
 ]
 
@@ -64,8 +74,8 @@ CANONICAL_DTYPES: dict[str, str] = {
 }
 NO_DESCRIPTION = "No description yet"
 _INTEGER_RANGES = {"condition": (1, 5), "shipping": (0, 1)}
-_SHOWN_CHARS = 40
 _SHOWN_PROBLEMS = 5
+_as_number = as_number  # the name the interaction readers import
 
 
 class Problem(NamedTuple):
@@ -79,6 +89,17 @@ class Problem(NamedTuple):
 def attribute_columns(df: pd.DataFrame) -> list[str]:
     """The non-canonical (attribute) columns of ``df``, in frame order."""
     return [str(column) for column in df.columns if column not in LISTING_COLUMNS]
+
+
+def numeric_attribute_columns(df: pd.DataFrame) -> list[str]:
+    """The numeric attribute columns of ``df`` (float dtype), in frame order."""
+    return [c for c in attribute_columns(df) if pd.api.types.is_float_dtype(df[c].dtype)]
+
+
+def categorical_attribute_columns(df: pd.DataFrame) -> list[str]:
+    """The categorical (text) attribute columns of ``df``, in frame order."""
+    numeric = set(numeric_attribute_columns(df))
+    return [c for c in attribute_columns(df) if c not in numeric]
 
 
 def validation_error(
@@ -109,13 +130,6 @@ def validation_error(
         problems=[(p.row, p.column, p.reason) for p in problems],
         file=file,
     )
-
-
-def shown(value: object) -> str:
-    """A short, safe ``repr`` of a raw value for error messages."""
-    text = repr(value) if isinstance(value, str) else repr(str(value))
-    text = _encoding.show_bytes(text)
-    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 4] + "...'"
 
 
 class _Found:
@@ -154,12 +168,18 @@ class ListingSchema:
 
     Args:
         require_price: Missing prices are errors too (training data needs a price).
+        numeric: The numeric attribute columns; every other attribute is text (declared
+            columns the frame lacks are not added). ``None`` (the default) reads it from the
+            frame: float columns are numeric, so a conformed frame conforms to itself.
+        conditions: The words accepted for ``condition`` besides the levels 1..5.
 
     Rows in problems are 1-based positions in the frame; for a frame read from a file they are
     the file's data rows (header excluded).
     """
 
     require_price: bool = False
+    numeric: tuple[str, ...] | None = None
+    conditions: ConditionScale = MERCARI_CONDITIONS
 
     def validate(self, df: pd.DataFrame) -> list[Problem]:
         """Every broken rule in ``df`` as ``(row, column, reason)``; empty when valid."""
@@ -191,8 +211,9 @@ class ListingSchema:
                 f"listings need a 'name' column; got columns {[str(c) for c in df.columns]}."
             )
         df = df.rename(columns=str)
+        numeric = self.numeric_columns(df)
         if len(df) <= _SMALL_ROWS:
-            small = _small_frame(df, self.require_price)
+            small = _small_frame(df, self.require_price, numeric)
             if small is not None:
                 return small, []
         found = _Found()
@@ -201,12 +222,23 @@ class ListingSchema:
             if column == "listing_id" and column not in df.columns:
                 continue
             raw = df[column] if column in df.columns else _empty(df.index)
-            out[column] = self._column(column, raw, found, check_encoding)
+            if column in numeric:
+                out[column] = numeric_column(column, raw, found)
+            else:
+                out[column] = self._column(column, raw, found, check_encoding)
         return pd.DataFrame(out, index=df.index), found.problems()
+
+    def numeric_columns(self, df: pd.DataFrame) -> frozenset[str]:
+        """The attribute columns of ``df`` this schema reads as numbers."""
+        if self.numeric is None:
+            return frozenset(numeric_attribute_columns(df))
+        return frozenset(attribute_columns(df)) & frozenset(self.numeric)
 
     def _column(
         self, column: str, raw: pd.Series, found: _Found, check_encoding: bool
     ) -> pd.Series:
+        if column == "condition":
+            return condition_column(raw, found, self.conditions)
         if column in _INTEGER_RANGES:
             return _integer_column(column, raw, found)
         if column == "price":
@@ -231,13 +263,18 @@ class _Unusual(Exception):
     """A value the value-by-value path leaves to the full checks."""
 
 
-def _small_frame(df: pd.DataFrame, require_price: bool) -> pd.DataFrame | None:
+def _small_frame(
+    df: pd.DataFrame, require_price: bool, numeric: frozenset[str]
+) -> pd.DataFrame | None:
     columns: dict[str, pd.api.extensions.ExtensionArray | np.ndarray] = {}
     try:
         for column in (*LISTING_COLUMNS, *attribute_columns(df)):
             if column == "listing_id" and column not in df.columns:
                 continue
             values = df[column].tolist() if column in df.columns else [None] * len(df)
+            if column in numeric:
+                columns[column] = np.array([_small_measure(v) for v in values], dtype=float)
+                continue
             clean = [_small_value(column, v, require_price) for v in values]
             if column == "listing_id" and len(set(clean)) < len(clean):
                 raise _Unusual
@@ -247,8 +284,23 @@ def _small_frame(df: pd.DataFrame, require_price: bool) -> pd.DataFrame | None:
     return pd.DataFrame(columns, index=df.index)
 
 
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _small_measure(value: object) -> float:
+    """One numeric attribute value; anything but a finite number or a gap is unusual."""
+    if _missing(value):
+        return np.nan
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise _Unusual
+    if not np.isfinite(value):
+        raise _Unusual
+    return float(value)
+
+
 def _small_value(column: str, value: object, require_price: bool) -> object:
-    missing = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+    missing = _missing(value)
     if column in _INTEGER_RANGES or column == "price":
         return _small_number(column, None if missing else value, require_price)
     if missing:
@@ -423,21 +475,6 @@ _TEXT_RULES: dict[str, _TextRule] = {
 
 
 # -- numbers ----------------------------------------------------------------------------------
-
-
-def _as_number(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``raw`` as float64 values and a mask of cells that are present but not numbers."""
-    if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
-        values = raw.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        return values.copy(), np.zeros(len(raw), dtype=bool)
-    try:
-        text = raw.astype(TEXT_DTYPE).str.strip()
-    except UnicodeEncodeError:  # lone surrogates in object cells: not a number anyway
-        text = raw.map(lambda v: _encoding.fix_surrogates(str(v)), na_action="ignore")
-        text = text.astype(TEXT_DTYPE)
-    present = (text.notna() & (text != "")).to_numpy(dtype=bool)
-    numbers = np.array(pd.to_numeric(text.mask(~present), errors="coerce"), dtype=float)
-    return numbers, present & np.isnan(numbers)
 
 
 def _integer_column(column: str, raw: pd.Series, found: _Found) -> pd.Series:

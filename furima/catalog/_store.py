@@ -19,6 +19,7 @@ from furima.catalog._schema import (
     TEXT_DTYPE,
     ListingSchema,
     attribute_columns,
+    numeric_attribute_columns,
     validation_error,
 )
 from furima.exceptions import ListingNotFoundError, SchemaError, StoreError
@@ -186,9 +187,11 @@ class CatalogStore(DuckDBStore):
     def _insert(self, frame: pd.DataFrame) -> None:
         """Add missing attribute columns, then insert ``frame`` (registered as incoming)."""
         stored = {column.lower() for column in self.columns()}
+        numeric = set(numeric_attribute_columns(frame))
         for column in attribute_columns(frame):
             if column.lower() not in stored:
-                self._sql(f"ALTER TABLE {_TABLE} ADD COLUMN {_quote(column)} VARCHAR")
+                sql_type = "DOUBLE" if column in numeric else "VARCHAR"
+                self._sql(f"ALTER TABLE {_TABLE} ADD COLUMN {_quote(column)} {sql_type}")
         names = ", ".join(_quote(str(column)) for column in frame.columns)
         self._sql(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM {INCOMING}")
 
@@ -210,6 +213,9 @@ class CatalogStore(DuckDBStore):
 
     def _frame(self, query: str) -> pd.DataFrame:
         frame: pd.DataFrame = self._arrow(query).to_pandas()
-        dtypes: dict[str, Any] = {c: TEXT_DTYPE for c in frame.columns}
+        dtypes: dict[str, Any] = {
+            c: "float64" if pd.api.types.is_float_dtype(frame[c].dtype) else TEXT_DTYPE
+            for c in frame.columns
+        }
         dtypes.update(condition="Int64", shipping="Int64", price="float64")
         return frame.astype(dtypes)

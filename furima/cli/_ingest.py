@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from furima.catalog import CatalogStore, IngestResult, read_listings
+from furima.catalog import CatalogStore, IngestResult, numeric_attribute_columns, read_listings
 from furima.cli._errors import reported_errors
 
 __all__ = ["OnError", "default_rejects_path", "ingest"]
@@ -72,8 +72,28 @@ def ingest(
         bool,
         typer.Option("--upsert/--no-upsert", help="Replace listings whose ids are stored."),
     ] = False,
+    numeric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--numeric",
+            help="A column to keep as a numeric attribute (repeat, or comma-separate), added "
+            "to the mapping.",
+        ),
+    ] = None,
+    infer_numeric: Annotated[
+        bool,
+        typer.Option(
+            "--infer-numeric/--no-infer-numeric",
+            help="With canonical column names and no --mapping, keep other all-number columns "
+            'as numeric attributes (declare them under "numeric" in a mapping file instead).',
+        ),
+    ] = True,
 ) -> None:
-    """Read a listings file, validate it, and add its listings to the catalog store."""
+    """Read a listings file, validate it, and add its listings to the catalog store.
+
+    A JSON mapping file may declare numeric attributes and condition words:
+    {"name": "title", "numeric": ["msrp"], "attributes": ["size"], "conditions": {"新品": 1}}.
+    """
     errors = Console(stderr=True)
     with reported_errors():
         result = read_listings(
@@ -83,6 +103,8 @@ def ingest(
             on_error=on_error.value,
             rejects_path=rejects or default_rejects_path(store, path),
             require_price=require_price,
+            numeric=_names(numeric),
+            infer_numeric=infer_numeric,
             progress=True,
         )
         with CatalogStore(store) as catalog, errors.status("writing to the store"):
@@ -90,6 +112,11 @@ def ingest(
             (catalog.upsert if upsert else catalog.add)(result.listings)
             total = len(catalog)
     _print_summary(result, added=total - before, total=total, store=store)
+
+
+def _names(options: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values as one list of names."""
+    return [name.strip() for value in options or [] for name in value.split(",") if name.strip()]
 
 
 def _print_summary(result: IngestResult, *, added: int, total: int, store: Path) -> None:
@@ -102,6 +129,12 @@ def _print_summary(result: IngestResult, *, added: int, total: int, store: Path)
         + (f" -> {result.rejects_path}" if result.rejects_path else ""),
         f"store     {total:,} listings in {store}",
     ]
+    numeric = numeric_attribute_columns(result.listings)
+    if numeric:
+        how = " (inferred: every value is a number; --no-infer-numeric ignores them)"
+        lines.append(
+            f"numeric   columns {', '.join(numeric)}" + (how if result.inferred_numeric else "")
+        )
     if result.ignored_columns:
         lines.append(f"ignored   columns {', '.join(result.ignored_columns)}")
     for line in lines:
