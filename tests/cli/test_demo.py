@@ -103,11 +103,11 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     # payment risk: fraud on simulated payments, a credit scorecard on real applications
     assert "118,483 SIMULATED card payments" in flat
     fraud = re.search(
-        r"validated on the last [\d,]+ payments .+ AUPRC ([0-9.]+), AUC ([0-9.]+)", flat
+        r"validated on the last [\d,]+ payments .+ AUPRC (\d\.\d+), AUC (\d\.\d+)", flat
     )
     assert fraud and float(fraud.group(1)) > 0.5 and float(fraud.group(2)) > 0.8, flat
     assert re.search(r"the daily budget of 20 reviews holds (1\d|20) of its \d+ frauds", flat)
-    credit = re.search(r"ranks the 200 unseen ones with AUC ([0-9.]+)", flat)
+    credit = re.search(r"ranks the 200 unseen ones with AUC (\d\.\d+)", flat)
     assert credit and float(credit.group(1)) > 0.75, flat
     assert re.search(r"credit limits at PD up to 30% .+: \d+ of 200 approved", flat)
     assert "every declined applicant has a reason" in flat
