@@ -13,6 +13,7 @@ import pytest
 
 import furima.serve._tasks
 from furima.registry import ModelRegistry
+from furima.risk import CreditBlend
 from furima.risk._scorecard import Scorecard
 from furima.serve import ServeSettings, create_app, running_server
 from furima.serve._task_credit import CREDIT_TASK, typical_fields
@@ -149,14 +150,18 @@ def test_repeated_requests_get_the_same_answer(url: str, german: pd.DataFrame) -
     assert all(answer == answers[0] for answer in answers)
 
 
+@pytest.fixture(scope="module")
+def blend(german: pd.DataFrame) -> CreditBlend:
+    return CreditBlend(TARGET, bad_value="bad").fit(german.iloc[:300])
+
+
 @pytest.mark.parametrize("kind", ["gbm", "blend"])
 def test_the_gbm_and_the_blend_are_served_by_the_same_task(
-    kind: str, german: pd.DataFrame, tmp_path: Path
+    kind: str, blend: CreditBlend, german: pd.DataFrame, tmp_path: Path
 ) -> None:
-    from furima.risk._credit_models import credit_model
     from furima.serve._task_credit import CreditRequest
 
-    model = credit_model(kind, TARGET, bad_value="bad").fit(german.iloc[:300])
+    model = blend if kind == "blend" else blend.gbm_
     loaded = CREDIT_TASK.load(model.save(tmp_path / kind))
     for request in CREDIT_TASK.smoke(loaded):
         for answer in CREDIT_TASK.predict(loaded, [request]):
@@ -174,12 +179,9 @@ def test_the_gbm_and_the_blend_are_served_by_the_same_task(
 
 
 def test_a_blend_registers_beside_a_scorecard_under_credit(
-    card: Scorecard, german: pd.DataFrame, tmp_path: Path
+    card: Scorecard, blend: CreditBlend, tmp_path: Path
 ) -> None:
-    from furima.risk import CreditBlend
-
     registry = ModelRegistry(tmp_path / "registry")
     registry.log_model(card.save(tmp_path / "card"), task="credit", alias="champion")
-    blend = CreditBlend(TARGET, bad_value="bad").fit(german.iloc[:300])
     version = registry.log_model(blend.save(tmp_path / "blend"), task="credit")
     assert (version.task, version.version) == ("credit", 2)
