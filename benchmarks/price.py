@@ -1,8 +1,15 @@
 """Price suggestion benchmark: furima against a Ridge-on-TF-IDF baseline, in the same run.
 
-Quality, on real data (fixed 80/20 split)::
+Quality, on real data (fixed 80/20 split): Myntra and Flipkart prices from the listing's words,
+and ``flipkart_selling_price``, Flipkart's selling price with the retail price given (against
+Ridge on the same TF-IDF plus log retail price; ``benchmarks/_price_selling.py``)::
 
     python benchmarks/price.py --data ../shared/data
+
+Robustness: 5-fold cross-validation of furima and the baseline on each dataset, per-fold RMSLE,
+spread and paired differences (``benchmarks/_price_cv.py``; ``--cv-rows N`` subsamples)::
+
+    python benchmarks/price.py --data ../shared/data --cases cv
 
 Speed and memory at scale, on generated Mercari-schema listings (never a quality figure)::
 
@@ -42,6 +49,11 @@ DATASETS = (
     Dataset("myntra_catalog", "listings/myntra_catalog.parquet", "myntra"),
     Dataset("flipkart_sample", "listings/flipkart_sample.parquet", "flipkart"),
 )
+SELLING_PRICE = "flipkart_selling_price"
+DATASET_NAMES = (*(dataset.name for dataset in DATASETS), SELLING_PRICE)
+CASES = ("holdout", "cv")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _sha256(path: Path) -> str:
@@ -172,17 +184,62 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--scale", type=int, help="Generate N Mercari-schema listings instead.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dataset", action="append", help="Only these datasets (by name).")
+    parser.add_argument(
+        "--dataset", action="append", help=f"Only these datasets: {', '.join(DATASET_NAMES)}."
+    )
+    parser.add_argument(
+        "--cases", default="holdout", help=f"Comma-separated, of {', '.join(CASES)}."
+    )
+    parser.add_argument("--folds", type=int, default=5, help="Folds of the cv case.")
+    parser.add_argument("--cv-rows", type=int, help="Subsample each dataset to N rows for cv.")
+    parser.add_argument(
+        "--withhold-retail-price",
+        action="store_true",
+        help=f"Give furima no retail price in {SELLING_PRICE} (its words-only figure).",
+    )
     args = parser.parse_args(argv)
+    cases = [case.strip() for case in args.cases.split(",") if case.strip()]
+    unknown = sorted({*(set(cases) - set(CASES)), *(set(args.dataset or ()) - set(DATASET_NAMES))})
+    if unknown:
+        parser.error(f"unknown cases or datasets {unknown}")
+    if args.folds < 2 or (args.cv_rows is not None and args.cv_rows < 10 * args.folds):
+        parser.error("--folds must be at least 2 and --cv-rows at least 10 rows per fold")
     if args.scale:
         print(json.dumps(scale_case(args.scale, args.seed)), flush=True)
         return
     if not args.data.is_dir():
         sys.exit(f"data folder {str(args.data)!r} not found; pass --data DIR")
-    for dataset in DATASETS:
-        if args.dataset and dataset.name not in args.dataset:
-            continue
-        print(json.dumps(quality_case(args.data, dataset, args.seed)), flush=True)
+    names = [name for name in DATASET_NAMES if not args.dataset or name in args.dataset]
+    if "holdout" in cases:
+        for name in names:
+            row = _holdout(args.data, name, args.seed, args.withhold_retail_price)
+            print(json.dumps(row), flush=True)
+    if "cv" in cases:
+        from _price_cv import cv_case
+
+        for name in names:
+            dataset = _priced_data(args.data, name, args.withhold_retail_price)
+            row = cv_case(dataset, args.seed, folds=args.folds, max_rows=args.cv_rows)
+            print(json.dumps(row), flush=True)
+
+
+def _holdout(data: Path, name: str, seed: int, withhold_retail: bool) -> dict[str, Any]:
+    if name == SELLING_PRICE:
+        from _price_selling import selling_price_case
+
+        return selling_price_case(data, seed, withhold_retail=withhold_retail)
+    return quality_case(data, next(d for d in DATASETS if d.name == name), seed)
+
+
+def _priced_data(data: Path, name: str, withhold_retail: bool) -> Any:
+    """The dataset as the cv case takes it, read as the holdout case reads it."""
+    from _price_cv import load_preset
+    from _price_selling import load_selling_price
+
+    if name == SELLING_PRICE:
+        return load_selling_price(data, withhold_retail=withhold_retail)
+    dataset = next(d for d in DATASETS if d.name == name)
+    return load_preset(data, dataset.name, dataset.file, dataset.mapping)
 
 
 if __name__ == "__main__":
