@@ -30,6 +30,7 @@ from furima._artifacts import (
 )
 from furima.exceptions import ModelFormatError
 from furima.pricing._members import MEMBERS
+from furima.pricing._reference_members import NUMERIC_MEMBERS
 from furima.pricing._stacker import LinearBlend, Stacker
 from furima.pricing._suggester import PriceSuggester
 
@@ -57,6 +58,7 @@ _PARAMS = (
     "n_threads",
     "random_state",
 )
+_MEMBER_KINDS = {**MEMBERS, **NUMERIC_MEMBERS}
 
 
 def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str, Any]:
@@ -66,7 +68,11 @@ def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": library_versions(_LIBRARIES),
         "params": {name: getattr(model, name) for name in _PARAMS},
-        "training": {**model.training_, "attribute_columns": model.attribute_columns_},
+        "training": {
+            **model.training_,
+            "attribute_columns": model.attribute_columns_,
+            "numeric_columns": model.numeric_columns_,
+        },
         "data_fingerprint": model.data_fingerprint_,
         "metrics": model.metrics_,
         "members": members,
@@ -121,11 +127,13 @@ def load_model(path: Path) -> PriceSuggester:
         arrays = {key: archive[key] for key in archive.files}
     model.members_ = []
     for i, entry in enumerate(manifest["members"]):
-        if entry["kind"] not in MEMBERS:
+        if entry["kind"] not in _MEMBER_KINDS:
             raise ModelFormatError(f"Unknown member kind {entry['kind']!r} in {str(path)!r}.")
         prefix = f"m{i}/"
         member_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-        model.members_.append(MEMBERS[entry["kind"]].from_arrays(entry["meta"], member_arrays))
+        model.members_.append(
+            _MEMBER_KINDS[entry["kind"]].from_arrays(entry["meta"], member_arrays)
+        )
     stacker = Stacker(coverage=manifest["stacker"]["coverage"])
     stacker.margin_ = float(manifest["stacker"]["margin"])
     stacker.rounds_ = int(manifest["stacker"].get("rounds", 0))  # absent before 0.1.0 final
@@ -142,7 +150,13 @@ def load_model(path: Path) -> PriceSuggester:
     }
     model.stacker_ = stacker
     model.attribute_columns_ = list(manifest["training"]["attribute_columns"])
-    model.training_ = {k: v for k, v in manifest["training"].items() if k != "attribute_columns"}
+    # models saved before numeric attributes have none: every attribute was text
+    model.numeric_columns_ = list(manifest["training"].get("numeric_columns", []))
+    model.training_ = {
+        k: v
+        for k, v in manifest["training"].items()
+        if k not in ("attribute_columns", "numeric_columns")
+    }
     model.metrics_ = manifest["metrics"]
     model.data_fingerprint_ = manifest["data_fingerprint"]
     return model

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from furima._progress import Tracker, tracker
-from furima.catalog import LISTING_COLUMNS, ListingSchema, content_ids, fingerprint
-from furima.exceptions import DataError, NotFittedError, ValidationError
+from furima.catalog import categorical_attribute_columns, fingerprint, numeric_attribute_columns
+from furima.exceptions import NotFittedError
+from furima.pricing._listing_inputs import prediction_data, training_data
 from furima.pricing._members import (
     JoinedTextRidge,
     KeyEncoding,
@@ -22,6 +23,8 @@ from furima.pricing._members import (
     TextRidge,
     take_rows,
 )
+from furima.pricing._numeric_members import check_money
+from furima.pricing._reference_members import numeric_members
 from furima.pricing._stacker import Stacker
 
 __all__ = ["Comparable", "PriceSuggester", "PriceSuggestion"]
@@ -46,8 +49,11 @@ class PriceSuggestion:
     high: float
     coverage: float
     comparables: list[Comparable] = field(default_factory=list)
+    missing_attributes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The suggestion as JSON-able values; ``missing_attributes`` only when some are."""
+        missing = {"missing_attributes": list(self.missing_attributes)}
         return {
             "listing_id": self.listing_id,
             "price": round(self.price, 2),
@@ -62,10 +68,20 @@ class PriceSuggestion:
                 }
                 for c in self.comparables
             ],
-        }
+        } | (missing if self.missing_attributes else {})
 
 
-_PRICE_ESTIMATES = {"text_ridge", "joined_text_ridge", "nn_weighted", "nn_top1", "nn_mean5"}
+_PRICE_ESTIMATES = {
+    "text_ridge",
+    "joined_text_ridge",
+    "nn_weighted",
+    "nn_top1",
+    "nn_mean5",
+    "reference_offset",
+    "offset_neighbours:weighted",
+    "offset_neighbours:top1",
+    "offset_neighbours:mean5",
+}
 
 
 class PriceSuggester:
@@ -78,6 +94,15 @@ class PriceSuggester:
     (:class:`Stacker`). Small catalogs are cross-fitted (``n_folds``); above
     ``holdout_threshold`` rows the members learn once and a held-out slice of ``holdout_rows``
     trains the blend, keeping large fits fast.
+
+    Numeric attributes (float columns, or those named in ``fit(numeric=...)``; kept in
+    ``numeric_columns_``, apart from the categorical ``attribute_columns_``) join as members
+    of their own (:mod:`furima.pricing._numeric_members`): their log-scaled values with
+    missing indicators, and the price's offset from the first money column (a retail price)
+    learned from the words, the nearest listings and shared keys; the text members read them
+    as tags too (an exact retail price often names the product). A listing to price that lacks
+    a numeric attribute is priced from the rest (indicator set, offset estimate from the words
+    alone) and its suggestion names the column in ``missing_attributes``.
 
     Args:
         coverage: Target share of true prices inside the suggested range.
@@ -110,19 +135,34 @@ class PriceSuggester:
 
     # ------------------------------------------------------------------ fit
     def fit(
-        self, listings: pd.DataFrame, y: np.ndarray | None = None, *, progress: bool = False
+        self,
+        listings: pd.DataFrame,
+        y: np.ndarray | None = None,
+        *,
+        numeric: tuple[str, ...] | list[str] | None = None,
+        progress: bool = False,
     ) -> PriceSuggester:
-        """Learn from listings with known prices (``listings.price`` unless ``y`` is given)."""
+        """Learn from listings with known prices (``listings.price`` unless ``y`` is given).
+
+        ``numeric`` names the numeric attribute columns; by default the float columns are.
+
+        Raises:
+            ValidationError: Invalid listings (text in a numeric column, an infinite value...).
+            DataError: Too few listings, or a negative money value (``msrp``...).
+        """
         self._check_params()
-        listings, log_price = _training_data(listings, y)
+        listings, log_price = training_data(listings, y, numeric)
         started = time.perf_counter()
         self.data_fingerprint_ = fingerprint(listings)
+        self.numeric_columns_ = numeric_attribute_columns(listings)
+        self.attribute_columns_ = categorical_attribute_columns(listings)
         self.members_: list[PriceMember] = [
             TextRidge(),
             JoinedTextRidge(),
             Neighbours(),
             KeyEncoding(),
             NameQuantities(),
+            *numeric_members(self.numeric_columns_),
         ]
         with tracker(progress) as track:
             stack_rows, evidence = self._level_one(listings, log_price, track)
@@ -133,7 +173,6 @@ class PriceSuggester:
                 random_state=self.random_state,
                 estimate_columns=self._estimate_columns(),
             ).fit(evidence, log_price[stack_rows])
-        self.attribute_columns_ = [c for c in listings.columns if c not in LISTING_COLUMNS]
         self.training_ = {
             "rows": len(listings),
             "stack_rows": len(stack_rows),
@@ -221,7 +260,7 @@ class PriceSuggester:
     def predict_log(self, listings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point, low and high ``log1p(price)`` for each listing."""
         self._check_fitted()
-        listings = _prediction_data(listings, self.attribute_columns_)
+        listings, _ = self._prediction_data(listings)
         evidence, _ = self._evidence(listings)
         return self.stacker_.predict(evidence)
 
@@ -237,7 +276,7 @@ class PriceSuggester:
     def suggest(self, listings: pd.DataFrame) -> list[PriceSuggestion]:
         """Price, range and comparable past listings for each listing."""
         self._check_fitted()
-        listings = _prediction_data(listings, self.attribute_columns_)
+        listings, missing = self._prediction_data(listings)
         evidence, (positions, sims) = self._evidence(listings)
         point, low, high = np.expm1(self.stacker_.predict(evidence))
         neighbours = self._neighbours()
@@ -252,9 +291,23 @@ class PriceSuggester:
                 comparables=self._comparables(
                     neighbours, positions[i, : self.n_comparables], sims[i, : self.n_comparables]
                 ),
+                missing_attributes=missing[i],
             )
             for i in range(len(listings))
         ]
+
+    def _prediction_data(
+        self, listings: pd.DataFrame
+    ) -> tuple[pd.DataFrame, list[tuple[str, ...]]]:
+        """Listings as the members read them, and the numeric attributes each one lacks."""
+        numeric = getattr(self, "numeric_columns_", [])
+        listings = prediction_data(listings, self.attribute_columns_, numeric)
+        if not numeric:
+            return listings, [()] * len(listings)
+        check_money(listings, numeric, action="ask for a price")
+        gaps = listings[numeric].isna().to_numpy()
+        missing = [tuple(c for c, gap in zip(numeric, row, strict=True) if gap) for row in gaps]
+        return listings, missing
 
     def _neighbours(self) -> Neighbours:
         return next(m for m in self.members_ if isinstance(m, Neighbours))
@@ -287,49 +340,3 @@ class PriceSuggester:
         from furima.pricing._persistence import load_model
 
         return load_model(Path(path))
-
-
-def _training_data(listings: pd.DataFrame, y: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Validated listings and their log prices; every price must be a finite number > 0."""
-    if len(listings) == 0:
-        raise DataError("No listings to learn from: the training frame has 0 rows.")
-    if y is not None:
-        if len(y) != len(listings):
-            raise DataError(f"`y` has {len(y)} values but there are {len(listings)} listings.")
-        listings = listings.assign(price=np.asarray(y, dtype=np.float64))
-    listings, problems = ListingSchema(require_price=True).conform(listings)
-    if problems:
-        shown = "; ".join(f"row {p.row}, column {p.column!r}: {p.reason}" for p in problems[:5])
-        raise ValidationError(
-            f"{len(problems)} training listing(s) are invalid ({shown}). Fix or drop them "
-            "(furima ingest --on-error skip drops bad rows and writes a rejects file).",
-            problems=[(p.row, p.column, p.reason) for p in problems],
-        )
-    if len(listings) < 20:
-        raise DataError(f"Price models need at least 20 priced listings, but got {len(listings)}.")
-    if "listing_id" not in listings:
-        listings.insert(0, "listing_id", content_ids(listings))
-    return listings.reset_index(drop=True), np.log1p(listings["price"].to_numpy(np.float64))
-
-
-def _prediction_data(listings: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
-    """Listings conformed to the schema; prices and unknown attributes are ignored."""
-    if "listing_id" not in listings:
-        listings = listings.assign(listing_id=[f"new-{i}" for i in range(len(listings))])
-    if ListingSchema.is_conformed(listings):
-        return listings.reindex(columns=[*LISTING_COLUMNS, *attributes])
-    if "price" in listings:
-        listings = listings.drop(columns="price")
-    listings, problems = ListingSchema().conform(listings)
-    if problems:
-        p = problems[0]
-        raise ValidationError(
-            f"{p.reason}. Fix this listing and ask again.",
-            problems=[(q.row, q.column, q.reason) for q in problems],
-            row=p.row,
-            column=p.column,
-        )
-    for column in attributes:
-        if column not in listings:
-            listings[column] = pd.NA
-    return listings[[*LISTING_COLUMNS, *attributes]].reset_index(drop=True)

@@ -157,16 +157,23 @@ def _clean(value: Any) -> str | None:
 
 
 def _condition(value: Any) -> int | None:
+    """A level 1..5, from the number or from a word of Mercari's table ("Like new", "NWT")."""
+    from furima.catalog import MERCARI_CONDITIONS
+
     text = _clean(value)
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 5:
+    if text.isdigit() and 1 <= int(text) <= 5:
+        return int(text)
+    level = None if text.isdigit() else MERCARI_CONDITIONS.level(text)
+    if level is None:
         raise RequestProblem(
             422,
             "invalid_condition",
-            f"Condition must be a number from 1 (new) to 5 (poor), not {text!r}.",
+            f"Condition must be a number from 1 (new) to 5 (poor) or one of the words "
+            f"{MERCARI_CONDITIONS.known_words()}, not {text!r}.",
         )
-    return int(text)
+    return level
 
 
 def _checked_photo(photo: Any, filename: Any, settings: ServeSettings) -> bytes | None:

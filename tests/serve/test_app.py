@@ -240,7 +240,7 @@ def test_text_too_long_is_422(client: TestClient) -> None:
     ("send", "kind"),
     [
         ({"json": {"text": "shirt", "condition": 9}}, "invalid_request"),
-        ({"data": {"text": "shirt", "condition": "new"}}, "invalid_condition"),
+        ({"data": {"text": "shirt", "condition": "gorgeous"}}, "invalid_condition"),
         ({"json": {"text": "shirt", "colour": "red"}}, "invalid_request"),
         ({"json": ["shirt"]}, "invalid_request"),
         (
@@ -253,6 +253,25 @@ def test_bad_fields_and_bad_json_are_422(client: TestClient, send: dict, kind: s
     error = error_of(client.post(SUGGEST, **send), 422)
     assert error["type"] == kind
     assert error["message"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "level"), [("New", 1), ("like-new", 2), ("NWT", 1), ("used", 3), (" 4 ", 4)]
+)
+def test_condition_words_become_levels(
+    client: TestClient, fake: FakeAssistant, condition: str, level: int
+) -> None:
+    response = client.post(SUGGEST, data={"text": "white shopper", "condition": condition})
+    assert response.status_code == 200, response.text
+    assert fake.calls[-1]["condition"] == level
+
+
+@pytest.mark.parametrize("condition", ["gorgeous", "0", "6", "2.5"])
+def test_unknown_condition_words_list_the_known_ones(client: TestClient, condition: str) -> None:
+    error = error_of(client.post(SUGGEST, data={"text": "shirt", "condition": condition}), 422)
+    assert error["type"] == "invalid_condition"
+    assert f"not {condition!r}" in error["message"]
+    assert "1 'New', 2 'Like new', 3 'Good', 4 'Fair', 5 'Poor'" in error["message"]
 
 
 def test_wrong_content_type_is_415(client: TestClient) -> None:
