@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
+from furima.cli._filters import comma_list
 from furima.cli._ingest import OnError
 from furima.cli._models import FitRegistryOption, log_fit
 from furima.exceptions import DataError
@@ -28,6 +29,7 @@ def load_listings(
     mapping: str | None,
     require_price: bool,
     on_error: OnError = OnError.fail,
+    numeric: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Listings from a catalog store (``.duckdb``) or any file furima reads."""
     from furima.catalog import CatalogStore, read_listings
@@ -38,7 +40,12 @@ def load_listings(
         with CatalogStore(path) as store:
             return store.to_frame()
     result = read_listings(
-        path, mapping=mapping, require_price=require_price, on_error=on_error.value, progress=True
+        path,
+        mapping=mapping,
+        require_price=require_price,
+        on_error=on_error.value,
+        numeric=numeric,
+        progress=True,
     )
     return result.listings
 
@@ -57,6 +64,12 @@ def fit(
         OnError,
         typer.Option("--on-error", help="fail, or skip bad rows (listed in a rejects file)."),
     ] = OnError.fail,
+    numeric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--numeric", help="A source column to read as a number, e.g. msrp (repeatable)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     registry: FitRegistryOption = None,
 ) -> None:
@@ -64,7 +77,13 @@ def fit(
     from furima.pricing import PriceSuggester
 
     with reported_errors():
-        listings = load_listings(data, mapping=mapping, require_price=True, on_error=on_error)
+        listings = load_listings(
+            data,
+            mapping=mapping,
+            require_price=True,
+            on_error=on_error,
+            numeric=tuple(name for item in numeric or [] for name in comma_list(item)),
+        )
         suggester = PriceSuggester(coverage=coverage, random_state=seed)
         suggester.fit(listings, progress=True)
         suggester.save(model)
@@ -90,6 +109,9 @@ def suggest(
     category: Annotated[
         str | None, typer.Option("--category", help="e.g. Women/Tops/Blouse")
     ] = None,
+    condition: Annotated[
+        str | None, typer.Option("--condition", help="1..5 or a word such as 'Like new'.")
+    ] = None,
     attribute: Annotated[
         list[str] | None, typer.Option("--attr", help="Extra attribute as key=value; repeatable.")
     ] = None,
@@ -99,6 +121,10 @@ def suggest(
 
     with reported_errors():
         frame = _query_listings(listings, mapping, name, brand, description, category, attribute)
+        if condition is not None:
+            if listings is not None:
+                raise DataError("--condition describes one --name listing, not a file.")
+            frame["condition"] = condition
         suggestions = PriceSuggester.load(model).suggest(frame)
     document = {"model": str(model), "suggestions": [s.to_dict() for s in suggestions]}
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -53,8 +53,8 @@ class SuggestRequest(BaseModel):
 
     text: str | None = Field(None, description="The seller's draft words about the item.")
     brand: str | None = Field(None, description="The brand, if the seller knows it.")
-    condition: int | None = Field(
-        None, ge=1, le=5, description="Item condition, 1 (new) to 5 (poor)."
+    condition: int | str | None = Field(
+        None, description="Item condition, 1 (new) to 5 (poor), or a word such as 'Like new'."
     )
 
 

@@ -25,11 +25,15 @@ class PriceRequest(BaseModel):
     description: str | None = Field(None, max_length=10_000)
     brand: str | None = Field(None, max_length=200)
     category: str | None = Field(None, max_length=500, description="e.g. `Women/Tops/Blouse`.")
-    condition: int | None = Field(None, ge=1, le=5, description="1 (new) to 5 (poor).")
+    condition: int | str | None = Field(
+        None, description="1 (new) to 5 (poor), or a word such as 'Like new' or 'used'."
+    )
     shipping: int | None = Field(None, ge=0, le=1, description="1 when the seller pays.")
     listing_id: str | None = Field(None, max_length=200, description="For sticky routing.")
-    attributes: dict[str, str] | None = Field(
-        None, description="Catalog attributes the model learned from, e.g. `{'gender': 'Men'}`."
+    attributes: dict[str, str | float] | None = Field(
+        None,
+        description="Catalog attributes the model learned from, text or numbers, e.g. "
+        "`{'gender': 'Men', 'retail_price': 1999}`.",
     )
 
 
@@ -46,6 +50,11 @@ class PriceResponse(BaseModel):
     high: float = Field(description="High end of the range.")
     coverage: float = Field(description="Share of real prices such ranges hold.")
     comparables: list[ComparableOut]
+    missing_attributes: list[str] = Field(
+        default_factory=list,
+        description="Numeric attributes the model uses that this listing lacks; it was priced "
+        "from the rest.",
+    )
 
 
 def _load(path: Path) -> Any:

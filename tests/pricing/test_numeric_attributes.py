@@ -244,3 +244,20 @@ def test_the_price_endpoint_passes_a_numeric_attribute_as_a_number(
     assert ask(None)["missing_attributes"] == ["msrp"]
     with pytest.raises(ValidationError, match="msrp is a numeric attribute but 'fifty'"):
         ask({"msrp": "fifty"})
+
+
+def test_the_price_endpoint_takes_json_numbers_and_condition_words(
+    with_msrp: PriceSuggester,
+) -> None:
+    from furima.serve._task_price import PRICE_TASK, PriceRequest
+
+    def ask(condition: int | str, msrp: str | float) -> dict[str, Any]:
+        request = PriceRequest.model_validate(
+            {"name": "wool scarf linen", "condition": condition, "attributes": {"msrp": msrp}}
+        )
+        answer: dict[str, Any] = PRICE_TASK.predict(with_msrp, [request])[0]
+        return answer
+
+    assert ask("Like new", 120.0)["price"] == pytest.approx(ask(2, "120")["price"])
+    with pytest.raises(ValidationError, match="so-so"):
+        ask("so-so", 120.0)

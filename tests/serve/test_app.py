@@ -239,7 +239,7 @@ def test_text_too_long_is_422(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("send", "kind"),
     [
-        ({"json": {"text": "shirt", "condition": 9}}, "invalid_request"),
+        ({"json": {"text": "shirt", "condition": 9}}, "invalid_condition"),
         ({"data": {"text": "shirt", "condition": "gorgeous"}}, "invalid_condition"),
         ({"json": {"text": "shirt", "colour": "red"}}, "invalid_request"),
         ({"json": ["shirt"]}, "invalid_request"),
