@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.cli._search import read_table
+from furima.cli._search import read_table, require_column
 from furima.exceptions import DataError
 
 __all__ = ["automl_app", "parse_budget"]
@@ -81,11 +81,7 @@ def run(
 
     with reported_errors():
         table = read_table(data)
-        if target not in table.columns:
-            raise DataError(
-                f"--target {target!r} is not a column of {str(data)!r}; columns: "
-                f"{', '.join(map(str, table.columns))}."
-            )
+        require_column(table, target, "--target", data)
         unknown = [c for c in drop or [] if c not in table.columns]
         if unknown:
             raise DataError(f"--drop names unknown column(s): {', '.join(unknown)}.")

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.cli._search import read_table
+from furima.cli._search import read_table, require_column
 from furima.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -260,11 +260,7 @@ def credit_fit(
 
     with reported_errors():
         table = read_table(data)
-        if target not in table.columns:
-            raise DataError(
-                f"--target {target!r} is not a column of {str(data)!r}; columns: "
-                f"{', '.join(map(str, table.columns))}."
-            )
+        require_column(table, target, "--target", data)
         card = credit_model(
             model.value,
             target,

@@ -137,6 +137,15 @@ def read_table(path: Path) -> pd.DataFrame:
     return table
 
 
+def require_column(table: pd.DataFrame, column: str, option: str, path: Path) -> None:
+    """Refuse ``option``'s ``column`` when ``table`` (read from ``path``) has no such column."""
+    if column not in table.columns:
+        raise DataError(
+            f"{option} {column!r} is not a column of {str(path)!r}; columns: "
+            f"{', '.join(map(str, table.columns))}."
+        )
+
+
 def _read_jsonl(path: Path) -> pd.DataFrame:
     return pd.read_json(path, lines=True)
 
