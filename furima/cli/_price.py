@@ -14,11 +14,13 @@ from furima.cli._errors import reported_errors
 from furima.cli._filters import comma_list
 from furima.cli._ingest import OnError
 from furima.cli._models import FitRegistryOption, log_fit
+from furima.cli._sell_chance import sell_chance_app
 from furima.exceptions import DataError
 
 __all__ = ["load_listings", "price_app"]
 
 price_app = typer.Typer(help="Price suggestion: fit a model, suggest prices with ranges.")
+price_app.add_typer(sell_chance_app, name="sell-chance")
 
 _MAPPING_HELP = "Preset (mercari, myntra, flipkart) or JSON mapping file (default: detect)."
 

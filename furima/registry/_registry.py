@@ -61,6 +61,7 @@ FORMAT_TASKS = {
     "furima.scorecard": "credit",
     "furima.credit_gbm": "credit",
     "furima.credit_blend": "credit",
+    "furima.sell_chance_model": "sell_chance",
 }
 """The task a saved furima folder serves, by its manifest's ``format``."""
 

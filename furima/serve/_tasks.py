@@ -181,6 +181,7 @@ def _builtin() -> None:
         from furima.serve._task_recommend import RECOMMEND_TASK
         from furima.serve._task_safety import SAFETY_TASK
         from furima.serve._task_search import SEARCH_TASK
+        from furima.serve._task_sell_chance import SELL_CHANCE_TASK
         from furima.serve._task_similar import SIMILAR_TASK
 
         for task in (
@@ -193,6 +194,7 @@ def _builtin() -> None:
             RANK_TASK,
             FRAUD_TASK,
             CREDIT_TASK,
+            SELL_CHANCE_TASK,
         ):
             _TASKS.setdefault(task.name, task)
     if "furima.automl_model" not in _FORMATS:
