@@ -11,6 +11,12 @@ spread and paired differences (``benchmarks/_price_cv.py``; ``--cv-rows N`` subs
 
     python benchmarks/price.py --data ../shared/data --cases cv
 
+Level 2: furima's price blend against AutoML on the same level-1 evidence, at the blend's own
+fit time and at 60 s, on flipkart_selling_price and myntra_catalog
+(``benchmarks/_price_level2.py``)::
+
+    python benchmarks/price.py --data ../shared/data --cases level2
+
 Speed and memory at scale, on generated Mercari-schema listings (never a quality figure)::
 
     python benchmarks/price.py --scale 1500000
@@ -51,7 +57,7 @@ DATASETS = (
 )
 SELLING_PRICE = "flipkart_selling_price"
 DATASET_NAMES = (*(dataset.name for dataset in DATASETS), SELLING_PRICE)
-CASES = ("holdout", "cv")
+CASES = ("holdout", "cv", "level2")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -221,6 +227,12 @@ def main(argv: list[str] | None = None) -> None:
             dataset = _priced_data(args.data, name, args.withhold_retail_price)
             row = cv_case(dataset, args.seed, folds=args.folds, max_rows=args.cv_rows)
             print(json.dumps(row), flush=True)
+    if "level2" in cases:
+        from _price_level2 import LEVEL2_DATASETS, level2_case
+
+        for name in (name for name in names if name in LEVEL2_DATASETS):
+            dataset = _priced_data(args.data, name, args.withhold_retail_price)
+            print(json.dumps(level2_case(dataset, args.seed)), flush=True)
 
 
 def _holdout(data: Path, name: str, seed: int, withhold_retail: bool) -> dict[str, Any]:
