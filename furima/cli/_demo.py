@@ -1,7 +1,8 @@
 """``furima demo``: the main job end to end on real listings that ship with furima.
 
 Ingest the bundled Myntra sample into a catalog store, fit the price model on all but a few
-listings, save it, load it back, and suggest prices for the unseen listings next to the truth.
+listings, save it, load it back, and suggest prices for the unseen listings next to the truth;
+learn the selling price of real Flipkart listings from their words and retail price.
 Then learn the listing assistant from the bundled photos (classifiers, feature pool, titles),
 search the pool by words and by photo, and turn unseen photos into ready listings. Then
 recommendations: quality against popularity on real Amazon Beauty purchases, and a buyer's
@@ -36,6 +37,7 @@ from furima.cli._demo_ranking import (
     ranking_step,
 )
 from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_served_feed
+from furima.cli._demo_resale import resale_step
 from furima.cli._demo_risk import print_served_risk, risk_step
 from furima.cli._demo_safety import SERVED_LISTING, print_served_check, safety_step
 from furima.cli._errors import reported_errors
@@ -94,6 +96,7 @@ def demo(
     )
     out.print(f"try: furima price suggest --model {path} --name 'Puma Men Black Running Shoes'")
     with reported_errors():
+        resale_step(out, workdir, seed)
         _listing_demo(out, workdir, seed, path)
 
 

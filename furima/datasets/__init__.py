@@ -20,6 +20,7 @@ __all__ = [
     "demo_interactions_path",
     "demo_listings_path",
     "demo_photos_path",
+    "demo_resale_path",
     "simulate_browsing",
     "with_brand",
 ]
@@ -54,6 +55,13 @@ def demo_experiment_path() -> Path:
     simple or an intensive information session (treatment ``intensive``, outcome
     ``takeup_survey``, pre-treatment covariates; see PROVENANCE.md)."""
     return Path(__file__).with_name("cai2015_insurance.parquet")
+
+
+def demo_resale_path() -> Path:
+    """3,000 real Flipkart listings with their retail and selling (discounted) prices
+    (``uniq_id``, ``product_name``, ``brand``, ``retail_price``, ``discounted_price``; see
+    PROVENANCE.md)."""
+    return Path(__file__).with_name("flipkart_resale_sample.parquet")
 
 
 def demo_credit_path() -> Path:

@@ -22,6 +22,15 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert found, result.stdout
     assert float(found.group(1)) < 0.6
     assert int(found.group(2)) >= 4
+    # resale: the retail price read as a number beats the words alone on unseen listings
+    resale = re.search(
+        r"RMSLE (\d\.\d+) with the retail price and (\d\.\d+) from the\s+words alone",
+        result.stdout,
+    )
+    assert resale and float(resale.group(1)) < 0.8 * float(resale.group(2)), result.stdout
+    assert PriceSuggester.load(tmp_path / "tmp" / "models" / "resale").numeric_columns_ == [
+        "retail_price"
+    ]
     model = PriceSuggester.load(tmp_path / "tmp" / "models" / "price")
     assert model.training_["rows"] == 2992
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [
