@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from furima.catalog._schema import TEXT_DTYPE
+from furima.catalog._columns import TEXT_DTYPE
 
 __all__ = ["HASHED_COLUMNS", "content_ids"]
 

@@ -30,13 +30,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from furima.catalog import _encoding
+from furima.catalog._columns import (
+    CANONICAL_DTYPES,
+    INTEGER_RANGES,
+    LISTING_COLUMNS,
+    NO_DESCRIPTION,
+    TEXT_DTYPE,
+    attribute_columns,
+    categorical_attribute_columns,
+    has_surrogates,
+    numeric_attribute_columns,
+)
 from furima.catalog._conditions import MERCARI_CONDITIONS, ConditionScale
+from furima.catalog._small_frames import SMALL_ROWS, small_frame
 from furima.catalog._typed_attributes import as_number, condition_column, numeric_column
 from furima.catalog._typed_attributes import shown as shown
 from furima.exceptions import SchemaError, ValidationError
@@ -51,29 +63,6 @@ __all__ = [
     "validation_error",
 ]
 
-LISTING_COLUMNS: tuple[str, ...] = (
-    "listing_id",
-    "name",
-    "description",
-    "brand",
-    "category",
-    "condition",
-    "shipping",
-    "price",
-)
-TEXT_DTYPE = pd.StringDtype()
-CANONICAL_DTYPES: dict[str, str] = {
-    "listing_id": "string",
-    "name": "string",
-    "description": "string",
-    "brand": "string",
-    "category": "string",
-    "condition": "Int64",
-    "shipping": "Int64",
-    "price": "float64",
-}
-NO_DESCRIPTION = "No description yet"
-_INTEGER_RANGES = {"condition": (1, 5), "shipping": (0, 1)}
 _SHOWN_PROBLEMS = 5
 _as_number = as_number  # the name the interaction readers import
 
@@ -84,22 +73,6 @@ class Problem(NamedTuple):
     row: int
     column: str
     reason: str
-
-
-def attribute_columns(df: pd.DataFrame) -> list[str]:
-    """The non-canonical (attribute) columns of ``df``, in frame order."""
-    return [str(column) for column in df.columns if column not in LISTING_COLUMNS]
-
-
-def numeric_attribute_columns(df: pd.DataFrame) -> list[str]:
-    """The numeric attribute columns of ``df`` (float dtype), in frame order."""
-    return [c for c in attribute_columns(df) if pd.api.types.is_float_dtype(df[c].dtype)]
-
-
-def categorical_attribute_columns(df: pd.DataFrame) -> list[str]:
-    """The categorical (text) attribute columns of ``df``, in frame order."""
-    numeric = set(numeric_attribute_columns(df))
-    return [c for c in attribute_columns(df) if c not in numeric]
 
 
 def validation_error(
@@ -212,8 +185,8 @@ class ListingSchema:
             )
         df = df.rename(columns=str)
         numeric = self.numeric_columns(df)
-        if len(df) <= _SMALL_ROWS:
-            small = _small_frame(df, self.require_price, numeric)
+        if len(df) <= SMALL_ROWS:
+            small = small_frame(df, self.require_price, numeric)
             if small is not None:
                 return small, []
         found = _Found()
@@ -239,105 +212,12 @@ class ListingSchema:
     ) -> pd.Series:
         if column == "condition":
             return condition_column(raw, found, self.conditions)
-        if column in _INTEGER_RANGES:
+        if column in INTEGER_RANGES:
             return _integer_column(column, raw, found)
         if column == "price":
             return _price_column(raw, found, self.require_price)
         text, flagged = _text_column(column, raw, found, check_encoding)
         return _TEXT_RULES.get(column, _optional_text)(column, text, found, flagged)
-
-
-# -- a few clean rows (an API request) ----------------------------------------------------------
-#
-# The vectorised rules below cost a fixed pandas overhead per call, whatever the number of
-# rows, which dominates a one-row API request. A handful of rows whose values are all plain
-# and valid is built value by value instead, with the same results; anything unusual (wrong
-# types, bytes, broken rules) goes the full way, which also words the problems.
-
-_SMALL_ROWS = 64
-_UNDECODABLE_FIRST = "\U0010ff80"  # the first mark in _encoding.UNDECODABLE_PATTERN
-_DTYPES: dict[str, Any] = {"condition": "Int64", "shipping": "Int64", "price": "float64"}
-
-
-class _Unusual(Exception):
-    """A value the value-by-value path leaves to the full checks."""
-
-
-def _small_frame(
-    df: pd.DataFrame, require_price: bool, numeric: frozenset[str]
-) -> pd.DataFrame | None:
-    columns: dict[str, pd.api.extensions.ExtensionArray | np.ndarray] = {}
-    try:
-        for column in (*LISTING_COLUMNS, *attribute_columns(df)):
-            if column == "listing_id" and column not in df.columns:
-                continue
-            values = df[column].tolist() if column in df.columns else [None] * len(df)
-            if column in numeric:
-                columns[column] = np.array([_small_measure(v) for v in values], dtype=float)
-                continue
-            clean = [_small_value(column, v, require_price) for v in values]
-            if column == "listing_id" and len(set(clean)) < len(clean):
-                raise _Unusual
-            columns[column] = pd.array(clean, dtype=_DTYPES.get(column, TEXT_DTYPE))
-    except _Unusual:
-        return None
-    return pd.DataFrame(columns, index=df.index)
-
-
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
-
-
-def _small_measure(value: object) -> float:
-    """One numeric attribute value; anything but a finite number or a gap is unusual."""
-    if _missing(value):
-        return np.nan
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise _Unusual
-    if not np.isfinite(value):
-        raise _Unusual
-    return float(value)
-
-
-def _small_value(column: str, value: object, require_price: bool) -> object:
-    missing = _missing(value)
-    if column in _INTEGER_RANGES or column == "price":
-        return _small_number(column, None if missing else value, require_price)
-    if missing:
-        text = ""
-    elif isinstance(value, str) and _plain(value):
-        text = value.strip()
-    else:
-        raise _Unusual
-    if column == "description":
-        return "" if text == NO_DESCRIPTION else text
-    if column in ("name", "listing_id") and not text:
-        raise _Unusual
-    if column == "category" and (text.startswith("/") or text.endswith("/") or "//" in text):
-        raise _Unusual
-    return text or None
-
-
-def _plain(text: str) -> bool:
-    """No lone surrogates and no marks of undecodable bytes (``conform`` words those)."""
-    return not _has_surrogates(text) and max(text, default="") < _UNDECODABLE_FIRST
-
-
-def _small_number(column: str, value: object, require_price: bool) -> object:
-    if value is None:
-        if column == "price" and require_price:
-            raise _Unusual
-        return None if column != "price" else np.nan
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise _Unusual
-    if column == "price":
-        if not (np.isfinite(value) and value > 0):
-            raise _Unusual
-        return float(value)
-    low, high = _INTEGER_RANGES[column]
-    if value != int(value) or not low <= value <= high:
-        raise _Unusual
-    return int(value)
 
 
 def _empty(index: pd.Index) -> pd.Series:
@@ -395,7 +275,7 @@ _WRONG_TYPE = object()
 def _python_text(value: object) -> object:
     """One object cell as text: str (surrogates marked), bytes decoded, numbers printed."""
     if isinstance(value, str):
-        return _encoding.fix_surrogates(value) if _has_surrogates(value) else value
+        return _encoding.fix_surrogates(value) if has_surrogates(value) else value
     if isinstance(value, bytes):
         return _encoding.decode(value)
     if isinstance(value, float) and value.is_integer():
@@ -403,14 +283,6 @@ def _python_text(value: object) -> object:
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
         return str(value)
     return _WRONG_TYPE
-
-
-def _has_surrogates(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _all_integral(raw: pd.Series) -> bool:
@@ -478,7 +350,7 @@ _TEXT_RULES: dict[str, _TextRule] = {
 
 
 def _integer_column(column: str, raw: pd.Series, found: _Found) -> pd.Series:
-    low, high = _INTEGER_RANGES[column]
+    low, high = INTEGER_RANGES[column]
     values, not_number = _as_number(raw)
     with np.errstate(invalid="ignore"):
         out_of_range = ~np.isnan(values) & ~(

@@ -13,15 +13,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from furima.catalog._duckdb import INCOMING, META, DuckDBStore
-from furima.catalog._schema import (
+from furima.catalog._columns import (
     LISTING_COLUMNS,
     TEXT_DTYPE,
-    ListingSchema,
     attribute_columns,
     numeric_attribute_columns,
-    validation_error,
 )
+from furima.catalog._duckdb import INCOMING, META, DuckDBStore
+from furima.catalog._schema import ListingSchema, validation_error
 from furima.exceptions import ListingNotFoundError, SchemaError, StoreError
 
 __all__ = ["CatalogStore"]

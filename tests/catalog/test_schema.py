@@ -181,7 +181,7 @@ def test_a_few_plain_rows_conform_like_the_vectorised_path(
     rows.loc[rows.index[0], "description"] = "No description yet"
     rows.loc[rows.index[1], "name"] = "  padded name  "
     fast, fast_problems = ListingSchema().conform(rows)
-    monkeypatch.setattr(_schema, "_SMALL_ROWS", 0)
+    monkeypatch.setattr(_schema, "SMALL_ROWS", 0)
     slow, slow_problems = ListingSchema().conform(rows)
     assert fast_problems == slow_problems == []
     pd.testing.assert_frame_equal(fast, slow)
