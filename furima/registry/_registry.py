@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import shutil
 import tempfile
@@ -29,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import furima
-from furima._artifacts import MANIFEST
 from furima.exceptions import ModelFormatError, RegistryError, UnknownModelError
 from furima.registry._location import RegistryLocation
+from furima.registry._mlflow_records import log_batch, log_tree, mlflow_metrics, mlflow_params
+from furima.registry._saved_models import FORMAT_TASKS, manifest_of, saved_folder, task_of
 from furima.registry._traffic import TrafficPolicy
 
 if TYPE_CHECKING:
@@ -49,28 +49,10 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-FORMAT_TASKS = {
-    "furima.price_model": "price",
-    "furima.listing_assistant": "listing",
-    "furima.similar_search": "similar",
-    "furima.recommender": "recommend",
-    "furima.safety_checker": "safety",
-    "furima.buyer_search": "search",
-    "furima.feed_ranker": "rank",
-    "furima.fraud_scorer": "fraud",
-    "furima.scorecard": "credit",
-    "furima.credit_gbm": "credit",
-    "furima.credit_blend": "credit",
-    "furima.sell_chance_model": "sell_chance",
-}
-"""The task a saved furima folder serves, by its manifest's ``format``."""
-
 _HISTORY_TAG = "furima.champion_history"
 _TRAFFIC_TAG = "furima.traffic"
 _TASK_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_MAX_PARAM_CHARS = 500
-_MLFLOW_NAME = re.compile(r"[^\w\-. :/]")
 
 logger = logging.getLogger("furima.registry")
 
@@ -184,11 +166,11 @@ class ModelRegistry:
             alias: Point this alias (``champion``, ``challenger``) at the new version.
             description: Free text stored with the version.
         """
-        with _saved_folder(model) as folder:
-            manifest = _manifest(folder)
-            task = _task_name(task or _task_of(manifest, folder))
-            run_params = _params(manifest.get("params") or {}, params or {})
-            run_metrics = _metrics(manifest.get("metrics") or {}, metrics or {})
+        with saved_folder(model) as folder:
+            manifest = manifest_of(folder)
+            task = _task_name(task or task_of(manifest, folder))
+            run_params = mlflow_params(manifest.get("params") or {}, params or {})
+            run_metrics = mlflow_metrics(manifest.get("metrics") or {}, metrics or {})
             fingerprint = manifest.get("data_fingerprint")
             tags = {
                 "furima.task": task,
@@ -216,8 +198,8 @@ class ModelRegistry:
         run = client.create_run(self._experiment(task), tags=tags, run_name=f"{task}-fit")
         run_id = run.info.run_id
         try:
-            _log_batch(client, run_id, params, metrics)
-            _log_tree(client, run_id, folder, "model")
+            log_batch(client, run_id, params, metrics)
+            log_tree(client, run_id, folder, "model")
         except BaseException:
             client.set_terminated(run_id, status="FAILED")
             raise
@@ -476,48 +458,6 @@ class ModelRegistry:
         return target
 
 
-@contextmanager
-def _saved_folder(model: Any) -> Iterator[Path]:
-    """The folder to log: ``model`` itself when it is a path, else a fresh save of it."""
-    if isinstance(model, str | Path):
-        folder = Path(model)
-        if not folder.is_dir():
-            raise ModelFormatError(
-                f"{str(folder)!r} is not a folder; pass a fitted model or the folder its "
-                f"save() wrote."
-            )
-        yield folder.resolve()
-        return
-    if not callable(getattr(model, "save", None)):
-        raise TypeError(
-            f"log_model needs a fitted furima model (with save()) or a saved folder, "
-            f"not {type(model).__name__}."
-        )
-    with tempfile.TemporaryDirectory(prefix="furima-log-") as scratch:
-        yield Path(model.save(Path(scratch) / "model")).resolve()
-
-
-def _manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST
-    if not path.is_file():
-        return {}
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ModelFormatError(f"{str(path)!r} is not a readable manifest: {error}") from None
-    return data
-
-
-def _task_of(manifest: Mapping[str, Any], folder: Path) -> str:
-    form = manifest.get("format")
-    if form in FORMAT_TASKS:
-        return FORMAT_TASKS[str(form)]
-    raise ModelFormatError(
-        f"Cannot tell which task {str(folder)!r} serves (manifest format {form!r}); pass "
-        f"task= explicitly. Known formats: {', '.join(sorted(FORMAT_TASKS))}."
-    )
-
-
 def _task_name(task: str) -> str:
     if not _TASK_NAME.match(task):
         raise ValueError(
@@ -531,62 +471,6 @@ def _alias_name(alias: str) -> str:
     if not _ALIAS_NAME.match(alias) or alias.isdigit():
         raise ValueError(f"Aliases look like 'champion' or 'challenger'; got {alias!r}.")
     return alias
-
-
-def _leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings flattened to dotted names (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``), with
-    characters MLflow refuses in names (``photo+text``) replaced by ``_``."""
-    leaves: dict[str, Any] = {}
-    for key, value in values.items():
-        name = _MLFLOW_NAME.sub("_", f"{prefix}{key}")
-        if isinstance(value, Mapping):
-            leaves.update(_leaves(value, f"{name}."))
-        else:
-            leaves[name] = value
-    return leaves
-
-
-def _params(*sources: Mapping[str, Any]) -> dict[str, str]:
-    """MLflow parameters: every leaf as (truncated) text."""
-    params = {k: v for source in sources for k, v in _leaves(source).items()}
-    return {
-        k: (v if isinstance(v, str) else json.dumps(v, default=str))[:_MAX_PARAM_CHARS]
-        for k, v in params.items()
-    }
-
-
-def _metrics(*sources: Mapping[str, Any]) -> dict[str, float]:
-    """MLflow metrics: the finite numeric leaves."""
-    leaves = {k: v for source in sources for k, v in _leaves(source).items()}
-    return {
-        k: float(v)
-        for k, v in leaves.items()
-        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-    }
-
-
-def _log_batch(
-    client: MlflowClient, run_id: str, params: dict[str, str], metrics: dict[str, float]
-) -> None:
-    from mlflow.entities import Metric, Param
-
-    now = int(time.time() * 1000)
-    items = [Param(k, v) for k, v in params.items()]
-    values = [Metric(k, v, now, 0) for k, v in metrics.items()]
-    for start in range(0, max(len(items), len(values)), 100):
-        end = start + 100
-        client.log_batch(run_id, metrics=values[start:end], params=items[start:end])
-
-
-def _log_tree(client: MlflowClient, run_id: str, folder: Path, artifact_path: str) -> None:
-    """Log a saved folder as it is read back: a link that furima's atomic saves use (``search``
-    -> ``.search@...``) becomes a plain folder of that name, and the hidden version folder is
-    logged too, since the manifest's checksums name its files."""
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir():
-            _log_tree(client, run_id, entry.resolve(), f"{artifact_path}/{entry.name}")
-        else:
-            client.log_artifact(run_id, str(entry.resolve()), artifact_path)
 
 
 def _history(tags: Mapping[str, str]) -> list[int]:
