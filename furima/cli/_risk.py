@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.cli._search import read_table, require_column
+from furima.cli._search import read_table, require_column, write_table
 from furima.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def fraud_score(
         scored = scorer.score(table, reasons=reasons)
         scored["alert"] = alert_budget(scored["score"], table[scorer.time], alerts_per_day)
         if out is not None:
-            _write_frame(table.join(scored), out)
+            write_table(table.join(scored), out)
     top = scored.sort_values("score", ascending=False).head(show)
     alerts = [
         {"row": _plain(index), "score": round(float(row["score"]), 4)}
@@ -211,7 +211,7 @@ def simulate(
         table = simulate_transactions(
             customers=customers, terminals=terminals, days=days, seed=seed
         )
-        _write_frame(table, out)
+        write_table(table, out)
     summary = {
         "out": str(out),
         "rows": len(table),
@@ -296,7 +296,7 @@ def credit_score(
         table = read_table(data)
         scored = card.score(table)
         if out is not None:
-            _write_frame(table.join(scored), out)
+            write_table(table.join(scored), out)
     shown = [
         {
             "row": _plain(index),
@@ -376,20 +376,6 @@ def _registered(saved: Path, register: str | None, registry: str | None) -> dict
     from furima.cli._models import DEFAULT_REGISTRY, log_fit
 
     return {"registered": log_fit(saved, registry or DEFAULT_REGISTRY, task=register)}
-
-
-def _write_frame(frame: pd.DataFrame, out: Path) -> None:
-    """``frame`` to a Parquet or JSON-lines file, atomically."""
-    from furima._artifacts import write_file_atomically
-
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".jsonl"):
-        raise DataError(f"--out {out}: write .parquet or .jsonl, not {suffix or 'no extension'}.")
-    if suffix == ".parquet":
-        write_file_atomically(out, lambda handle: frame.to_parquet(handle))
-    else:
-        text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-        write_file_atomically(out, lambda handle: handle.write(text.encode()))
 
 
 def _plain(value: Any) -> Any:

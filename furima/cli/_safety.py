@@ -14,6 +14,7 @@ from rich.table import Table
 
 from furima.cli._errors import reported_errors
 from furima.cli._models import FitRegistryOption, log_fit
+from furima.cli._search import write_table
 from furima.exceptions import DataError, SchemaError
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def queue_export(
 
     with reported_errors(), ReviewQueue(queue) as review:
         labels = review.labels()
-        _write_frame(labels, out)
+        write_table(labels, out)
     Console().print(f"{len(labels)} decided listings written to {out}.")
 
 
@@ -237,21 +238,7 @@ def _results_frame(checks: list[ListingCheck]) -> pd.DataFrame:
 
 
 def _write_results(checks: list[ListingCheck], out: Path) -> None:
-    _write_frame(_results_frame(checks), out)
-
-
-def _write_frame(frame: pd.DataFrame, out: Path) -> None:
-    from furima._artifacts import write_file_atomically
-
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".jsonl"):
-        raise DataError(f"--out {out}: write .parquet or .jsonl, not {suffix or 'no extension'}.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        write_file_atomically(out, lambda handle: frame.to_parquet(handle, index=False))
-    else:
-        text = frame.to_json(orient="records", lines=True, force_ascii=False)
-        write_file_atomically(out, lambda handle: handle.write(text.encode()))
+    write_table(_results_frame(checks), out)
 
 
 def _print_checks(checks: list[ListingCheck], show: int) -> None:

@@ -137,6 +137,32 @@ def read_table(path: Path) -> pd.DataFrame:
     return table
 
 
+TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+def check_table_suffix(out: Path) -> None:
+    """Refuse an ``--out`` path that :func:`write_table` cannot write."""
+    if out.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataError(f"--out {out}: write a .parquet, .csv or .jsonl file.")
+
+
+def write_table(frame: pd.DataFrame, out: Path) -> None:
+    """``frame`` to a Parquet, CSV or JSON-lines file (times as ISO text), atomically."""
+    from furima._artifacts import write_file_atomically
+
+    check_table_suffix(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        write_file_atomically(out, lambda handle: frame.to_parquet(handle, index=False))
+        return
+    if suffix == ".csv":
+        text = frame.to_csv(index=False)
+    else:
+        text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+    write_file_atomically(out, lambda handle: handle.write(text.encode()))
+
+
 def require_column(table: pd.DataFrame, column: str, option: str, path: Path) -> None:
     """Refuse ``option``'s ``column`` when ``table`` (read from ``path``) has no such column."""
     if column not in table.columns:

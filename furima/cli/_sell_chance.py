@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from furima.cli._errors import reported_errors
-from furima.cli._search import read_table
+from furima.cli._search import check_table_suffix, read_table, write_table
 from furima.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -97,9 +97,9 @@ def simulate(
     from furima.pricing._sell_simulation import simulate_sales
 
     with reported_errors():
-        _check_suffix(out)
+        check_table_suffix(out)
         table = simulate_sales(listings, seed=seed)
-        _write_table(table, out)
+        write_table(table, out)
     summary = {
         "out": str(out),
         "rows": len(table),
@@ -170,26 +170,6 @@ def _number(key: str, value: str) -> float:
         return float(value)
     except ValueError:
         raise DataError(f"--feature {key}={value!r}: {key!r} is numeric; give a number.") from None
-
-
-def _check_suffix(out: Path) -> None:
-    if out.suffix.lower() not in (".parquet", ".csv", ".jsonl"):
-        raise DataError(f"--out {out}: write a .parquet, .csv or .jsonl file.")
-
-
-def _write_table(table: Any, out: Path) -> None:
-    """``table`` to a Parquet, CSV or JSON-lines file, atomically."""
-    from furima._artifacts import write_file_atomically
-
-    suffix = out.suffix.lower()
-    if suffix == ".parquet":
-        write_file_atomically(out, lambda handle: table.to_parquet(handle))
-        return
-    if suffix == ".csv":
-        text = table.to_csv(index=False)
-    else:
-        text = table.to_json(orient="records", lines=True, force_ascii=False)
-    write_file_atomically(out, lambda handle: handle.write(text.encode()))
 
 
 def _registered(saved: Path, register: str | None, registry: str | None) -> dict[str, Any]:
