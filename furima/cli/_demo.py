@@ -2,7 +2,8 @@
 
 Ingest the bundled Myntra sample into a catalog store, fit the price model on all but a few
 listings, save it, load it back, and suggest prices for the unseen listings next to the truth;
-learn the selling price of real Flipkart listings from their words and retail price.
+learn the selling price of real Flipkart listings from their words and retail price, and
+the chance to sell at each asking price (from simulated outcomes).
 Then learn the listing assistant from the bundled photos (classifiers, feature pool, titles),
 search the pool by words and by photo, and turn unseen photos into ready listings. Then
 recommendations: quality against popularity on real Amazon Beauty purchases, and a buyer's
@@ -40,6 +41,7 @@ from furima.cli._demo_recommend import beauty_step, photo_feed_step, print_serve
 from furima.cli._demo_resale import resale_step
 from furima.cli._demo_risk import print_served_risk, risk_step
 from furima.cli._demo_safety import SERVED_LISTING, print_served_check, safety_step
+from furima.cli._demo_sell_chance import print_served_sell_chance, sell_chance_step
 from furima.cli._errors import reported_errors
 from furima.pricing import PriceSuggestion
 
@@ -97,14 +99,17 @@ def demo(
     out.print(f"try: furima price suggest --model {path} --name 'Puma Men Black Running Shoes'")
     with reported_errors():
         resale_step(out, workdir, seed)
-        _listing_demo(out, workdir, seed, path)
+        sell_chance = sell_chance_step(out, workdir, seed)
+        _listing_demo(out, workdir, seed, path, sell_chance)
 
 
 _QUERIES = ("red kurta for women", "black leather wrist watch", "white sports shoes for men")
 _UNSEEN_PHOTOS = 4
 
 
-def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> None:
+def _listing_demo(
+    out: Console, workdir: Path, seed: int, price_model: Path, sell_chance: Path
+) -> None:
     from furima.datasets import demo_photos_path, with_brand
     from furima.listing import ListingAssistant, ListingFields
     from furima.pricing import PriceSuggester
@@ -139,6 +144,7 @@ def _listing_demo(out: Console, workdir: Path, seed: int, price_model: Path) -> 
     risk = risk_step(out, workdir, seed)
     models = {
         "price": price_model,
+        "sell_chance": sell_chance,
         "listing": path,
         "recommend": feed,
         "safety": safety,
@@ -220,6 +226,8 @@ def _serve_demo(
             f"({priced['low']:,.0f}-{priced['high']:,.0f}) from price version "
             f"{priced['model']['version']}"
         )
+        if "sell_chance" in models:
+            print_served_sell_chance(out, url, priced["price"])
         page = httpx.get(f"{url}/", timeout=60)
         out.print(
             f"GET {url}/ -> HTTP {page.status_code}: the seller's page ({len(page.text):,} bytes)"

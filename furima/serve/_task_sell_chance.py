@@ -15,6 +15,10 @@ never saw; both are listed in the answer's ``unread_features``. A feature name t
 not know, text for a numeric feature, a price that is not above 0, or a horizon beyond what the
 model learned is refused with a 422 that names it.
 
+``GET /v1/price:sell-chance`` describes the live version, so a page sends only the features it
+uses: their names and kinds (with up to 100 of a category's values), the longest horizon and
+the price ratios it learned. It is there only where the task is served (404 otherwise).
+
 The model was built and tested on a documented simulation only (no real sale outcomes were
 available); its answers carry no quality claim until it is fitted on real outcomes.
 """
@@ -29,25 +33,32 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from furima.exceptions import DataError
+from furima.serve._schemas import ErrorResponse
 from furima.serve._tasks import ServingTask
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from fastapi import APIRouter
 
     from furima.pricing._sell_chance import SellChanceModel
+    from furima.serve._deployments import TaskSlot
 
 __all__ = [
     "SELL_CHANCE_TASK",
     "SellChanceRequest",
     "SellChanceResponse",
     "SellListing",
+    "describe_model",
+    "sell_chance_routes",
 ]
 
 _MAX_LISTINGS = 1000
 _MAX_CANDIDATES = 100
 _MAX_FEATURES = 100
 _GRID = 81  # the default candidate count of SellChanceModel.best_price
+_SHOWN_CATEGORIES = 100  # a category's values listed by GET (a brand may have thousands)
+_NOT_READY = {"model": ErrorResponse, "description": "No chance-to-sell model is loaded yet."}
 
 FeatureValue = bool | float | str | None
 
@@ -312,6 +323,44 @@ def _compare(served: dict[str, Any], shadow: dict[str, Any]) -> float:
     return sum(gaps) / max(1, len(gaps))
 
 
+# ------------------------------------------------------------------------------- describe
+def describe_model(model: SellChanceModel) -> dict[str, Any]:
+    """What a caller needs to ask well: each feature's name and kind (a category's first
+    values, sorted, and how many there are), the longest horizon, the price ratios learned."""
+    features = []
+    for feature in model.features_:
+        row: dict[str, Any] = {"name": str(feature["name"]), "kind": str(feature["kind"])}
+        if feature["kind"] == "category":
+            values = [str(v) for v in feature["categories"]]
+            row |= {"categories": values[:_SHOWN_CATEGORIES], "n_categories": len(values)}
+        features.append(row)
+    low, high = model.ratio_range_
+    return {
+        "features": features,
+        "max_within_days": int(model.horizon_),
+        "price_ratio_range": [math.exp(low), math.exp(high)],
+    }
+
+
+def sell_chance_routes(slot: TaskSlot) -> APIRouter:
+    """``GET /v1/price:sell-chance``: the live version's features and horizon."""
+    from fastapi import APIRouter
+
+    router = APIRouter(tags=[slot.task.name])
+
+    @router.get(
+        slot.task.path,
+        summary="The served chance-to-sell model: its feature names and kinds, its longest "
+        "horizon and the price ratios it learned",
+        responses={503: _NOT_READY},
+    )
+    async def describe() -> dict[str, Any]:
+        model, version = slot.serving("The chance-to-sell model is")
+        return {"version": version, **describe_model(model)}
+
+    return router
+
+
 SELL_CHANCE_TASK = ServingTask(
     name="sell_chance",
     path="/v1/price:sell-chance",
@@ -323,5 +372,6 @@ SELL_CHANCE_TASK = ServingTask(
     smoke=_smoke,
     check=_check,
     compare=_compare,
+    routes=sell_chance_routes,
     json_bytes=4_000_000,  # 1,000 listings of up to 100 candidate prices
 )

@@ -31,6 +31,17 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     assert PriceSuggester.load(tmp_path / "tmp" / "models" / "resale").numeric_columns_ == [
         "retail_price"
     ]
+    # chance to sell, from simulated outcomes: a higher asking price sells less often
+    flat = " ".join(result.stdout.split())
+    assert "6,000 SIMULATED listings" in flat
+    step = result.stdout.split("3c. chance to sell")[1].split("saved ")[0]
+    chances = [int(c) for c in re.findall(r"│\s+[\d,]+ │\s+(\d+)% │\s+[\d,]+ │", step)]
+    assert len(chances) == 7 and chances == sorted(chances, reverse=True), chances
+    assert chances[0] > chances[-1] + 30, chances
+    assert re.search(r"the expected proceeds peak at [\d,]+ \(\d+% within a week\)", flat)
+    served_chance = r"/v1/price:sell-chance \(asking [\d,]+\) -> HTTP 200: priced at [\d,]+, "
+    assert re.search(served_chance, flat), flat
+    assert "registered sell_chance version 1 as champion" in flat
     model = PriceSuggester.load(tmp_path / "tmp" / "models" / "price")
     assert model.training_["rows"] == 2992
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [
@@ -65,7 +76,6 @@ def test_demo_runs_end_to_end(run: CliRunner, tmp_path: Path) -> None:
     )
     assert quality, result.stdout
     assert float(quality.group(3)) >= float(quality.group(1)) > 0.01  # HR@10
-    flat = " ".join(result.stdout.split())
     assert "SIMULATED: 1,500 made-up buyers browsing 2,000 real listings" in flat
     assert "no quality is reported on them" in flat
     assert "registered recommend version 1 as champion" in flat
