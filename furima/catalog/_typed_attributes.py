@@ -126,8 +126,8 @@ def _looks_numeric(name: str, raw: pd.Series) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(present.dtype):
         return bool(np.isfinite(present.to_numpy(dtype=float)).all())
-    if present.map(lambda v: isinstance(v, bool | np.bool_)).any():
-        return False
+    if present.map(lambda v: isinstance(v, bool | np.bool_ | bytes | bytearray)).any():
+        return False  # flags, or binary values such as photos
     text = _stripped_text(present)
     text = text[text != ""]
     if text.empty or text.str.contains(_LEADING_ZERO, regex=True).any():

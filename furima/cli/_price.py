@@ -23,6 +23,10 @@ price_app = typer.Typer(help="Price suggestion: fit a model, suggest prices with
 price_app.add_typer(sell_chance_app, name="sell-chance")
 
 _MAPPING_HELP = "Preset (mercari, myntra, flipkart) or JSON mapping file (default: detect)."
+_PHOTOS_HELP = (
+    "Column of photos (image bytes, or file paths relative to the listings file): tried as a "
+    "member of the model and kept only when it lowers the validation error."
+)
 
 
 def load_listings(
@@ -32,11 +36,20 @@ def load_listings(
     require_price: bool,
     on_error: OnError = OnError.fail,
     numeric: tuple[str, ...] = (),
+    photos: str | None = None,
+    require_photos: bool = True,
 ) -> pd.DataFrame:
-    """Listings from a catalog store (``.duckdb``) or any file furima reads."""
+    """Listings from a catalog store (``.duckdb``) or any file furima reads.
+
+    ``photos`` names a column of the file to carry along as it is (image bytes or paths, read
+    apart from the schema's text columns); a file without it is an error only when
+    ``require_photos``.
+    """
     from furima.catalog import CatalogStore, read_listings
 
     if path.suffix == ".duckdb":
+        if photos is not None and require_photos:
+            raise DataError("--photos needs a listings file; a catalog store keeps no photos.")
         if not path.is_file():
             raise DataError(f"Catalog store {str(path)!r} does not exist; run `furima ingest`.")
         with CatalogStore(path) as store:
@@ -49,7 +62,46 @@ def load_listings(
         numeric=numeric,
         progress=True,
     )
-    return result.listings
+    if photos is None:
+        return result.listings
+    return _with_photo_column(result.listings, path, photos, result.rejects, require_photos)
+
+
+def _with_photo_column(
+    listings: pd.DataFrame, path: Path, column: str, rejects: pd.DataFrame, required: bool
+) -> pd.DataFrame:
+    """``listings`` with the file's photo ``column`` beside them, row for row (rows that
+    were skipped as bad are skipped here too); relative paths are read from the file's folder."""
+    import numpy as np
+
+    from furima._progress import tracker
+    from furima.catalog._formats import read_raw, resolve_format
+    from furima.exceptions import SchemaError
+
+    with tracker(False) as track:
+        raw = read_raw(path, resolve_format(path, None), track)
+    if column not in raw.frame.columns:
+        if not required:
+            return listings
+        raise SchemaError(
+            f"--photos {column!r} is not a column of {str(path)!r}; its columns are "
+            f"{[str(c) for c in raw.frame.columns]}."
+        )
+    kept = ~np.isin(raw.row_numbers, rejects["row"].to_numpy() if len(rejects) else [])
+    values = [_photo_path(v, path.parent) for v in raw.frame[column][kept]]
+    if len(values) != len(listings):
+        raise DataError(
+            f"Could not match the {column!r} photos to the {len(listings)} listings read from "
+            f"{str(path)!r}; fix the file's bad rows and fit again."
+        )
+    return listings.assign(**{column: pd.Series(values, index=listings.index, dtype=object)})
+
+
+def _photo_path(value: object, folder: Path) -> object:
+    """A relative photo path read from ``folder`` (where the listings file is)."""
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        return str(folder / value)
+    return value
 
 
 @price_app.command("fit")
@@ -72,6 +124,7 @@ def fit(
             "--numeric", help="A source column to read as a number, e.g. msrp (repeatable)."
         ),
     ] = None,
+    photos: Annotated[str | None, typer.Option("--photos", help=_PHOTOS_HELP)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     registry: FitRegistryOption = None,
 ) -> None:
@@ -85,9 +138,10 @@ def fit(
             require_price=True,
             on_error=on_error,
             numeric=tuple(name for item in numeric or [] for name in comma_list(item)),
+            photos=photos,
         )
         suggester = PriceSuggester(coverage=coverage, random_state=seed)
-        suggester.fit(listings, progress=True)
+        suggester.fit(listings, photos=photos, progress=True)
         suggester.save(model)
         registered = log_fit(model, registry) if registry else None
     summary: dict[str, object] = {"model": str(model), **suggester.training_, **suggester.metrics_}
@@ -122,12 +176,17 @@ def suggest(
     from furima.pricing import PriceSuggester
 
     with reported_errors():
-        frame = _query_listings(listings, mapping, name, brand, description, category, attribute)
+        suggester = PriceSuggester.load(model)
+        photo_report = suggester.training_.get("photos", {})
+        photos = photo_report.get("column") if photo_report.get("kept") else None
+        frame = _query_listings(
+            listings, mapping, name, brand, description, category, attribute, photos
+        )
         if condition is not None:
             if listings is not None:
                 raise DataError("--condition describes one --name listing, not a file.")
             frame["condition"] = condition
-        suggestions = PriceSuggester.load(model).suggest(frame)
+        suggestions = suggester.suggest(frame)
     document = {"model": str(model), "suggestions": [s.to_dict() for s in suggestions]}
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
@@ -140,9 +199,14 @@ def _query_listings(
     description: str | None,
     category: str | None,
     attributes: list[str] | None,
+    photos: str | None = None,
 ) -> pd.DataFrame:
+    """The listings to price: a file (with the model's photo column when it has one), or
+    one listing described by options."""
     if path is not None:
-        return load_listings(path, mapping=mapping, require_price=False)
+        return load_listings(
+            path, mapping=mapping, require_price=False, photos=photos, require_photos=False
+        )
     if not name:
         raise DataError("Give a listings file, or at least --name for a single listing.")
     row: dict[str, object] = {

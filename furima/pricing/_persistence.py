@@ -29,7 +29,8 @@ from furima._artifacts import (
     stamp,
 )
 from furima.exceptions import ModelFormatError
-from furima.pricing._members import MEMBERS
+from furima.pricing._members import MEMBERS, PriceMember
+from furima.pricing._photo_members import PhotoPrices
 from furima.pricing._reference_members import NUMERIC_MEMBERS
 from furima.pricing._stacker import LinearBlend, Stacker
 from furima.pricing._suggester import PriceSuggester
@@ -58,7 +59,11 @@ _PARAMS = (
     "n_threads",
     "random_state",
 )
-_MEMBER_KINDS = {**MEMBERS, **NUMERIC_MEMBERS}
+_MEMBER_KINDS: dict[str, type[PriceMember]] = {
+    **MEMBERS,
+    **NUMERIC_MEMBERS,
+    PhotoPrices.kind: PhotoPrices,
+}
 
 
 def _manifest(model: PriceSuggester, members: list[dict[str, Any]]) -> dict[str, Any]:

@@ -24,6 +24,14 @@ from furima.pricing._members import (
     take_rows,
 )
 from furima.pricing._numeric_members import check_money
+from furima.pricing._photo_members import (
+    PhotoPrices,
+    fit_blend,
+    photo_present,
+    photo_views,
+    split_photos,
+    with_photo_column,
+)
 from furima.pricing._reference_members import numeric_members
 from furima.pricing._stacker import Stacker
 
@@ -81,6 +89,8 @@ _PRICE_ESTIMATES = {
     "offset_neighbours:weighted",
     "offset_neighbours:top1",
     "offset_neighbours:mean5",
+    "photo_ridge",
+    "photo_nn_weighted",
 }
 
 
@@ -103,6 +113,13 @@ class PriceSuggester:
     as tags too (an exact retail price often names the product). A listing to price that lacks
     a numeric attribute is priced from the rest (indicator set, offset estimate from the words
     alone) and its suggestion names the column in ``missing_attributes``.
+
+    Photos (``fit(photos="jpeg")``: a column of image bytes or file paths) join as a member of
+    their own (:class:`~furima.pricing._photo_members.PhotoPrices`) only when they earn it: the
+    blend is fitted with and without their evidence and the photos are kept only when the
+    out-of-fold RMSLE drops by at least ``PHOTO_GAIN`` (0.5%); ``training_["photos"]`` records
+    both errors and the decision. A model that kept photos prices a listing without one from
+    the rest and names the photo column in its ``missing_attributes``.
 
     Args:
         coverage: Target share of true prices inside the suggested range.
@@ -140,17 +157,25 @@ class PriceSuggester:
         y: np.ndarray | None = None,
         *,
         numeric: tuple[str, ...] | list[str] | None = None,
+        photos: str | None = None,
         progress: bool = False,
     ) -> PriceSuggester:
         """Learn from listings with known prices (``listings.price`` unless ``y`` is given).
 
         ``numeric`` names the numeric attribute columns; by default the float columns are.
+        ``photos`` names a column of photos (image bytes or file paths; empty cells allowed),
+        tried as a member and kept only when it lowers the out-of-fold error.
 
         Raises:
             ValidationError: Invalid listings (text in a numeric column, an infinite value...).
-            DataError: Too few listings, or a negative money value (``msrp``...).
+            SchemaError: ``photos`` is not a column of ``listings``.
+            DataError: Too few listings, a negative money value (``msrp``...), or too few
+                usable photos. ImageError: a photo that cannot be decoded (naming its row).
         """
         self._check_params()
+        photo_values: list[object] = []
+        if photos is not None:
+            listings, photo_values = split_photos(listings, photos, training=True)
         listings, log_price = training_data(listings, y, numeric)
         started = time.perf_counter()
         self.data_fingerprint_ = fingerprint(listings)
@@ -163,28 +188,36 @@ class PriceSuggester:
             KeyEncoding(),
             NameQuantities(),
             *numeric_members(self.numeric_columns_),
+            *([PhotoPrices(photos, threads=self.n_threads)] if photos is not None else []),
         ]
         with tracker(progress) as track:
+            if photos is not None:
+                listings = with_photo_column(listings, photos, photo_values)
             stack_rows, evidence = self._level_one(listings, log_price, track)
             track.start("Fitting the price blend and its range")
-            self.stacker_ = Stacker(
-                coverage=self.coverage,
-                n_threads=self.n_threads,
-                random_state=self.random_state,
-                estimate_columns=self._estimate_columns(),
-            ).fit(evidence, log_price[stack_rows])
-        self.training_ = {
+            self.stacker_, self.members_, photo_report = fit_blend(
+                self.members_, evidence, log_price[stack_rows], self._new_stacker
+            )
+        self.training_: dict[str, Any] = {
             "rows": len(listings),
             "stack_rows": len(stack_rows),
             "mode": "cross_fit" if len(stack_rows) == len(listings) else "holdout",
             "fit_seconds": round(time.perf_counter() - started, 2),
-        }
+        } | ({"photos": photo_report} if photo_report else {})
         self.metrics_ = self._validation_metrics(log_price[stack_rows])
         return self
 
-    def _estimate_columns(self) -> np.ndarray:
+    def _new_stacker(self, members: list[PriceMember]) -> Stacker:
+        return Stacker(
+            coverage=self.coverage,
+            n_threads=self.n_threads,
+            random_state=self.random_state,
+            estimate_columns=self._estimate_columns(members),
+        )
+
+    def _estimate_columns(self, members: list[PriceMember]) -> np.ndarray:
         """Positions of the evidence columns that are log-price estimates."""
-        names = [name for member in self.members_ for name in member.feature_names]
+        names = [name for member in members for name in member.feature_names]
         return np.flatnonzero(
             [name in _PRICE_ESTIMATES or name.endswith(":mean") for name in names]
         )
@@ -214,10 +247,10 @@ class PriceSuggester:
                 for f in range(self.n_folds)
             ]
             held_out, refit = np.arange(n), True
-        blocks = []
+        blocks, views = [], photo_views(self.members_, listings)
         for member in self.members_:
             track.start(f"Encoding listings ({member.kind})")
-            rep = member.encode(listings, fit=True)
+            rep = member.encode(views[isinstance(member, PhotoPrices)], fit=True)
             block = np.empty((n, len(member.feature_names)))
             for i, (train, test) in enumerate(folds):
                 track.start(f"Fitting {member.kind} ({i + 1}/{len(folds)})")
@@ -248,8 +281,9 @@ class PriceSuggester:
     def _evidence(self, listings: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Member evidence, plus the nearest reference listings (positions, similarities)."""
         blocks, nearest = [], (np.empty((0, 0), np.int64), np.empty((0, 0)))
+        views = photo_views(self.members_, listings)
         for member in self.members_:
-            rep = member.encode(listings)
+            rep = member.encode(views[isinstance(member, PhotoPrices)])
             if isinstance(member, Neighbours):
                 nearest = member.nearest(rep, max(member.k, self.n_comparables))
                 blocks.append(member.features(*nearest))
@@ -299,14 +333,23 @@ class PriceSuggester:
     def _prediction_data(
         self, listings: pd.DataFrame
     ) -> tuple[pd.DataFrame, list[tuple[str, ...]]]:
-        """Listings as the members read them, and the numeric attributes each one lacks."""
+        """Listings as the members read them (with the photo column when the model kept
+        photos), and the numeric attributes (and photo) each one lacks."""
         numeric = getattr(self, "numeric_columns_", [])
+        column = self.training_.get("photos", {}).get("column")
+        photos: list[object] = [None] * len(listings)
+        if column is not None and column in listings:
+            listings, photos = split_photos(listings, column)
         listings = prediction_data(listings, self.attribute_columns_, numeric)
-        if not numeric:
-            return listings, [()] * len(listings)
         check_money(listings, numeric, action="ask for a price")
         gaps = listings[numeric].isna().to_numpy()
         missing = [tuple(c for c, gap in zip(numeric, row, strict=True) if gap) for row in gaps]
+        if any(isinstance(m, PhotoPrices) for m in self.members_):
+            listings = with_photo_column(listings, column, photos)
+            missing = [
+                (*gap, column) if not photo_present(photo) else gap
+                for gap, photo in zip(missing, photos, strict=True)
+            ]
         return listings, missing
 
     def _neighbours(self) -> Neighbours:

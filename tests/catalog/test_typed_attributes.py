@@ -83,6 +83,17 @@ def test_canonical_file_infers_numeric_columns_and_reports_them(tmp_path: Path) 
     assert list(plain.listings.columns)[-1] == "price"
 
 
+def test_a_column_of_photo_bytes_is_never_inferred_numeric(tmp_path: Path) -> None:
+    path = tmp_path / "photos.parquet"
+    pd.DataFrame(
+        {"name": ["Jacket", "Scarf"], "price": [25.0, 40.0], "msrp": [120.0, None]}
+        | {"jpeg": [b"\xff\xd8\xff\xe0 not utf-8 \x9c", b"\x89PNG\r\n"]}
+    ).to_parquet(path)
+    result = read_listings(path)
+    assert result.inferred_numeric == ("msrp",)
+    assert "jpeg" in result.ignored_columns
+
+
 def test_japanese_condition_table_in_a_mapping_file(tmp_path: Path) -> None:
     path = tmp_path / "mercari_jp.csv"
     path.write_text(
