@@ -177,10 +177,15 @@ def suggest(
 
     with reported_errors():
         suggester = PriceSuggester.load(model)
-        photo_report = suggester.training_.get("photos", {})
-        photos = photo_report.get("column") if photo_report.get("kept") else None
         frame = _query_listings(
-            listings, mapping, name, brand, description, category, attribute, photos
+            listings,
+            mapping,
+            name,
+            brand,
+            description,
+            category,
+            attribute,
+            suggester.photo_column_,
         )
         if condition is not None:
             if listings is not None:

@@ -561,6 +561,9 @@ class ListingAssistant:
         }
         for name in fields.attributes:
             row[fields.price_attributes.get(name, name)] = values.get(name)
+        photo_column = getattr(self.price_model_, "photo_column_", None)
+        if photo_column is not None:  # a price model that learned from photos sees this one
+            row[photo_column] = query.photo
         return pd.DataFrame([row])
 
     # -- catalog -------------------------------------------------------------------------

@@ -271,6 +271,12 @@ class PriceSuggester:
             "margin": self.stacker_.margin_,
         }
 
+    @property
+    def photo_column_(self) -> str | None:
+        """The photo column the model reads (given to ``fit(photos=...)`` and kept), else None."""
+        report = getattr(self, "training_", {}).get("photos") or {}
+        return str(report["column"]) if report.get("kept") else None
+
     # -------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "stacker_"):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, field_validator
 
 from furima.serve._tasks import ServingTask
 
@@ -35,6 +35,24 @@ class PriceRequest(BaseModel):
         description="Catalog attributes the model learned from, text or numbers, e.g. "
         "`{'gender': 'Men', 'retail_price': 1999}`.",
     )
+    photo: Base64Bytes | None = Field(
+        None,
+        description="The listing's photo, a base64-encoded JPEG or PNG, read by price models "
+        "that learned from photos (others ignore it).",
+    )
+
+    @field_validator("photo")
+    @classmethod
+    def _readable_photo(cls, photo: bytes | None) -> bytes | None:
+        from furima.exceptions import ImageError
+        from furima.features._images import open_rgb
+
+        if photo is not None:
+            try:
+                open_rgb(photo, name="the photo")
+            except ImageError as error:
+                raise ValueError(str(error)) from None
+        return photo
 
 
 class ComparableOut(BaseModel):
@@ -52,8 +70,8 @@ class PriceResponse(BaseModel):
     comparables: list[ComparableOut]
     missing_attributes: list[str] = Field(
         default_factory=list,
-        description="Numeric attributes the model uses that this listing lacks; it was priced "
-        "from the rest.",
+        description="Numeric attributes (or the photo) the model uses that this listing lacks; "
+        "it was priced from the rest.",
     )
 
 
@@ -71,6 +89,8 @@ def _predict(model: Any, requests: Sequence[PriceRequest]) -> list[dict[str, Any
         row: dict[str, Any] = {column: getattr(request, column) for column in _COLUMNS}
         row["listing_id"] = request.listing_id or f"request-{i}"
         row.update(request.attributes or {})
+        if model.photo_column_ is not None:  # only ever the request's bytes, never a path
+            row[model.photo_column_] = request.photo
         rows.append(row)
     answers: list[dict[str, Any]] = [s.to_dict() for s in model.suggest(pd.DataFrame(rows))]
     for request, answer in zip(requests, answers, strict=True):

@@ -217,3 +217,49 @@ def test_cli_fit_reports_the_photo_decision_and_suggest_reads_the_photos(
 
     unknown = runner.invoke(app, ["price", "fit", "train.csv", "--photos", "jpeg"])
     assert unknown.exit_code != 0 and "'jpeg' is not a column of 'train.csv'" in unknown.output
+
+
+def test_the_price_endpoint_reads_a_base64_photo_and_never_a_path(
+    photo_model: PriceSuggester, driven: pd.DataFrame, held_out: pd.Index
+) -> None:
+    import base64
+
+    from pydantic import ValidationError
+
+    from furima.serve._task_price import PRICE_TASK, PriceRequest
+
+    listing = driven.loc[held_out[0]]
+    jpeg = base64.b64encode(listing["jpeg"]).decode()
+    bodies = [
+        {"name": listing["name"], "photo": jpeg},
+        {"name": listing["name"]},
+        {"name": listing["name"], "attributes": {"jpeg": str(FIXTURES / "flipkart_150.jsonl")}},
+    ]
+    with_photo, without, path_given = PRICE_TASK.predict(
+        photo_model, [PriceRequest.model_validate(b) for b in bodies]
+    )
+    (direct,) = photo_model.suggest(driven.loc[[held_out[0]]])
+    assert with_photo["price"] == pytest.approx(direct.price)
+    assert "missing_attributes" not in with_photo
+    assert without["missing_attributes"] == ["jpeg"] == path_given["missing_attributes"]
+    assert path_given["price"] == pytest.approx(without["price"])  # the path was not opened
+    with pytest.raises(ValidationError, match="Base64"):
+        PriceRequest.model_validate({"name": "x", "photo": "not base64 !"})
+    text = base64.b64encode(b"plain words, not a photo").decode()
+    with pytest.raises(ValidationError, match="not an image furima can read"):
+        PriceRequest.model_validate({"name": "x", "photo": text})
+
+
+def test_the_listing_assistant_shows_its_photo_to_a_price_model_that_reads_photos(
+    photo_model: PriceSuggester, photos: pd.DataFrame
+) -> None:
+    from furima.listing import ListingAssistant
+    from furima.listing._requests import Query
+
+    assistant = ListingAssistant.__new__(ListingAssistant)
+    assistant.price_model_ = photo_model
+    assistant.fields_ = type("Fields", (), {"category": (), "brand": None, "attributes": ()})()
+    jpeg = photos["jpeg"].iloc[0]
+    draft = assistant._draft_listing(Query(jpeg, "a bag", None, None), [], None)
+    assert draft["jpeg"].tolist() == [jpeg]
+    assert photo_model.suggest(draft)[0].missing_attributes == ()
