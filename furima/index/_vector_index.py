@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from furima.exceptions import DataError, IndexConfigError
-from furima.index._backends import (
-    BACKENDS,
-    HNSWParams,
-    IVFPQParams,
-    choose_backend,
-    make_backend,
-)
-from furima.index._base import Backend, Selector, knn, merge_topk, pad_topk
+from furima.index._backends import HNSWParams, IVFPQParams, choose_backend, make_backend
+from furima.index._base import Backend, Selector
 from furima.index._checks import (
     Metric,
     SearchResult,
@@ -24,21 +19,22 @@ from furima.index._checks import (
     as_queries,
     as_vectors,
     check_lengths,
-    check_metric,
     check_unique,
     describe_ids,
     unknown_ids_error,
 )
 from furima.index._columns import Column, IdMap
+from furima.index._effort_tuning import lowest_effort, tuning_queries
+from furima.index._index_options import check_config, check_params, params_for
 from furima.index._metadata import Metadata
+from furima.index._position_search import approximate_topk, empty_topk, exact_topk, to_result
+from furima.index._row_chunks import add_blocks, add_from, gather, in_chunks, train_on_sample
 from furima.index._store import RawVectors
 
 __all__ = ["VectorIndex"]
 
 EXACT_FILTER_ROWS = 20_000
 EXACT_FILTER_SHARE = 0.02
-_CHUNK_ROWS = 262_144
-_TUNING_STEP = 1.25  # tuning queries move this many nearest-neighbour distances
 
 
 class VectorIndex:
@@ -90,8 +86,8 @@ class VectorIndex:
         memory_budget_gb: float | None = None,
         compact_at: float = 0.25,
     ) -> None:
-        _check_config(dim, metric, backend, target_recall, compact_at)
-        _check_params(backend, params)
+        check_config(dim, metric, backend, target_recall, compact_at)
+        check_params(backend, params)
         self.dim, self.metric, self.requested_backend = int(dim), metric, backend
         self.params, self.target_recall, self.expected_size = params, target_recall, expected_size
         self.storage = Path(storage) if storage is not None else None
@@ -205,13 +201,15 @@ class VectorIndex:
         self._feed(vectors)
 
     def _ensure_backend(self, pool: int) -> None:
-        if self._backend is not None:
-            return
-        name = self.requested_backend
+        if self._backend is None:
+            self._install(self._fresh_backend(self.requested_backend, pool))
+
+    def _fresh_backend(self, name: str, pool: int) -> Backend:
+        """A new backend ``name``; ``auto`` picks one for ``max(pool, expected_size)``."""
         if name == "auto":
             size = max(pool, self.expected_size or 0)
             name = choose_backend(size, self.dim, self.target_recall, self.memory_budget_gb)
-        self._install(make_backend(name, self.dim, _params_for(name, self.params)))
+        return make_backend(name, self.dim, params_for(name, self.params))
 
     def _install(self, backend: Backend) -> None:
         self._backend = backend
@@ -230,21 +228,14 @@ class VectorIndex:
             return  # not enough vectors to train yet: the tail is searched exactly
         if backend.ntotal + len(vectors) == len(self._ids):
             backend.add(vectors)
-            return
-        for start in range(backend.ntotal, len(self._ids), _CHUNK_ROWS):
-            stop = min(start + _CHUNK_ROWS, len(self._ids))
-            backend.add(self._take(np.arange(start, stop)))
+        else:
+            add_from(backend, len(self._ids), self._take)
 
     def _train(self) -> bool:
-        backend = self._backend
-        assert backend is not None
-        pool = max(len(self._ids), self.expected_size or 0)
-        rows = backend.train_rows(pool)
-        if len(self._ids) < rows:
-            return False
-        sample = np.sort(self._rng.choice(len(self._ids), rows, replace=False))
-        backend.train(self._take(sample), pool)
-        return True
+        assert self._backend is not None
+        return train_on_sample(
+            self._backend, len(self._ids), self.expected_size, self._rng, self._take
+        )
 
     # -- compaction and rebuild ----------------------------------------------------------
 
@@ -267,20 +258,17 @@ class VectorIndex:
         after a pool grew from thousands to millions of vectors.
         """
         name = backend or self.requested_backend
-        _check_config(self.dim, self.metric, name, self.target_recall, self.compact_at)
+        check_config(self.dim, self.metric, name, self.target_recall, self.compact_at)
         self.requested_backend = name
         self.params = params if params is not None else self.params
-        if name == "auto":
-            size = max(len(self), self.expected_size or 0)
-            name = choose_backend(size, self.dim, self.target_recall, self.memory_budget_gb)
-        self._rebuild_on(make_backend(name, self.dim, _params_for(name, self.params)))
+        self._rebuild_on(self._fresh_backend(name, len(self)))
         return self
 
     def _rebuild_on(self, fresh: Backend) -> None:
         """Move the live vectors into ``fresh`` (which may be the current backend, reset)."""
         keep = self._alive.values.copy()
         old_raw = self._raw
-        live = self._export_vectors(np.flatnonzero(keep)) if old_raw is None else None
+        live = gather(self._take, np.flatnonzero(keep), self.dim) if old_raw is None else None
         if old_raw is not None:
             old_raw.keep(keep)
         self._keep_rows(keep)
@@ -288,16 +276,13 @@ class VectorIndex:
             fresh.reset()
         self._install(fresh)
         if fresh.keeps_vectors:
-            blocks = _blocks(live) if live is not None else (b for _, b in old_raw.chunks())  # type: ignore[union-attr]
-            for block in blocks:
-                fresh.add(np.ascontiguousarray(block))
+            blocks = in_chunks(live) if live is not None else (b for _, b in old_raw.chunks())  # type: ignore[union-attr]
+            add_blocks(fresh, blocks)
             return
         if live is not None and self._raw is not None:
             self._raw.append(live)
-        if not fresh.is_trained and not self._train():
-            return
-        for start in range(fresh.ntotal, len(self._ids), _CHUNK_ROWS):
-            fresh.add(self._take(np.arange(start, min(start + _CHUNK_ROWS, len(self._ids)))))
+        if fresh.is_trained or self._train():
+            add_from(fresh, len(self._ids), self._take)
 
     def _keep_rows(self, keep: np.ndarray) -> None:
         self._ids.keep(keep)
@@ -306,13 +291,6 @@ class VectorIndex:
         self._idmap.rebuild(self._ids.values)
         self._dead = 0
         self._alive_selector = None
-
-    def _export_vectors(self, positions: np.ndarray) -> np.ndarray:
-        out = np.empty((len(positions), self.dim), np.float32)
-        for start in range(0, len(positions), _CHUNK_ROWS):
-            chunk = positions[start : start + _CHUNK_ROWS]
-            out[start : start + len(chunk)] = self._take(chunk)
-        return out
 
     def _take(self, positions: np.ndarray) -> np.ndarray:
         if self._raw is not None:
@@ -374,21 +352,16 @@ class VectorIndex:
             scores, positions = backend.search(queries, k, None)  # the common case: no merging
         else:
             scores, positions = self._search_positions(queries, k, filters)
-        ids = self._ids.values[positions] if len(self._ids) else np.full_like(positions, -1)
-        missing = positions < 0
-        if missing.any():
-            ids[missing] = -1
-            scores = np.where(missing, np.float32(-np.inf), scores)
-        return SearchResult(ids, np.asarray(scores, dtype=np.float32))
+        return to_result(self._ids.values, scores, positions)
 
     def _search_positions(
         self, queries: np.ndarray, k: int, filters: Mapping[str, Any] | None
     ) -> tuple[np.ndarray, np.ndarray]:
         mask = self._search_mask(filters)
         if self._backend is None or len(self) == 0 or (mask is not None and not mask.any()):
-            return pad_topk(*_empty(len(queries)), k)
+            return empty_topk(len(queries), k)
         if mask is not None and np.count_nonzero(mask) <= self._exact_limit():
-            return self._exact(queries, k, np.flatnonzero(mask))
+            return exact_topk(queries, k, np.flatnonzero(mask), self._take)
         return self._approximate(queries, k, mask)
 
     def _search_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
@@ -400,29 +373,13 @@ class VectorIndex:
     def _exact_limit(self) -> float:
         return max(EXACT_FILTER_ROWS, EXACT_FILTER_SHARE * len(self))
 
-    def _exact(
-        self, queries: np.ndarray, k: int, positions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        parts = []
-        for start in range(0, len(positions), _CHUNK_ROWS):
-            chunk = positions[start : start + _CHUNK_ROWS]
-            scores, local = knn(queries, self._take(chunk), k)
-            parts.append((scores, np.where(local >= 0, chunk[np.maximum(local, 0)], -1)))
-        return merge_topk(parts, k) if parts else pad_topk(*_empty(len(queries)), k)
-
     def _approximate(
         self, queries: np.ndarray, k: int, mask: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        backend = self._backend
-        assert backend is not None
-        covered = backend.ntotal
-        parts = []
-        if covered:
-            parts.append(backend.search(queries, k, self._selector(mask, covered)))
-        if covered < len(self._ids):
-            tail = np.arange(covered, len(self._ids))
-            parts.append(self._exact(queries, k, tail if mask is None else tail[mask[covered:]]))
-        return merge_topk(parts, k)
+        assert self._backend is not None
+        select = partial(self._selector, mask)
+        rows = len(self._ids)
+        return approximate_topk(self._backend, queries, k, rows, mask, select, self._take)
 
     def _selector(self, mask: np.ndarray | None, covered: int) -> Selector | None:
         if mask is None:
@@ -459,28 +416,14 @@ class VectorIndex:
         target = target_recall if target_recall is not None else self.target_recall
         if backend is None or not backend.efforts() or len(self) <= k:
             return self.effort
+        live = np.flatnonzero(self._alive.values)
         if queries is None:
-            queries = self._tuning_queries(sample, seed)
+            queries = tuning_queries(self._take, live, sample, seed)
         queries = as_queries(queries, self.dim, self.metric)
-        live = np.flatnonzero(self._alive.values)
-        truth = self._exact(queries, k, live)[1]
-        for effort in backend.efforts():
-            backend.effort = effort
-            if _recall(self._approximate(queries, k, self._search_mask(None))[1], truth) >= target:
-                break
+        truth = exact_topk(queries, k, live, self._take)[1]
+        mask = self._search_mask(None)
+        lowest_effort(backend, target, lambda: self._approximate(queries, k, mask)[1], truth)
         return self.effort
-
-    def _tuning_queries(self, sample: int, seed: int) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        live = np.flatnonzero(self._alive.values)
-        own = np.sort(rng.choice(live, min(sample, len(live)), replace=False))
-        vectors = self._take(own)
-        nearest = self._exact(vectors, 2, live)[1]
-        other = np.where(nearest[:, 0] == own, nearest[:, 1], nearest[:, 0])
-        distance = np.linalg.norm(vectors - self._take(other), axis=1, keepdims=True)
-        direction = rng.standard_normal(vectors.shape).astype(np.float32)
-        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-        return np.asarray(vectors + direction * (_TUNING_STEP * distance), dtype=np.float32)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -498,42 +441,3 @@ class VectorIndex:
         from furima.index._persistence import load_index
 
         return load_index(Path(path), verify=verify, storage=storage)
-
-
-def _check_config(dim: int, metric: str, backend: str, recall: float, compact_at: float) -> None:
-    if not isinstance(dim, int | np.integer) or dim < 1:
-        raise IndexConfigError(f"dim must be a positive integer, but got {dim!r}.")
-    check_metric(metric)
-    if backend not in BACKENDS:
-        raise IndexConfigError(f"backend must be one of {BACKENDS}, but got {backend!r}.")
-    if not 0 < recall <= 1:
-        raise IndexConfigError(f"target_recall must be in (0, 1], but got {recall!r}.")
-    if not 0 < compact_at < 1:
-        raise IndexConfigError(f"compact_at must be in (0, 1), but got {compact_at!r}.")
-
-
-def _check_params(backend: str, params: HNSWParams | IVFPQParams | None) -> None:
-    wanted = {"hnsw": HNSWParams, "ivfpq": IVFPQParams}.get(backend)
-    if params is None or backend == "auto" or (wanted and isinstance(params, wanted)):
-        return
-    takes = f"params={wanted.__name__}(...)" if wanted else "no params"
-    raise IndexConfigError(f"the {backend} backend takes {takes}, but got {type(params).__name__}.")
-
-
-def _params_for(name: str, params: HNSWParams | IVFPQParams | None) -> Any:
-    wanted = {"hnsw": HNSWParams, "ivfpq": IVFPQParams}.get(name)
-    return params if wanted is not None and isinstance(params, wanted) else None
-
-
-def _blocks(vectors: np.ndarray) -> Iterator[np.ndarray]:
-    for start in range(0, len(vectors), _CHUNK_ROWS):
-        yield vectors[start : start + _CHUNK_ROWS]
-
-
-def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.empty((n, 0), np.float32), np.empty((n, 0), np.int64)
-
-
-def _recall(found: np.ndarray, truth: np.ndarray) -> float:
-    hits = sum(len(np.intersect1d(f[f >= 0], t[t >= 0])) for f, t in zip(found, truth, strict=True))
-    return hits / max(int(np.count_nonzero(truth >= 0)), 1)
