@@ -7,6 +7,10 @@ held-out rows, then mixed with the nearest catalog photos' votes and re-estimate
 they agree (see :mod:`furima.listing._agreement`); each field gets the confidence threshold
 above which its predictions were right at least ``target_precision`` of the time on those
 rows.
+
+The inputs are checked and put in shape in :mod:`furima.listing._classifier_inputs`, the
+network is trained in :mod:`furima.listing._classifier_training` and calibrated in
+:mod:`furima.listing._classifier_calibration`; this module holds the estimator and predicts.
 """
 
 from __future__ import annotations
@@ -17,28 +21,33 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from furima._progress import tracker
 from furima.exceptions import DataError, NotFittedError
-from furima.listing._agreement import AgreementModel, CatalogNeighbours, neighbour_votes
-from furima.listing._calibration import (
-    expected_calibration_error,
-    fill_threshold,
-    fit_temperature,
-    softmax,
+from furima.listing._agreement import AgreementModel, CatalogNeighbours
+from furima.listing._calibration import softmax
+from furima.listing._classifier_calibration import (
+    Calibrator,
+    field_votes,
+    held_out_neighbours,
+    rows_of,
+)
+from furima.listing._classifier_inputs import (
+    MODES,
+    PHOTO,
+    TEXT,
+    count_rows,
+    encode_labels,
+    mode_flags,
+    mode_of,
+    photo_scaling,
+    presence,
+    split_rows,
+    standardised_photos,
 )
 
 __all__ = ["MODES", "AttributeClassifier"]
 
-PHOTO, TEXT, BOTH = "photo", "text", "photo+text"
-MODES = (PHOTO, TEXT, BOTH)
-_MIN_THRESHOLD = 0.5
-_UNKNOWN, _UNNAMED = -1, -2  # label codes: no value; a value the classifier has no class for
-# Standardised photo inputs are clipped to this many standard deviations: a colour-histogram
-# cell that catalog photos almost never fill would otherwise turn a new photo that fills it
-# into an input thousands of deviations out, far beyond anything the network was trained on.
-_MAX_DEVIATIONS = 10.0
 _MIN_NEIGHBOUR_PHOTOS = 20  # fewer photos: confidences are not re-estimated from neighbours
 
 
@@ -136,17 +145,17 @@ class AttributeClassifier:
         of held-out values it can name (what is left is "a value it has no class for").
         """
         self._check_params()
-        rows = _rows(photos, texts)
-        present = _presence(rows, photos, texts, has_photo, has_text)
+        rows = count_rows(photos, texts)
+        present = presence(rows, photos, texts, has_photo, has_text)
         self.fields_ = list(labels)
         if not self.fields_:
             raise DataError("give at least one field to learn, e.g. {'article_type': [...]}.")
-        codes = self._encode_labels(labels, rows, learnable or {})
+        codes, self.classes_ = encode_labels(labels, self.fields_, rows, learnable or {})
         self.photo_dim_ = 0 if photos is None else photos.shape[1]
         self.text_dim_ = 0 if texts is None else texts.shape[1]
-        self._fit_scaling(photos, present[:, 0])
+        self.photo_mean_, self.photo_scale_ = photo_scaling(photos, present[:, 0], self.photo_dim_)
         features = self._scaled(photos, texts, rows)
-        train, held = self._split(rows, calibration_rows)
+        train, held = split_rows(rows, calibration_rows, self.calibration_share, self.seed)
         self._train(features, present, codes, train, progress)
         self.neighbours_ = self._catalog_neighbours(features[0], present[:, 0], codes)
         self._calibrate(features, present, codes, held)
@@ -165,39 +174,6 @@ class AttributeClassifier:
                 f"{self.epochs}, {self.hidden}, {self.members}."
             )
 
-    def _encode_labels(
-        self, labels: Mapping[str, Any], rows: int, learnable: Mapping[str, Collection[str]]
-    ) -> np.ndarray:
-        unknown_fields = sorted(set(learnable) - set(self.fields_))
-        if unknown_fields:
-            raise DataError(f"learnable names fields without labels: {unknown_fields}.")
-        self.classes_: dict[str, np.ndarray] = {}
-        codes = np.full((rows, len(self.fields_)), _UNKNOWN, dtype=np.int64)
-        for j, name in enumerate(self.fields_):
-            values = pd.Series(np.asarray(labels[name], dtype=object), dtype="string")
-            if len(values) != rows:
-                raise DataError(f"field {name!r} has {len(values)} labels for {rows} rows.")
-            values = values.str.strip()
-            values = values.where(values != "")
-            if values.notna().sum() == 0:
-                raise DataError(f"field {name!r} has no labels; give values or drop the field.")
-            named = values.isin(list(learnable[name])) if name in learnable else values.notna()
-            if not named.any():
-                raise DataError(f"field {name!r} has no learnable labels; widen `learnable`.")
-            factorised, uniques = pd.factorize(values.where(named), sort=True)
-            codes[:, j] = np.where(values.notna() & ~named, _UNNAMED, factorised)
-            self.classes_[name] = np.asarray(uniques, dtype=object).astype(str)
-        return codes
-
-    def _fit_scaling(self, photos: np.ndarray | None, has_photo: np.ndarray) -> None:
-        if photos is None or not has_photo.any():
-            self.photo_mean_ = np.zeros(self.photo_dim_, np.float32)
-            self.photo_scale_ = np.ones(self.photo_dim_, np.float32)
-            return
-        seen = photos[has_photo]
-        self.photo_mean_ = seen.mean(axis=0).astype(np.float32)
-        self.photo_scale_ = (1 / (seen.std(axis=0) + 1e-6)).astype(np.float32)
-
     def _scaled(
         self, photos: np.ndarray | None, texts: np.ndarray | None, rows: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -205,28 +181,11 @@ class AttributeClassifier:
         variance."""
         p = np.zeros((rows, self.photo_dim_), np.float32)
         if photos is not None:
-            standardised = (photos - self.photo_mean_) * self.photo_scale_
-            p = np.clip(standardised, -_MAX_DEVIATIONS, _MAX_DEVIATIONS).astype(np.float32)
+            p = standardised_photos(photos, self.photo_mean_, self.photo_scale_)
         t = np.zeros((rows, self.text_dim_), np.float32)
         if texts is not None:
             t = (texts * math.sqrt(max(self.text_dim_, 1))).astype(np.float32)
         return p, t
-
-    def _split(
-        self, rows: int, calibration_rows: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if calibration_rows is not None:
-            held = np.unique(np.asarray(calibration_rows, dtype=np.int64))
-            if len(held) == 0 or held[0] < 0 or held[-1] >= rows:
-                raise DataError(f"calibration_rows must be row positions in [0, {rows}).")
-            train = np.setdiff1d(np.arange(rows), held)
-        else:
-            order = np.random.default_rng(self.seed).permutation(rows)
-            count = max(1, round(rows * self.calibration_share))
-            train, held = np.sort(order[count:]), np.sort(order[:count])
-        if len(train) < 2:
-            raise DataError(f"need at least 2 labelled rows to train on, got {len(train)}.")
-        return train, held
 
     def _train(
         self,
@@ -268,7 +227,7 @@ class AttributeClassifier:
     def _photo_hidden(self, photos: np.ndarray) -> np.ndarray:
         """The first member's hidden layer for standardised photos alone (no words)."""
         words = np.zeros((len(photos), self.text_dim_), np.float32)
-        x = self._inputs(photos, words, _mode_flags(PHOTO, len(photos)))
+        x = self._inputs(photos, words, mode_flags(PHOTO, len(photos)))
         return _gelu(x @ self.weights_[0]["w1"] + self.weights_[0]["b1"])
 
     def _calibrate(
@@ -279,27 +238,28 @@ class AttributeClassifier:
         held: np.ndarray,
     ) -> None:
         """Temperatures, agreement models, thresholds and calibration metrics per field and
-        input mode."""
-        self.temperatures_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
-        self.named_shares_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
-        self.agreement_: dict[str, dict[str, AgreementModel]] = {n: {} for n in self.fields_}
-        self.thresholds_: dict[str, dict[str, float]] = {name: {} for name in self.fields_}
-        self.calibration_: dict[str, dict[str, dict[str, float]]] = {n: {} for n in self.fields_}
+        input mode (see :mod:`furima.listing._classifier_calibration`)."""
+        calibrator = Calibrator(
+            self.fields_,
+            self.classes_,
+            self.neighbours_,
+            self.target_precision,
+            self.per_field_thresholds,
+        )
         found = self._held_neighbours(features[0], present[:, 0], held)
         for mode in MODES:
-            flags = _mode_flags(mode, len(held))
+            flags = mode_flags(mode, len(held))
             usable = (present[held] >= flags).all(axis=1)
             if not usable.any():
                 continue
             rows = held[usable]
             logits = self._logits(features[0][rows], features[1][rows], flags[usable])
-            outcomes = {
-                name: self._calibrate_field(
-                    j, mode, logits[name], codes[rows, j], _rows_of(found, usable, mode)
-                )
-                for j, name in enumerate(self.fields_)
-            }
-            self._set_thresholds(mode, outcomes)
+            calibrator.calibrate_mode(mode, logits, codes[rows], rows_of(found, usable, mode))
+        self.temperatures_ = calibrator.temperatures
+        self.named_shares_ = calibrator.named_shares
+        self.agreement_ = calibrator.agreement
+        self.thresholds_ = calibrator.thresholds
+        self.calibration_ = calibrator.metrics
 
     def _held_neighbours(
         self, photos: np.ndarray, has_photo: np.ndarray, held: np.ndarray
@@ -308,90 +268,8 @@ class AttributeClassifier:
         all photo modes; rows without a photo get none (only the text mode uses them)."""
         if self.neighbours_ is None or not has_photo[held].any():
             return None
-        with_photo = held[has_photo[held]]
-        own = np.searchsorted(np.flatnonzero(has_photo), with_photo)
-        positions, similarity = self.neighbours_.search(
-            self._photo_hidden(photos[with_photo]), own=own
-        )
-        everyone = np.zeros((len(held), positions.shape[1]), dtype=positions.dtype)
-        scores = np.zeros((len(held), positions.shape[1]), dtype=similarity.dtype)
-        everyone[has_photo[held]], scores[has_photo[held]] = positions, similarity
-        return everyone, scores
-
-    def _calibrate_field(
-        self,
-        field: int,
-        mode: str,
-        logits: np.ndarray,
-        labels: np.ndarray,
-        found: tuple[np.ndarray, np.ndarray] | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Fit the field's temperature on the rows it can name, its named share on all
-        labelled rows and, given the rows' nearest catalog photos (``found``), its agreement
-        model; return their confidences and correctness."""
-        name = self.fields_[field]
-        temperature = fit_temperature(logits, labels)  # ignores negative codes
-        labelled = labels != _UNKNOWN
-        named_share = float(np.mean(labels[labelled] >= 0)) if labelled.any() else 1.0
-        before = softmax(logits[labelled])
-        after = softmax(logits[labelled], temperature) * named_share
-        correct = (after.argmax(axis=1) == labels[labelled]).astype(np.float64)
-        confidence = after.max(axis=1)
-        self.temperatures_[name][mode] = temperature
-        self.named_shares_[name][mode] = named_share
-        metrics = self.calibration_[name][mode] = {
-            "rows": int(labelled.sum()),
-            "temperature": temperature,
-            "named_share": named_share,
-            "accuracy_temperature": float(correct.mean()) if len(correct) else float("nan"),
-            "ece_before": expected_calibration_error(before.max(axis=1), correct),
-            "ece_temperature": expected_calibration_error(confidence, correct),
-        }
-        if found is not None and self.neighbours_ is not None:
-            similarity = found[1][labelled]
-            codes = self.neighbours_.codes[found[0][labelled], field]
-            votes = self._votes(self.neighbours_, field, codes, similarity)
-            fitted = AgreementModel.fit(after, votes, labels[labelled], codes, similarity)
-            if fitted is not None:
-                self.agreement_[name][mode], confidence, correct = fitted
-        metrics["accuracy"] = float(correct.mean()) if len(correct) else float("nan")
-        metrics["ece"] = expected_calibration_error(confidence, correct)
-        return confidence, correct
-
-    def _votes(
-        self, neighbours: CatalogNeighbours, field: int, codes: np.ndarray, similarity: np.ndarray
-    ) -> np.ndarray:
-        """The nearest photos' votes for each class of ``field``, smoothed toward the share of
-        catalog photos carrying each."""
-        classes = len(self.classes_[self.fields_[field]])
-        return neighbour_votes(codes, similarity, neighbours.value_shares(field, classes))
-
-    def _set_thresholds(
-        self, mode: str, outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
-    ) -> None:
-        """Fill thresholds for ``mode``: one shared by all fields (filled fields right
-        ``target_precision`` of the time overall), or one per field."""
-        if self.per_field_thresholds:
-            chosen = {name: self._threshold_for(*outcome) for name, outcome in outcomes.items()}
-        else:
-            confidence = np.concatenate([c for c, _ in outcomes.values()])
-            correct = np.concatenate([k for _, k in outcomes.values()])
-            chosen = dict.fromkeys(outcomes, self._threshold_for(confidence, correct))
-        for name, (confidence, correct) in outcomes.items():
-            filled = confidence >= chosen[name]
-            self.thresholds_[name][mode] = chosen[name]
-            self.calibration_[name][mode].update(
-                threshold=chosen[name],
-                filled=float(filled.mean()) if len(filled) else 0.0,
-                precision_filled=float(correct[filled].mean()) if filled.any() else float("nan"),
-            )
-
-    def _threshold_for(self, confidence: np.ndarray, correct: np.ndarray) -> float:
-        # Calibrated confidence at or above the target precision is right that often by
-        # itself, so the threshold never exceeds it (few held-out rows make it noisy); and a
-        # value more likely wrong than right is never filled, however good the other fields.
-        found = fill_threshold(confidence, correct, self.target_precision)
-        return max(min(found, self.target_precision), _MIN_THRESHOLD)
+        hidden = self._photo_hidden(photos[held[has_photo[held]]])
+        return held_out_neighbours(self.neighbours_, hidden, has_photo, held)
 
     # -- predicting ----------------------------------------------------------------------
 
@@ -407,14 +285,14 @@ class AttributeClassifier:
         row's probabilities sum to the field's named share (1 unless ``fit`` was given
         ``learnable``)."""
         self._check_fitted()
-        rows = _rows(photos, texts)
+        rows = count_rows(photos, texts)
         self._check_dims(photos, texts)
-        present = _presence(rows, photos, texts, has_photo, has_text)
+        present = presence(rows, photos, texts, has_photo, has_text)
         if not present.any(axis=1).all():
             raise DataError("every row needs a photo or a text to classify.")
         p, t = self._scaled(photos, texts, rows)
         logits = self._logits(p, t, present)
-        modes = [_mode_of(row) for row in present]
+        modes = [mode_of(row) for row in present]
         probabilities = {}
         for name, field_logits in logits.items():
             temperature = np.array([[self._by_mode(self.temperatures_, name, m)] for m in modes])
@@ -441,7 +319,8 @@ class AttributeClassifier:
                 chosen = modes[rows] == mode
                 if chosen.any():
                     codes = neighbours.codes[positions[chosen], field]
-                    votes = self._votes(neighbours, field, codes, similarity[chosen])
+                    classes = len(self.classes_[name])
+                    votes = field_votes(neighbours, field, classes, codes, similarity[chosen])
                     target = rows[chosen]
                     probabilities[name][target] = model.apply(
                         probabilities[name][target], votes, codes, similarity[chosen]
@@ -555,50 +434,6 @@ class AttributeClassifier:
         model.thresholds_ = learned["thresholds"]
         model.calibration_ = learned["calibration"]
         return model
-
-
-def _rows(photos: np.ndarray | None, texts: np.ndarray | None) -> int:
-    if photos is None and texts is None:
-        raise DataError("give photo features, text features, or both.")
-    sizes = {len(a) for a in (photos, texts) if a is not None}
-    if len(sizes) != 1:
-        raise DataError(f"photos and texts must have the same number of rows, got {sizes}.")
-    return sizes.pop()
-
-
-def _presence(
-    rows: int,
-    photos: np.ndarray | None,
-    texts: np.ndarray | None,
-    has_photo: np.ndarray | None,
-    has_text: np.ndarray | None,
-) -> np.ndarray:
-    """``[rows, 2]`` bools: which rows have a photo and which have a text."""
-
-    def column(given: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
-        if given is None:
-            return np.zeros(rows, dtype=bool)
-        return np.ones(rows, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-
-    return np.stack([column(photos, has_photo), column(texts, has_text)], axis=1)
-
-
-def _rows_of(
-    found: tuple[np.ndarray, np.ndarray] | None, usable: np.ndarray, mode: str
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The held-out rows' neighbours for the rows a photo ``mode`` uses (none for text)."""
-    if found is None or mode == TEXT:
-        return None
-    return found[0][usable], found[1][usable]
-
-
-def _mode_flags(mode: str, rows: int) -> np.ndarray:
-    flags = {PHOTO: (True, False), TEXT: (False, True), BOTH: (True, True)}[mode]
-    return np.tile(np.array(flags, dtype=bool), (rows, 1))
-
-
-def _mode_of(present: np.ndarray) -> str:
-    return BOTH if present.all() else PHOTO if present[0] else TEXT
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
