@@ -11,13 +11,16 @@ neighbours. Here:
   the catalog;
 - :class:`~furima.listing.TitleStyle` writes the title the way the catalog writes them;
 - a :class:`~furima.pricing.PriceSuggester` (and priced neighbours) give the price range.
+
+The class holds the settings and the learned parts and runs the steps; the steps live beside
+it: learning the parts (``_assistant_learning``), the catalog listings shown as evidence
+(``_catalog_evidence``), filling the fields (``_field_filling``), the title and price around
+them (``_listing_draft``), saving and loading (``_persistence``).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,25 +29,21 @@ import pandas as pd
 
 from furima.catalog import fingerprint
 from furima.exceptions import DataError, NotFittedError, UnknownListingError
-from furima.features import PhotoEncoder, photo_digest
+from furima.features import PhotoEncoder
 from furima.features._photo import AVERAGE, MULTISCALE
+from furima.listing._assistant_learning import build_pool, fit_classifier, fit_title_style
 from furima.listing._brands import BrandMatcher
-from furima.listing._categories import consistent_categories, parent_maps
+from furima.listing._catalog_evidence import reference_table, similar_listings
+from furima.listing._categories import parent_maps
 from furima.listing._classifier import AttributeClassifier
 from furima.listing._familiarity import PhotoFamiliarity
 from furima.listing._features import ListingEncoders, ListingFeatures, _present
+from furima.listing._field_filling import field_suggestions
 from furima.listing._fields import ListingFields
+from furima.listing._listing_draft import draft_listing, listing_suggestion
 from furima.listing._requests import Query, ascii_share, validated_queries
-from furima.listing._suggestion import (
-    Choice,
-    FieldSuggestion,
-    ListingSuggestion,
-    PriceRange,
-    SimilarListing,
-    TitleSuggestion,
-)
-from furima.listing._titles import TitleStyle
-from furima.search import PoolColumns, SimilarSearch
+from furima.listing._suggestion import FieldSuggestion, ListingSuggestion, TitleSuggestion
+from furima.search import PoolColumns
 
 if TYPE_CHECKING:
     from furima.features import PhotoTextEmbedder
@@ -60,11 +59,7 @@ AUTO = "auto"
 # 3,000, and better at 8,000).
 MULTISCALE_MIN_PHOTOS = 5000
 
-_EVIDENCE = 5  # listing ids shown as evidence per field
-_TOP = 3  # candidates shown per field
 _ENCODED = b"<encoded>"  # marks a photo whose features were given
-_LIKELY = 0.5  # unfilled fields still name the title when at least this likely
-_MIN_CALIBRATION_ROWS = 20  # held-out photos needed to calibrate on them alone
 
 
 class ListingAssistant:
@@ -163,11 +158,29 @@ class ListingAssistant:
         self.brands_ = (
             BrandMatcher.fit(catalog[fields.brand], catalog[fields.title]) if fields.brand else None
         )
-        self.classifier_ = self._fit_classifier(catalog, features, progress)
+        self.classifier_ = fit_classifier(
+            catalog,
+            features,
+            fields,
+            brands=self.brands_,
+            classifier=self.classifier,
+            photo_encoder=photo,
+            seed=self.seed,
+            progress=progress,
+        )
         self.parents_ = parent_maps(catalog, fields.category)
-        self.title_style_ = self._fit_title_style(catalog)
-        self.search_ = self._build_pool(catalog, features, progress)
-        self.catalog_ = _reference_table(catalog, ids, fields)
+        self.title_style_ = fit_title_style(catalog, fields)
+        self.search_ = build_pool(
+            catalog,
+            features,
+            fields,
+            train_embedder=self.train_embedder,
+            embedder=self.embedder,
+            backend=self.backend,
+            photo_encoder=photo,
+            progress=progress,
+        )
+        self.catalog_ = reference_table(catalog, ids, fields)
         self.familiarity_ = PhotoFamiliarity.fit(
             features.photos[features.has_photo], seed=self.seed
         )
@@ -215,85 +228,6 @@ class ListingAssistant:
         column = catalog[fields.photo] if fields.photo else pd.Series([], dtype=object)
         self._catalog_photos = int(sum(_present(photo) for photo in column))
         self._encoders = None
-
-    def _fit_classifier(
-        self, catalog: pd.DataFrame, features: ListingFeatures, progress: bool
-    ) -> AttributeClassifier:
-        fields = self.fields_
-        labels: dict[str, Any] = {
-            name: catalog[name].to_numpy(dtype=object) for name in fields.suggested
-        }
-        learnable = {}
-        if fields.brand and self.brands_ is not None:  # rare brands: not learned, yet real
-            learnable[fields.brand] = self.brands_.learnable
-        classifier = self.classifier or AttributeClassifier(seed=self.seed)
-        fresh = AttributeClassifier(**classifier.get_params())
-        return fresh.fit(
-            labels,
-            photos=features.photo_inputs,
-            texts=features.titles,
-            has_photo=features.has_photo,
-            has_text=features.has_text,
-            calibration_rows=self._rows_held_out_of_tuning(catalog, fresh.calibration_share),
-            learnable=learnable,
-            progress=progress,
-        )
-
-    def _rows_held_out_of_tuning(self, catalog: pd.DataFrame, share: float) -> np.ndarray | None:
-        """With a tuned photo backbone: the catalog rows whose photos it held out of tuning, to
-        calibrate on. ``None`` (a random split) for the stock backbone, or one tuned on other
-        photos; too few held-out rows among these photos warns."""
-        encoder, column = self.encoders.photo, self.fields_.photo
-        if encoder.backbone is None or column is None:
-            return None
-        held = np.flatnonzero(
-            [_present(photo) and photo_digest(photo) in encoder.held_out_photos
-             for photo in catalog[column]]
-        )  # fmt: skip
-        if len(held) == 0:
-            return None  # tuned on other photos: these are all new to it
-        if len(held) >= max(_MIN_CALIBRATION_ROWS, share * len(catalog) / 2):
-            return held
-        warnings.warn(
-            f"the photo backbone held out {len(held)} of these {len(catalog)} listings' photos "
-            "from tuning; confidences are calibrated on photos it may have trained on, so "
-            "fields will be filled too eagerly. Tune it on this catalog with a validation "
-            "share (`furima photo tune --validation-share 0.1`).",
-            UserWarning,
-            stacklevel=3,
-        )
-        return None
-
-    def _fit_title_style(self, catalog: pd.DataFrame) -> TitleStyle | None:
-        fields = self.fields_
-        noun = fields.category[-1] if fields.category else None
-        if noun is None:
-            return None
-        values = {name: catalog[name].tolist() for name in fields.suggested}
-        return TitleStyle().fit(catalog[fields.title].astype(str).tolist(), values, noun)
-
-    def _build_pool(
-        self, catalog: pd.DataFrame, features: ListingFeatures, progress: bool
-    ) -> SimilarSearch:
-        fields = self.fields_
-        columns = PoolColumns(
-            id=fields.id,
-            title=fields.title,
-            photo=fields.photo,
-            label=fields.category[-1] if fields.category else None,
-            category=fields.category[0] if fields.category else None,
-            price=fields.price,
-        )
-        return SimilarSearch.build(
-            catalog,
-            columns=columns,
-            train_embedder=self.train_embedder,
-            embedder=self.embedder,
-            backend=self.backend,
-            features=features.pool(),
-            photo_encoder=self.encoders.photo,
-            progress=progress,
-        )
 
     # -- suggesting ----------------------------------------------------------------------
 
@@ -356,15 +290,32 @@ class ListingAssistant:
                     "This photo looks unlike anything in the catalog, so no fields were "
                     "filled in; please fill them yourself or try a clearer photo."
                 )
-            neighbours = self._similar_listings(found.ids[row], found.scores[row])
-            suggestions = self._field_suggestions(
+            neighbours = similar_listings(
+                self.catalog_, self.fields_, found.ids[row], found.scores[row]
+            )
+            suggestions = field_suggestions(
                 {n: p[row] for n, p in probabilities.items()},
                 modes[row],
                 familiar[row],
                 neighbours,
                 query,
+                fields=self.fields_,
+                classifier=self.classifier_,
+                min_confidence=self.min_confidence,
+                brands=self.brands_,
+                parents=self.parents_,
             )
-            answers.append(self._answer(query, suggestions, neighbours, notes[row]))
+            answers.append(
+                listing_suggestion(
+                    query,
+                    suggestions,
+                    neighbours,
+                    notes[row],
+                    fields=self.fields_,
+                    title_style=self.title_style_,
+                    price_model=self.price_model_,
+                )
+            )
         return answers
 
     def _usable_text(self, query: Query, notes: list[str]) -> str | None:
@@ -407,164 +358,11 @@ class ListingAssistant:
         )
         return familiar
 
-    def _similar_listings(self, ids: np.ndarray, scores: np.ndarray) -> list[SimilarListing]:
-        fields = self.fields_
-        kept = ids >= 0
-        records = self.catalog_.loc[ids[kept]].to_dict("records")
-        return [
-            SimilarListing(
-                id=int(listing_id),
-                title=str(record[fields.title]),
-                score=float(score),
-                attributes={n: str(record[n]) for n in fields.suggested if pd.notna(record[n])},
-                price=_price_of(record, fields.price),
-            )
-            for listing_id, record, score in zip(ids[kept], records, scores[kept], strict=True)
-        ]
-
-    def _field_suggestions(
-        self,
-        probabilities: dict[str, np.ndarray],
-        mode: str,
-        familiar: bool,
-        neighbours: list[SimilarListing],
-        query: Query,
-    ) -> list[FieldSuggestion]:
-        suggestions = {}
-        for name in self.fields_.suggested:
-            classes = self.classifier_.classes_[name]
-            p = probabilities[name]
-            best = np.argsort(-p)[:_TOP]
-            top = [Choice(str(classes[i]), float(p[i])) for i in best]
-            threshold = self._threshold(name, mode)
-            value = top[0].value if familiar and top[0].confidence >= threshold else None
-            suggestions[name] = FieldSuggestion(
-                name=name,
-                label=self.fields_.label(name),
-                value=value,
-                confidence=top[0].confidence,
-                threshold=threshold,
-                top=top,
-                evidence=_agreeing(neighbours, name, top[0].value),
-                source=mode,
-            )
-        if self.fields_.brand:
-            suggestions[self.fields_.brand] = self._brand(
-                suggestions[self.fields_.brand], query, neighbours
-            )
-        return consistent_categories(
-            list(suggestions.values()), self.fields_.category, self.parents_
-        )
-
-    def _threshold(self, name: str, mode: str) -> float:
-        if isinstance(self.min_confidence, int | float):
-            return float(self.min_confidence)
-        if isinstance(self.min_confidence, Mapping) and name in self.min_confidence:
-            return float(self.min_confidence[name])
-        return self.classifier_.threshold(name, mode)
-
-    def _brand(
-        self, suggestion: FieldSuggestion, query: Query, neighbours: list[SimilarListing]
-    ) -> FieldSuggestion:
-        """The seller's brand as given; else a brand named in the words; else the model's."""
-        name = suggestion.name
-        if query.brand:
-            return replace(
-                suggestion,
-                value=query.brand,
-                confidence=1.0,
-                top=[Choice(query.brand, 1.0)],
-                evidence=_agreeing(neighbours, name, query.brand),
-                source="seller",
-            )
-        named = self.brands_.find(query.text) if self.brands_ and query.text else None
-        if named is None or self.brands_ is None:
-            return suggestion
-        confidence = self.brands_.precision
-        return replace(
-            suggestion,
-            value=named if confidence >= suggestion.threshold else None,
-            confidence=confidence,
-            top=[Choice(named, confidence)],
-            evidence=_agreeing(neighbours, name, named),
-            source="text",
-        )
-
-    def _answer(
-        self,
-        query: Query,
-        suggestions: list[FieldSuggestion],
-        neighbours: list[SimilarListing],
-        notes: list[str],
-    ) -> ListingSuggestion:
-        empty = [s.label.lower() for s in suggestions if not s.filled]
-        if empty and len(empty) < len(suggestions):
-            notes.append(f"Not sure enough to fill in: {', '.join(empty)}. Please choose.")
-        title = self._title(suggestions, neighbours)
-        return ListingSuggestion(
-            fields=suggestions,
-            title=title,
-            price=self._price(query, suggestions, title, neighbours),
-            similar=neighbours,
-            notes=notes,
-        )
-
-    def _title(
-        self, suggestions: list[FieldSuggestion], neighbours: list[SimilarListing]
-    ) -> TitleSuggestion | None:
-        if self.title_style_ is None or not any(s.filled for s in suggestions):
-            return None
-        values = {s.name: _likely(s) for s in suggestions}
-        noun = self.fields_.category[-1]
-        kind = values[noun] = next(s.top[0].value for s in suggestions if s.name == noun)
-        backing = [n for n in neighbours if n.attributes.get(noun) == kind]
-        backing = backing or neighbours
-        text = self.title_style_.compose(
-            values, [n.title for n in backing], [max(n.score, 0.0) for n in backing]
-        )
-        return TitleSuggestion(text, [n.id for n in backing[:_EVIDENCE]]) if text else None
-
-    def _price(
-        self,
-        query: Query,
-        suggestions: list[FieldSuggestion],
-        title: TitleSuggestion | None,
-        neighbours: list[SimilarListing],
-    ) -> PriceRange | None:
-        priced = [n for n in neighbours if n.price is not None]
-        evidence = [n.id for n in priced[:_EVIDENCE]]
-        if self.price_model_ is not None and (title is not None or query.text):
-            draft = self._draft_listing(query, suggestions, title)
-            (price,) = self.price_model_.suggest(draft)
-            return PriceRange(price.price, price.low, price.high, price.coverage, evidence, "model")
-        if len(priced) >= 3:
-            prices = np.array([n.price for n in priced], dtype=np.float64)
-            low, middle, high = np.quantile(prices, [0.1, 0.5, 0.9])
-            return PriceRange(
-                float(middle), float(low), float(high), 0.8, evidence, "similar listings"
-            )
-        return None
-
     def _draft_listing(
         self, query: Query, suggestions: list[FieldSuggestion], title: TitleSuggestion | None
     ) -> pd.DataFrame:
-        """The listing as the price model reads it (name, brand, category, attributes)."""
-        values = {s.name: s.value for s in suggestions}
-        fields = self.fields_
-        path = [str(values[level]) for level in fields.category if values.get(level)]
-        row: dict[str, Any] = {
-            "name": title.value if title is not None else query.text,
-            "description": query.text or "",
-            "brand": values.get(fields.brand) if fields.brand else None,
-            "category": "/".join(path) if path else None,
-            "condition": query.condition,
-        }
-        for name in fields.attributes:
-            row[fields.price_attributes.get(name, name)] = values.get(name)
-        photo_column = getattr(self.price_model_, "photo_column_", None)
-        if photo_column is not None:  # a price model that learned from photos sees this one
-            row[photo_column] = query.photo
-        return pd.DataFrame([row])
+        """The listing as the price model reads it (see :func:`draft_listing`)."""
+        return draft_listing(query, suggestions, title, self.fields_, self.price_model_)
 
     # -- catalog -------------------------------------------------------------------------
 
@@ -601,42 +399,3 @@ class ListingAssistant:
         from furima.listing._persistence import load_assistant
 
         return load_assistant(path)
-
-
-def _price_of(record: Mapping[Any, Any], column: str | None) -> float | None:
-    value = record[column] if column else None
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _likely(suggestion: FieldSuggestion) -> str | None:
-    """A field's value for the title: the filled value, else a candidate more likely right
-    than wrong (the seller edits the title anyway; a missing word helps less). The product
-    type always takes its best candidate: a title names what the item is."""
-    if suggestion.value is not None or not suggestion.top:
-        return suggestion.value
-    best = suggestion.top[0]
-    return best.value if best.confidence >= _LIKELY else None
-
-
-def _agreeing(neighbours: list[SimilarListing], name: str, value: str) -> list[int]:
-    return [n.id for n in neighbours if n.attributes.get(name) == value][:_EVIDENCE]
-
-
-def _reference_table(catalog: pd.DataFrame, ids: np.ndarray, fields: ListingFields) -> pd.DataFrame:
-    """What suggestions show of catalog listings: title, fields, price and photo bytes."""
-    columns = [fields.title, *fields.suggested, *((fields.price,) if fields.price else ())]
-    table = catalog[columns].copy()
-    for name in (fields.title, *fields.suggested):
-        table[name] = table[name].astype("string")
-    if fields.photo:
-        table["photo_bytes"] = [_photo_bytes(value) for value in catalog[fields.photo]]
-    table.index = pd.Index(ids, name="id")
-    return table
-
-
-def _photo_bytes(value: Any) -> bytes | None:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str | Path) and str(value) and Path(value).is_file():
-        return Path(value).read_bytes()
-    return None
