@@ -69,12 +69,14 @@ def resolve_mapping(
     kind: type[M],
     detect: Callable[[list[str]], M],
     preset: Callable[[str, list[str]], M],
+    fit_to_file: Callable[[M, list[str]], M] | None = None,
 ) -> M:
     """Any accepted form of ``mapping`` checked against the file's ``columns``.
 
     ``None`` detects it from the columns; a ``kind`` instance is used as is; a dict is its
     JSON form; a :class:`~pathlib.Path` or a string ending in ``.json`` is a JSON file; any
-    other string names a preset.
+    other string names a preset. ``fit_to_file`` may drop optional fields the file lacks
+    before the columns are checked.
     """
     present = [str(column) for column in columns]
     if mapping is None:
@@ -87,5 +89,7 @@ def resolve_mapping(
         resolved = kind.from_json(str(mapping))
     else:
         resolved = preset(str(mapping), present)
+    if fit_to_file is not None:
+        resolved = fit_to_file(resolved, present)
     resolved.check_columns(present, file=file)
     return resolved

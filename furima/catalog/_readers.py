@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,6 +135,7 @@ def read_listings(
             source,
             (numeric,) if isinstance(numeric, str) else tuple(numeric),
             infer_numeric,
+            require_price,
         )
         track.start("validating")
         listings, problems = _conform(raw, column_mapping, require_price)
@@ -217,9 +218,12 @@ def _resolve_mapping(
     source: str,
     numeric: tuple[str, ...],
     infer_numeric: bool,
+    require_price: bool,
 ) -> tuple[ColumnMapping, tuple[str, ...]]:
     """The mapping to use (with ``numeric`` added), and the numeric columns inferred for a
-    detected canonical one."""
+    detected canonical one. Where no price is required (listings to price), a mapped price
+    column the file lacks is dropped, so the mapping a model was fitted with reads new
+    listings too."""
     how: list[str] = []
 
     def detect(present: list[str]) -> ColumnMapping:
@@ -234,6 +238,7 @@ def _resolve_mapping(
         kind=ColumnMapping,
         detect=detect,
         preset=lambda name, present: get_mapping(name, columns=present),
+        fit_to_file=None if require_price else _price_if_present,
     )
     if numeric:
         resolved = resolved.with_numeric(numeric)
@@ -244,6 +249,12 @@ def _resolve_mapping(
     extra = [str(c) for c in frame.columns if c not in used and str(c) != "listing_id"]
     inferred = infer_numeric_columns(frame, extra)
     return resolved.with_numeric(inferred), inferred
+
+
+def _price_if_present(mapping: ColumnMapping, present: list[str]) -> ColumnMapping:
+    if mapping.price is None or mapping.price in present:
+        return mapping
+    return replace(mapping, price=None)
 
 
 def _conform(

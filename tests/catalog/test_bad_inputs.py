@@ -85,10 +85,12 @@ def test_corrupt_parquet(tmp_path: Path) -> None:
 def test_mapped_columns_absent(mercari: pd.DataFrame, tmp_path: Path) -> None:
     path = write_tsv(tmp_path / "m.tsv", mercari.drop(columns=["price", "shipping"]))
     with pytest.raises(SchemaError) as info:
-        read_listings(path, mapping="mercari")
+        read_listings(path, mapping="mercari", require_price=True)
     message = str(info.value)
     assert "m.tsv" in message
     assert "['shipping', 'price']" in message
+    with pytest.raises(SchemaError, match=r"needs columns \['shipping'\] that"):
+        read_listings(path, mapping="mercari")  # listings to price may lack the price
     assert "'item_description'" in message  # the columns that do exist
 
 

@@ -155,3 +155,17 @@ def test_detect_failure_says_what_is_needed() -> None:
     assert "['title', 'cost']" in message
     assert "'name' column" in message
     assert "mapping=" in message
+
+
+def test_a_fitting_mapping_reads_new_listings_without_their_price(tmp_path: Path) -> None:
+    from furima.catalog import read_listings
+
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"name": "title", "price": "sold_for"}), encoding="utf-8")
+    path = tmp_path / "new.csv"
+    path.write_text("title,msrp\nDenim jacket,120\n", encoding="utf-8")
+    listings = read_listings(path, mapping=mapping).listings
+    assert listings["name"].tolist() == ["Denim jacket"]
+    assert "price" not in listings or listings["price"].isna().all()
+    with pytest.raises(SchemaError, match=r"needs columns \['sold_for'\]"):
+        read_listings(path, mapping=mapping, require_price=True)
