@@ -342,18 +342,20 @@ class PriceSuggester:
         """Listings as the members read them (with the photo column when the model kept
         photos), and the numeric attributes (and photo) each one lacks."""
         numeric = getattr(self, "numeric_columns_", [])
-        column = self.training_.get("photos", {}).get("column")
+        column = self.training_.get("photos", {}).get("column")  # kept or not: never text
         photos: list[object] = [None] * len(listings)
         if column is not None and column in listings:
             listings, photos = split_photos(listings, column)
         listings = prediction_data(listings, self.attribute_columns_, numeric)
-        check_money(listings, numeric, action="ask for a price")
-        gaps = listings[numeric].isna().to_numpy()
-        missing = [tuple(c for c, gap in zip(numeric, row, strict=True) if gap) for row in gaps]
-        if any(isinstance(m, PhotoPrices) for m in self.members_):
-            listings = with_photo_column(listings, column, photos)
+        missing: list[tuple[str, ...]] = [()] * len(listings)
+        if numeric:
+            check_money(listings, numeric, action="ask for a price")
+            gaps = listings[numeric].isna().to_numpy()
+            missing = [tuple(c for c, gap in zip(numeric, row, strict=True) if gap) for row in gaps]
+        if self.photo_column_ is not None:
+            listings = with_photo_column(listings, self.photo_column_, photos)
             missing = [
-                (*gap, column) if not photo_present(photo) else gap
+                gap if photo_present(photo) else (*gap, self.photo_column_)
                 for gap, photo in zip(missing, photos, strict=True)
             ]
         return listings, missing
