@@ -22,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -33,6 +32,7 @@ from furima.registry._location import RegistryLocation
 from furima.registry._mlflow_records import log_batch, log_tree, mlflow_metrics, mlflow_params
 from furima.registry._saved_models import FORMAT_TASKS, manifest_of, saved_folder, task_of
 from furima.registry._traffic import TrafficPolicy
+from furima.registry._versions import ModelVersion, TaskDeployment, VersionRef
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -55,53 +55,6 @@ _TASK_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 logger = logging.getLogger("furima.registry")
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a task's model."""
-
-    task: str
-    version: int
-    aliases: tuple[str, ...]
-    source: str
-    run_id: str | None
-    created_at: str
-    format: str | None
-    data_fingerprint: str | None
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "version": self.version,
-            "aliases": list(self.aliases),
-            "created_at": self.created_at,
-            "format": self.format,
-            "data_fingerprint": self.data_fingerprint,
-            "metrics": self.metrics,
-            "run_id": self.run_id,
-            "source": self.source,
-        }
-
-
-@dataclass(frozen=True)
-class VersionRef:
-    """A registered version as a server sees it: its number and a local folder to load."""
-
-    task: str
-    version: int
-    path: Path
-
-
-@dataclass(frozen=True)
-class TaskDeployment:
-    """What should serve a task now: champion, challenger (if any) and the traffic split."""
-
-    task: str
-    champion: VersionRef | None
-    challenger: VersionRef | None
-    traffic: TrafficPolicy
 
 
 class ModelRegistry:
