@@ -26,7 +26,7 @@ import numpy as np
 
 from furima.exceptions import DataError, NotFittedError, SchemaError
 from furima.risk._calibration import PlattScaling, fit_platt
-from furima.risk._reasons import default_probability, ranked_reasons
+from furima.risk._reasons import check_score_columns, default_probability, ranked_reasons
 from furima.risk._scorecard import check_credit_features, check_credit_target
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ class CreditGBM:
         features): LightGBM's ``pred_contrib`` in calibrated points, against the average
         applicant, so the score is the average's minus the row of losses."""
         self._check_fitted()
-        self._check_score_columns(frame)
+        check_score_columns(frame, self.features_, "model")
         contributions = np.asarray(
             self.booster_.predict(
                 self._codes_matrix(frame), pred_contrib=True, num_threads=_threads(len(frame))
@@ -298,14 +298,6 @@ class CreditGBM:
             return np.zeros(len(column), dtype=bool)
         unseen: np.ndarray = np.isnan(self._category_codes(column)) & column.notna().to_numpy()
         return unseen
-
-    def _check_score_columns(self, frame: pd.DataFrame) -> None:
-        absent = [f for f in self.features_ if f not in frame.columns]
-        if absent:
-            raise SchemaError(
-                f"the table to score lacks the feature column(s) {absent} the model was "
-                "fitted on; add them (missing values are allowed)."
-            )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):

@@ -22,6 +22,7 @@ import numpy as np
 from furima.exceptions import SchemaError
 from furima.risk._reasons import (
     FeaturePoints,
+    check_score_columns,
     default_probability,
     scored_frame,
     scores_and_gaps,
@@ -117,7 +118,7 @@ class LoadedScorecard:
         """Score applicants: ``score``, ``probability_of_default`` and ``reasons`` columns on
         ``frame``'s index, exactly as :meth:`Scorecard.score`."""
 
-        self._check_score_columns(frame)
+        check_score_columns(frame, self.features_, "scorecard")
         indices = {f: self.bins_[f].indices(frame[f]) for f in self.features_}
         points = {f: self.points_[f] for f in self.features_}
         scaling = (self.pdo, self.base_score, self.base_odds)
@@ -125,7 +126,7 @@ class LoadedScorecard:
 
     def point_losses(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each applicant's score and, per feature, the points below its best bin."""
-        self._check_score_columns(frame)
+        check_score_columns(frame, self.features_, "scorecard")
         indices = {f: self.bins_[f].indices(frame[f]) for f in self.features_}
         points = {f: self.points_[f] for f in self.features_}
         return scores_and_gaps(points, indices, self.intercept_)
@@ -153,11 +154,3 @@ class LoadedScorecard:
         columns = ["Bin", "Count", "Count (%)", "Non-event", "Event", "Event rate", "WoE", "IV"]
         table: pd.DataFrame = rows[[*columns, "JS"]].reset_index(drop=True)
         return table
-
-    def _check_score_columns(self, frame: pd.DataFrame) -> None:
-        absent = [f for f in self.features_ if f not in frame.columns]
-        if absent:
-            raise SchemaError(
-                f"the table to score lacks the feature column(s) {absent} the scorecard was "
-                "fitted on; add them (missing values are allowed)."
-            )

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from furima.exceptions import SchemaError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -231,3 +233,14 @@ def ranked_reasons(
         ranked.sort(key=lambda pair: -pair[0])
         out.append(stated + [sentence for _, sentence in ranked[:limit]])
     return out
+
+
+def check_score_columns(frame: pd.DataFrame, features: Sequence[str], fitted: str) -> None:
+    """Refuse a table to score that lacks a feature column ``fitted`` (the scorecard, the
+    model) was fitted on, naming them."""
+    absent = [f for f in features if f not in frame.columns]
+    if absent:
+        raise SchemaError(
+            f"the table to score lacks the feature column(s) {absent} the {fitted} was "
+            "fitted on; add them (missing values are allowed)."
+        )

@@ -28,6 +28,7 @@ from furima.risk._calibration import PlattScaling, cross_fitted_log_odds, fit_pl
 from furima.risk._reasons import (
     FeaturePoints,
     categorical_bin_label,
+    check_score_columns,
     default_probability,
     numeric_bin_labels,
     scored_frame,
@@ -275,7 +276,7 @@ class Scorecard:
             ``reasons`` (a list of sentences, largest point loss first).
         """
         self._check_fitted()
-        self._check_score_columns(frame)
+        check_score_columns(frame, self.features_, "scorecard")
         scaling = (self.pdo, self.base_score, self.base_odds)
         indices = self._indices(frame)
         return scored_frame(
@@ -285,7 +286,7 @@ class Scorecard:
     def point_losses(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each applicant's score and, per feature, the points below its best bin."""
         self._check_fitted()
-        self._check_score_columns(frame)
+        check_score_columns(frame, self.features_, "scorecard")
         return scores_and_gaps(self.points_, self._indices(frame), self.intercept_)
 
     def _indices(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -300,14 +301,6 @@ class Scorecard:
         return default_probability(
             score, pdo=self.pdo, base_score=self.base_score, base_odds=self.base_odds
         )
-
-    def _check_score_columns(self, frame: pd.DataFrame) -> None:
-        absent = [f for f in self.features_ if f not in frame.columns]
-        if absent:
-            raise SchemaError(
-                f"the table to score lacks the feature column(s) {absent} the scorecard was "
-                "fitted on; add them (missing values are allowed)."
-            )
 
     # ----------------------------------------------------------------------------- inspection
     def binning_table(self, feature: str) -> pd.DataFrame:
